@@ -1,0 +1,49 @@
+# Omni: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint format bench services-check clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: SQLite, eager Celery, demo data loaded once, served on 127.0.0.1:8000
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "Omni is on http://127.0.0.1:8000/"
+	@echo "  admin:    http://127.0.0.1:8000/admin/   (admin / omni-demo, store staff: negozio / omni-demo)"
+	@echo "  API docs: http://127.0.0.1:8000/api/docs/"
+	@echo "  schema:   http://127.0.0.1:8000/api/schema/"
+	@echo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## test: lint, then the whole suite on a throw-away PostgreSQL and Redis
+test: install lint
+	tests/services.sh $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy omni/*/services.py omni/*/selectors.py $$(ls */services.py */selectors.py 2>/dev/null)
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## bench: the benchmarks in bench/ on PostgreSQL, figures into BENCHMARKS.md
+bench: install
+	tests/services.sh $(PY) -m bench
+
+clean:
+	rm -rf .services db.sqlite3 db.sqlite3-* staticfiles

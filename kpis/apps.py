@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class KpisConfig(AppConfig):
+    """Touchpoint events, social figures, KPI rollups and dashboards."""
+
+    name = "kpis"
+    verbose_name = _("KPIs")

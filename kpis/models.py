@@ -1,0 +1,1 @@
+"""Models of kpis: built by its own issue on the shared core."""

@@ -1,0 +1,41 @@
+"""API keys: made once, shown once, stored as a SHA-256 hash.
+
+A key reads ``omni_<prefix>_<secret>``. The prefix finds the client with an
+indexed lookup; the hash of the whole key is compared in constant time. The
+secret has 256 bits of entropy, so a fast hash is enough (nothing to brute-force).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from omni.models import ApiClient
+
+KEY_START = "omni_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_client(*, name: str, scopes: list[str], rate_limit: str = "") -> tuple[ApiClient, str]:
+    """Create an API client; returns it with its key, which is not kept anywhere."""
+    prefix = secrets.token_hex(6)
+    key = f"{KEY_START}{prefix}_{secrets.token_urlsafe(32)}"
+    client = ApiClient.objects.create(
+        name=name, key_prefix=prefix, key_hash=hash_key(key), scopes=sorted(set(scopes)), rate_limit=rate_limit
+    )
+    return client, key
+
+
+def client_for_key(key: str) -> ApiClient | None:
+    """The active client that owns `key`, or None."""
+    parts = key.split("_")
+    if len(parts) < 3 or not key.startswith(KEY_START):
+        return None
+    client = ApiClient.objects.filter(key_prefix=parts[1], is_active=True).first()
+    if client is None or not hmac.compare_digest(client.key_hash, hash_key(key)):
+        return None
+    return client

@@ -1,0 +1,88 @@
+"""OpenAPI schema additions shared by every endpoint.
+
+Each operation documents the ``Idempotency-Key`` header (POST), the error
+body with its ``code``, and the statuses the frame itself answers
+(400, 401, 403, 404, 409, 422, 429), so the schema says what the code does.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable error code, e.g. `invalid` or `insufficient_stock`.")
+    detail = serializers.CharField(help_text="A sentence for people.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors: field name (dotted for nested fields) to messages.",
+    )
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "Repeat a POST safely: the same key with the same body within 24 hours answers the "
+        "first answer again; with another body 422 `idempotency_key_reused`; while the first "
+        "request runs 409 `request_in_progress`."
+    ),
+)
+
+ERROR_DESCRIPTIONS = {
+    "400": "`invalid`: a field is missing, of the wrong type or out of range; `errors` names it.",
+    "401": "`not_authenticated`: no key, or an unknown or revoked key.",
+    "403": "`permission_denied`: the key does not hold this endpoint's scope.",
+    "404": "`not_found`.",
+    "409": "A conflict with the current state (see the code), or `request_in_progress`.",
+    "422": "`idempotency_key_reused`: the Idempotency-Key came with another body.",
+    "429": "`throttled`: too many requests; wait `Retry-After` seconds.",
+}
+
+
+class OmniAutoSchema(AutoSchema):
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST":
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        codes = ["400", "401", "403", "429"]
+        if "{" in self.path:
+            codes.append("404")
+        if self.method == "POST":
+            codes += ["409", "422"]
+        for code in codes:
+            if code not in responses:
+                response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                response["description"] = ERROR_DESCRIPTIONS[code]
+                responses[code] = response
+        return responses
+
+
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "omni.api.authentication.BearerKeyAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API client key made with `manage.py create_api_client`.",
+        }
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "omni.api.authentication.StaffSessionAuthentication"
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from omni.catalog import selectors, services
+from omni.catalog.api.filters import LocationFilter, ProductFilter
+from omni.catalog.api.serializers import (
+    LocationSerializer,
+    ProductInSerializer,
+    ProductSerializer,
+    VariantDetailSerializer,
+    VariantQuerySerializer,
+)
+from omni.catalog.models import ChannelCode
+from omni.errors import NotFound
+
+
+class LocationViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Stores and warehouses of the network."""
+
+    required_scope = "catalog"
+    serializer_class = LocationSerializer
+    filterset_class = LocationFilter
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return selectors.locations()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_location(**serializer.validated_data)
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Products with their variants and the channels that sell them."""
+
+    required_scope = "catalog"
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return selectors.products()
+
+    @extend_schema(request=ProductInSerializer, responses={201: ProductSerializer})
+    def create(self, request):
+        incoming = ProductInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        product = services.create_product(
+            code=data["code"],
+            name=data["name"],
+            category=data["category"],
+            description=data["description"],
+            channels=data.get("channels"),
+            variants=[services.VariantIn(**variant) for variant in data["variants"]],
+        )
+        product = selectors.products().get(pk=product.pk)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class VariantDetailView(APIView):
+    """One variant by SKU, with its price on the channel asked for and on every channel."""
+
+    required_scope = "catalog"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("channel", enum=ChannelCode.values, required=False, description="Price on this channel.")
+        ],
+        responses=VariantDetailSerializer,
+    )
+    def get(self, request, sku: str):
+        query = VariantQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        variant = selectors.variant_by_sku(sku)
+        if variant is None:
+            raise NotFound(f"No variant with SKU {sku}.")
+        offers = selectors.offers(variant, selectors.channels())
+        asked = query.validated_data.get("channel")
+        offer = next((o for o in offers if o.channel == asked), None)
+        payload = {
+            "sku": variant.sku,
+            "color": variant.color,
+            "size": variant.size,
+            "list_price": variant.price,
+            "product": variant.product,
+            "channel": asked,
+            "price": offer.price if offer else None,
+            "currency": offer.currency if offer else None,
+            "is_sold_on_channel": offer.is_sold if offer else None,
+            "offers": offers,
+        }
+        return Response(VariantDetailSerializer(payload).data)

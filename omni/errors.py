@@ -1,0 +1,77 @@
+"""Domain errors: raised by services, turned into the contract's error body.
+
+Each carries the contract ``code`` and the HTTP status the API answers with;
+the API's exception handler and the admin both read them, so no view builds
+an error body by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "invalid"
+    status = 400
+    default_detail = "The request cannot be carried out."
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.default_detail
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class Invalid(DomainError):
+    code = "invalid"
+    status = 400
+    default_detail = "The request is not valid."
+
+    def __init__(self, detail: str | None = None, errors: dict[str, list[str]] | None = None, **extra: Any):
+        super().__init__(detail, **extra)
+        self.errors = errors or {}
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+    default_detail = "Not enough stock to serve the request."
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+    default_detail = "The loyalty balance is lower than the points asked for."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_detail = "This change is not allowed in the current state."
+
+
+class QuantityExceedsPurchased(Conflict):
+    code = "quantity_exceeds_purchased"
+    default_detail = "More units would be returned than were bought."
+
+
+class ReturnWindowExpired(Conflict):
+    code = "return_window_expired"
+    default_detail = "The return window of this order has passed."
+
+
+class NotSoldOnChannel(Conflict):
+    code = "not_sold_on_channel"
+    default_detail = "This product is not sold on this channel."
+
+
+class DuplicateOrder(Conflict):
+    code = "duplicate_order"
+    default_detail = "An order with this external id was already recorded on this channel."

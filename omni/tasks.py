@@ -1,0 +1,24 @@
+"""The frame's scheduled tasks: the outbox relay and the idempotency purge."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from omni import outbox
+from omni.models import IdempotencyRecord
+
+
+@shared_task(name="omni.relay_outbox")
+def relay_outbox() -> int:
+    return outbox.relay()
+
+
+@shared_task(name="omni.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
+
+
+@shared_task(name="omni.ping")
+def ping(token: str = "") -> str:
+    """Answer a token back: lets operators (and the tests) check a worker is listening."""
+    return f"pong:{token}"

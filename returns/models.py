@@ -1,0 +1,1 @@
+"""Models of returns: built by its own issue on the shared core."""

@@ -1,0 +1,82 @@
+"""Settings come from the environment; production settings pass check --deploy."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "db = s.DATABASES['default']; "
+    "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), 'options': db.get('OPTIONS', {}), "
+    "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL, 'hosts': s.ALLOWED_HOSTS, "
+    "'debug': s.DEBUG, 'tz': s.TIME_ZONE, 'lang': s.LANGUAGE_CODE, 'languages': [c for c, _ in s.LANGUAGES]}))"
+)
+OMNI_VARIABLES = ["DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_SETTINGS_MODULE"]
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in OMNI_VARIABLES}
+    clean.update({"DJANGO_SETTINGS_MODULE": "omni.settings", **env})
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def settings_under(**env: str) -> dict:
+    result = run_python(PRINT_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_with_nothing_set_omni_runs_embedded_on_sqlite_with_eager_tasks():
+    seen = settings_under()
+    assert seen["engine"] == "django.db.backends.sqlite3"
+    assert seen["name"].endswith("db.sqlite3")
+    assert seen["options"]["transaction_mode"] == "IMMEDIATE"
+    assert seen["options"]["timeout"] >= 5
+    assert seen["eager"] is True
+    assert seen["tz"] == "Europe/Rome"
+    assert seen["lang"] == "it"
+    assert seen["languages"] == ["it", "en"]
+
+
+def test_database_url_and_broker_come_from_the_environment():
+    seen = settings_under(
+        DATABASE_URL="postgres://omni:pw@db.internal:5433/shop", CELERY_BROKER_URL="redis://cache:6379/1"
+    )
+    assert seen["engine"] == "django.db.backends.postgresql"
+    assert seen["name"] == "shop"
+    assert "transaction_mode" not in seen["options"]
+    assert seen["eager"] is False
+    assert seen["broker"] == "redis://cache:6379/1"
+
+
+def test_allowed_hosts_are_a_comma_separated_list():
+    seen = settings_under(ALLOWED_HOSTS="shop.example.com, admin.example.com", DEBUG="false", SECRET_KEY="x" * 60)
+    assert seen["hosts"] == ["shop.example.com", "admin.example.com"]
+    assert seen["debug"] is False
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start():
+    result = run_python(PRINT_SETTINGS, DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    clean = {k: v for k, v in os.environ.items() if k not in OMNI_VARIABLES}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="omni.settings_production",
+        SECRET_KEY="k3y-" + "a1B2c3D4e5F6g7H8i9J0" * 3,
+        ALLOWED_HOSTS="omni.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
