@@ -85,6 +85,7 @@ class OutboxMessage(models.Model):
     kwargs = models.JSONField(_("arguments"), default=dict)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
+    task_id = models.CharField(_("Celery task id"), max_length=64, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
 

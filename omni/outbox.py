@@ -36,17 +36,26 @@ def send(message_id: int) -> bool:
         return False
     try:
         if current_app.conf.task_always_eager:
-            current_app.tasks[message.task].apply(kwargs=message.kwargs, throw=True)
+            result = eager_task(message.task).apply(kwargs=message.kwargs, throw=True)
         else:
-            current_app.send_task(message.task, kwargs=message.kwargs)
+            result = current_app.send_task(message.task, kwargs=message.kwargs)
     except Exception as exc:  # the broker is down or the task failed eagerly
         logger.warning("outbox message %s (%s) not sent: %s", message.pk, message.task, exc)
         OutboxMessage.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])
         return False
     OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now(), attempts=F("attempts") + 1
+        sent_at=timezone.now(), attempts=F("attempts") + 1, task_id=result.id or ""
     )
     return True
+
+
+def eager_task(name: str):
+    """The task object itself, to run in the process when there is no broker."""
+    if name not in current_app.tasks:
+        # Apps' tasks modules are imported by the worker at start; in the web
+        # process they are imported the first time a task is run eagerly.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
 
 
 def relay(limit: int = 1000) -> int:

@@ -49,3 +49,63 @@ def make_api_client(db):
 def api(make_api_client) -> APIClient:
     """An API client holding every scope."""
     return make_api_client()
+
+
+def database_url_of(settings_dict: dict) -> str:
+    """A DATABASE_URL for the database the tests are using (for processes started by tests)."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process on the real broker, using the test database."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from celery import current_app
+
+    broker = os.environ.get("CELERY_BROKER_URL")
+    if not broker:
+        pytest.skip("needs a Celery broker: `make test` starts Redis and sets CELERY_BROKER_URL")
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker shares the test database, which must be PostgreSQL (not in-memory SQLite)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of(connection.settings_dict),
+        "CELERY_RESULT_BACKEND": broker,
+        "DB_CONN_MAX_AGE": "0",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "omni",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname=omni-test@%h",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+    )
+    try:
+        current_app.conf.result_backend = broker
+        yield current_app
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

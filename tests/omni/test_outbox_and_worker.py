@@ -1,0 +1,58 @@
+"""Work after the commit: the outbox hands tasks to Celery once the transaction commits."""
+
+import pytest
+from celery import current_app
+from celery.result import AsyncResult
+from django.db import transaction
+
+from omni import outbox
+from omni.models import OutboxMessage
+
+
+@pytest.fixture
+def eager():
+    """Run tasks in the process, as the embedded default does."""
+    was = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = was
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_is_sent_only_after_its_transaction_commits(eager, monkeypatch):
+    with transaction.atomic():
+        message = outbox.enqueue("omni.ping", token="after-commit")
+        assert OutboxMessage.objects.get(pk=message.pk).sent_at is None
+    assert OutboxMessage.objects.get(pk=message.pk).sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_leaves_no_message(eager, monkeypatch):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.enqueue("omni.ping", token="never")
+        raise RuntimeError("the sale failed")
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_could_not_be_sent_is_sent_by_the_relay(eager, monkeypatch):
+    real_tasks = dict(current_app.tasks)
+    monkeypatch.delitem(current_app.tasks, "omni.ping")  # as if the broker refused it
+    with transaction.atomic():
+        message = outbox.enqueue("omni.ping", token="later")
+    stuck = OutboxMessage.objects.get(pk=message.pk)
+    assert stuck.sent_at is None and stuck.attempts == 1 and stuck.last_error
+    current_app.tasks["omni.ping"] = real_tasks["omni.ping"]
+    assert outbox.relay() == 1
+    assert OutboxMessage.objects.get(pk=message.pk).sent_at is not None
+    assert outbox.relay() == 0
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_message_runs_on_a_real_worker(celery_worker):
+    with transaction.atomic():
+        message = outbox.enqueue("omni.ping", token="through-redis")
+    sent = OutboxMessage.objects.get(pk=message.pk)
+    assert sent.sent_at is not None and sent.task_id
+    assert AsyncResult(sent.task_id, app=celery_worker).get(timeout=60) == "pong:through-redis"
