@@ -9,6 +9,7 @@ from omni.api.errors import api_not_found, api_server_error, is_api_path
 
 api_v1 = [
     path("", include("omni.catalog.api.urls")),
+    path("", include("loyalty.api.urls")),
 ]
 
 urlpatterns = [

@@ -57,3 +57,13 @@ def test_the_docs_page_is_served_without_a_cdn():
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
+
+
+def test_the_schema_generates_without_a_single_warning():
+    import io
+
+    from django.core.management import call_command
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out, stderr=err)
+    assert "Warning" not in err.getvalue(), err.getvalue()

@@ -1,0 +1,239 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from loyalty import services
+from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Promotion, Tier
+from omni.errors import DomainError
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ["name", "points_per_euro", "point_value", "points_valid_days", "tier_window_days"]
+
+    def has_add_permission(self, request):
+        return not Programme.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "min_spend", "earn_multiplier"]
+
+
+class CardInline(admin.TabularInline):
+    model = Card
+    extra = 0
+    fields = ["number", "is_active", "issued_at"]
+    readonly_fields = ["issued_at"]
+
+
+class AdjustmentForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("Points"),
+        help_text=_("Positive to add, negative to take away."),
+        min_value=-1_000_000,
+        max_value=1_000_000,
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def clean_points(self):
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError(_("An adjustment of zero points changes nothing."))
+        return points
+
+
+@admin.register(LoyaltyAccount)
+class LoyaltyAccountAdmin(admin.ModelAdmin):
+    list_display = ["pk", "customer", "card_numbers", "balance", "debt", "tier", "lifetime_points"]
+    list_filter = ["tier"]
+    search_fields = ["cards__number", "customer__email", "customer__last_name", "customer__phone"]
+    list_select_related = ["customer", "tier"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["balance", "debt", "lifetime_points", "rolling_spend", "tier", "latest_movements", "adjust_link"]
+    fields = [
+        "customer",
+        "balance",
+        "debt",
+        "tier",
+        "rolling_spend",
+        "lifetime_points",
+        "adjust_link",
+        "latest_movements",
+    ]
+    inlines = [CardInline]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("cards")
+
+    @admin.display(description=_("cards"))
+    def card_numbers(self, obj):
+        return ", ".join(card.number for card in obj.cards.all() if card.is_active)
+
+    @admin.display(description=_("latest movements"))
+    def latest_movements(self, obj):
+        rows = obj.entries.select_related("order")[:20]
+        return format_html(
+            "<table>{}</table>",
+            format_html(
+                "".join(
+                    format_html(
+                        "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td></tr>",
+                        e.created_at.strftime("%d/%m/%Y %H:%M"),
+                        e.get_kind_display(),
+                        e.points,
+                        e.order.number if e.order else e.reference,
+                        e.reason,
+                    )
+                    for e in rows
+                )
+            )
+            if rows
+            else _("No movements yet."),
+        )
+
+    @admin.display(description=_("adjust"))
+    def adjust_link(self, obj):
+        if obj.pk is None:
+            return "-"
+        return format_html(
+            '<a class="button" href="{}">{}</a>',
+            reverse("admin:loyalty_loyaltyaccount_adjust", args=[obj.pk]),
+            _("Adjust points"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/adjust/", self.admin_site.admin_view(self.adjust_view), name="loyalty_loyaltyaccount_adjust"
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request, pk: int):
+        if not request.user.has_perm("loyalty.adjust_points"):
+            raise PermissionDenied
+        account = get_object_or_404(LoyaltyAccount.objects.select_related("customer"), pk=pk)
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.adjust(
+                    account=account,
+                    points=form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    actor=services.Actor(user=request.user),
+                )
+            except DomainError as error:
+                form.add_error("points", error.detail)
+            else:
+                messages.success(request, _("Points adjusted."))
+                return redirect("admin:loyalty_loyaltyaccount_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust points"),
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/loyalty/adjust.html", context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "account",
+        "kind",
+        "points",
+        "debt_change",
+        "balance_after",
+        "order",
+        "channel",
+        "user",
+        "api_client",
+    ]
+    list_filter = ["kind", "channel"]
+    search_fields = ["account__cards__number", "order__number", "reference"]
+    list_select_related = ["account", "order", "user", "api_client"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PointsLot)
+class PointsLotAdmin(admin.ModelAdmin):
+    list_display = ["account", "points", "remaining", "earned_at", "expires_at"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "entry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "category",
+        "multiplier",
+        "bonus_points",
+        "tier",
+        "channel_list",
+        "starts_at",
+        "ends_at",
+        "is_active",
+    ]
+    list_filter = ["is_active", "tier"]
+    filter_horizontal = ["channels"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tier").prefetch_related("channels")
+
+    @admin.display(description=_("channels"))
+    def channel_list(self, obj):
+        return ", ".join(c.code for c in obj.channels.all()) or _("every channel")
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "value",
+        "target",
+        "tier",
+        "channel_list",
+        "starts_at",
+        "ends_at",
+        "is_active",
+    ]
+    list_filter = ["is_active", "kind", "target", "tier"]
+    search_fields = ["code", "name", "category", "product__code"]
+    raw_id_fields = ["product"]
+    filter_horizontal = ["channels"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tier").prefetch_related("channels")
+
+    @admin.display(description=_("channels"))
+    def channel_list(self, obj):
+        return ", ".join(c.code for c in obj.channels.all()) or _("every channel")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from loyalty.api import views
+
+urlpatterns = [
+    path("loyalty/accounts/<str:card>/", views.AccountView.as_view(), name="loyalty-account"),
+    path("loyalty/accounts/<str:card>/ledger/", views.LedgerView.as_view(), name="loyalty-ledger"),
+    path("loyalty/quote/", views.QuoteView.as_view(), name="loyalty-quote"),
+]

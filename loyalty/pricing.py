@@ -1,0 +1,230 @@
+"""The price of a basket, the same on every channel unless a channel says otherwise.
+
+`quote_basket` is the one pricing function: the quote endpoint answers with
+it and the order flow records what it returns, so a quote and an order never
+disagree. Rules, in order:
+
+1. The unit price is the channel's override for the variant if one is set,
+   else the list price (or the price a till sends, when the caller passes one).
+2. Each line gets the best single line promotion that applies to it (product
+   or category, active now, for the channel and the customer's tier); line
+   promotions do not stack.
+3. Then the best basket promotion whose minimum the discounted basket
+   reaches is spread over the lines in proportion to their value.
+4. Points to earn are computed on what is paid (`points_for`).
+
+A promotion, a price or an earning rule holds on every channel unless it
+names channels: that is the only way channels can differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from math import floor
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from loyalty.models import EarningRule, LoyaltyAccount, Programme, Promotion, PromotionKind, PromotionTarget, Tier
+from omni.catalog.models import Channel, ChannelPrice, Variant
+from omni.errors import Invalid, NotSoldOnChannel
+from omni.money import to_cents
+
+MAX_QUANTITY = 10_000
+
+
+@dataclass(frozen=True)
+class LineIn:
+    sku: str
+    quantity: int
+    unit_price: Decimal | None = None
+
+
+@dataclass
+class QuotedLine:
+    variant: Variant
+    quantity: int
+    list_price: Decimal
+    unit_price: Decimal
+    discount: Decimal = Decimal("0")
+    promotions: list[str] = field(default_factory=list)
+
+    @property
+    def sku(self) -> str:
+        return self.variant.sku
+
+    @property
+    def category(self) -> str:
+        return self.variant.product.category
+
+    @property
+    def gross(self) -> Decimal:
+        return to_cents(self.unit_price * self.quantity)
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.gross - self.discount
+
+
+@dataclass
+class Quote:
+    channel: Channel
+    lines: list[QuotedLine]
+    tier: Tier | None
+    balance: int
+    points_to_earn: int
+    points_value: Decimal
+    basket_promotions: list[str] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.gross for line in self.lines), Decimal("0.00"))
+
+    @property
+    def discount_total(self) -> Decimal:
+        return sum((line.discount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.discount_total
+
+
+def programme() -> Programme:
+    """The programme (made by a migration; recreated with defaults if someone deleted it)."""
+    found = Programme.objects.first()
+    return found if found is not None else Programme.objects.create()
+
+
+def active_q(at) -> Q:
+    return (Q(starts_at__isnull=True) | Q(starts_at__lte=at)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+
+
+def holds_on(rule: Promotion | EarningRule, channel: Channel, tier: Tier | None) -> bool:
+    """A rule holds on every channel unless it names channels; tier rules hold for that tier only."""
+    named = [c.pk for c in rule.channels.all()]
+    if named and channel.pk not in named:
+        return False
+    return rule.tier_id is None or (tier is not None and rule.tier_id == tier.pk)
+
+
+def resolve_lines(lines: Sequence[LineIn], channel: Channel) -> list[QuotedLine]:
+    """Variants with their channel price; Invalid for unknown SKUs or bad quantities, NotSoldOnChannel."""
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        if not isinstance(line.quantity, int) or line.quantity < 1 or line.quantity > MAX_QUANTITY:
+            errors[f"lines.{index}.quantity"] = [f"A whole number from 1 to {MAX_QUANTITY}."]
+        if line.unit_price is not None and line.unit_price < 0:
+            errors[f"lines.{index}.unit_price"] = ["Cannot be negative."]
+    if not lines:
+        errors["lines"] = ["At least one line."]
+    variants = {
+        variant.sku: variant
+        for variant in Variant.objects.filter(sku__in=[line.sku for line in lines])
+        .select_related("product")
+        .prefetch_related(
+            "product__channels",
+            Prefetch("channel_prices", queryset=ChannelPrice.objects.filter(channel=channel), to_attr="on_channel"),
+        )
+    }
+    for index, line in enumerate(lines):
+        if line.sku not in variants:
+            errors.setdefault(f"lines.{index}.sku", []).append(f"Unknown SKU {line.sku}.")
+    if errors:
+        raise Invalid("Some lines cannot be priced.", errors)
+
+    quoted = []
+    for line in lines:
+        variant = variants[line.sku]
+        sold = variant.is_active and variant.product.is_active
+        if not sold or channel.pk not in {c.pk for c in variant.product.channels.all()}:
+            raise NotSoldOnChannel(f"{variant.sku} is not sold on {channel.code}.", sku=variant.sku)
+        channel_price = variant.on_channel[0].price if variant.on_channel else variant.price
+        unit_price = to_cents(line.unit_price) if line.unit_price is not None else channel_price
+        quoted.append(
+            QuotedLine(variant=variant, quantity=line.quantity, list_price=channel_price, unit_price=unit_price)
+        )
+    return quoted
+
+
+def discount_of(promotion: Promotion, amount: Decimal) -> Decimal:
+    if promotion.kind == PromotionKind.PERCENT:
+        return min(amount, to_cents(amount * promotion.value / Decimal(100)))
+    return min(amount, to_cents(promotion.value))
+
+
+def applicable_promotions(channel: Channel, tier: Tier | None, at) -> list[Promotion]:
+    candidates = Promotion.objects.filter(active_q(at), is_active=True).prefetch_related("channels")
+    return [promotion for promotion in candidates if holds_on(promotion, channel, tier)]
+
+
+def apply_promotions(lines: list[QuotedLine], promotions: Iterable[Promotion]) -> list[str]:
+    """Best line promotion per line, then the best basket promotion spread over the lines."""
+    promotions = list(promotions)
+    for line in lines:
+        matching = [
+            p
+            for p in promotions
+            if (p.target == PromotionTarget.PRODUCT and p.product_id == line.variant.product_id)
+            or (p.target == PromotionTarget.CATEGORY and p.category and p.category == line.category)
+        ]
+        if matching:
+            best = max(matching, key=lambda p: (discount_of(p, line.gross), p.code))
+            line.discount = discount_of(best, line.gross)
+            line.promotions.append(best.code)
+
+    basket_total = sum((line.line_total for line in lines), Decimal("0.00"))
+    basket = [p for p in promotions if p.target == PromotionTarget.BASKET and basket_total >= p.min_basket]
+    if not basket or basket_total <= 0:
+        return []
+    best = max(basket, key=lambda p: (discount_of(p, basket_total), p.code))
+    to_spread = discount_of(best, basket_total)
+    spread = Decimal("0.00")
+    for index, line in enumerate(lines):
+        share = to_spread - spread if index == len(lines) - 1 else to_cents(to_spread * line.line_total / basket_total)
+        line.discount += share
+        spread += share
+        line.promotions.append(best.code)
+    return [best.code]
+
+
+def points_for(
+    *, paid_by_category: Sequence[tuple[str, Decimal]], channel: Channel, tier: Tier | None, at, rules=None
+) -> int:
+    """Points earned on amounts paid: per euro, times the tier and the best category multiplier, plus bonuses."""
+    settings = programme()
+    if rules is None:
+        rules = [r for r in EarningRule.objects.filter(active_q(at), is_active=True).prefetch_related("channels")]
+    rules = [rule for rule in rules if holds_on(rule, channel, tier)]
+    tier_multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+    points = Decimal("0")
+    for category, paid in paid_by_category:
+        multipliers = [r.multiplier for r in rules if r.multiplier != 1 and (not r.category or r.category == category)]
+        category_multiplier = max(multipliers) if multipliers else Decimal("1")
+        points += max(paid, Decimal("0")) * settings.points_per_euro * tier_multiplier * category_multiplier
+    earned = floor(points)
+    if earned > 0 or any(paid > 0 for _, paid in paid_by_category):
+        earned += sum(rule.bonus_points for rule in rules)
+    return earned
+
+
+def quote_basket(*, channel: Channel, lines: Sequence[LineIn], account: LoyaltyAccount | None = None, at=None) -> Quote:
+    """Price a basket for a customer on a channel. Raises Invalid or NotSoldOnChannel."""
+    at = at or timezone.now()
+    tier = account.tier if account is not None else None
+    quoted = resolve_lines(lines, channel)
+    basket_codes = apply_promotions(quoted, applicable_promotions(channel, tier, at))
+    points = points_for(
+        paid_by_category=[(line.category, line.line_total) for line in quoted], channel=channel, tier=tier, at=at
+    )
+    balance = account.balance if account is not None else 0
+    return Quote(
+        channel=channel,
+        lines=quoted,
+        tier=tier,
+        balance=balance,
+        points_to_earn=points,
+        points_value=to_cents(balance * programme().point_value),
+        basket_promotions=basket_codes,
+    )

@@ -1,0 +1,352 @@
+"""Writes of loyalty: accounts and cards, and every movement of points.
+
+Each movement is one LedgerEntry plus the change of the account's running
+balance, in one transaction. Taking points (redeem, negative adjustments) is
+a single conditional UPDATE (`balance >= n`), so two channels spending the
+same points at once get one success. Adding points and reversals lock the
+account row first, because they also settle the debt. Earned points are lots,
+spent and expired oldest first; the sum of the lots' remaining points is the
+balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from customers.models import Customer
+from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Tier
+from loyalty.pricing import programme
+from omni.actor import SYSTEM, Actor
+from omni.errors import Conflict, InsufficientPoints, Invalid
+
+
+class CardTaken(Conflict):
+    code = "card_taken"
+    default_detail = "This card belongs to another loyalty account."
+
+
+def open_account(*, customer: Customer) -> LoyaltyAccount:
+    """The customer's account, created on first need (one per customer, race-safe)."""
+    account = LoyaltyAccount.objects.filter(customer=customer).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return LoyaltyAccount.objects.create(customer=customer)
+    except IntegrityError:
+        return LoyaltyAccount.objects.get(customer=customer)
+
+
+def add_card(*, account: LoyaltyAccount, number: str) -> Card:
+    """Attach a card to the account; the same card again is a no-op, another account's is CardTaken."""
+    number = number.strip()
+    if not number:
+        raise Invalid("A card number is needed.", {"number": ["This field may not be blank."]})
+    existing = Card.objects.filter(number=number).first()
+    if existing is not None:
+        if existing.account_id != account.pk:
+            raise CardTaken()
+        return existing
+    try:
+        with transaction.atomic():
+            return Card.objects.create(account=account, number=number)
+    except IntegrityError:
+        existing = Card.objects.get(number=number)
+        if existing.account_id != account.pk:
+            raise CardTaken()
+        return existing
+
+
+def replace_card(*, account: LoyaltyAccount, lost: str, new: str) -> Card:
+    """A lost card stops working; the new one carries the same account and balance."""
+    with transaction.atomic():
+        updated = Card.objects.filter(account=account, number=lost, is_active=True).update(is_active=False)
+        if not updated:
+            raise Invalid("No active card with this number on the account.", {"lost": ["Not an active card here."]})
+        return add_card(account=account, number=new)
+
+
+def _entry(
+    account_id: int,
+    kind: str,
+    points: int,
+    *,
+    debt_change: int = 0,
+    order=None,
+    reference: str = "",
+    channel: str = "",
+    reason: str = "",
+    actor: Actor = SYSTEM,
+    at=None,
+    spend: Decimal = Decimal("0"),
+) -> LedgerEntry:
+    balance = LoyaltyAccount.objects.filter(pk=account_id).values_list("balance", flat=True).get()
+    entry = LedgerEntry.objects.create(
+        account_id=account_id,
+        kind=kind,
+        points=points,
+        debt_change=debt_change,
+        balance_after=balance,
+        spend=spend,
+        order=order,
+        reference=reference,
+        channel=channel,
+        reason=reason,
+        user=actor.user,
+        api_client=actor.api_client,
+    )
+    if at is not None:
+        LedgerEntry.objects.filter(pk=entry.pk).update(created_at=at)
+        entry.created_at = at
+    return entry
+
+
+def _consume_lots(account_id: int, points: int, *, prefer_entry: LedgerEntry | None = None) -> None:
+    """Take `points` out of the account's lots, oldest expiry first (a given lot first if asked)."""
+    lots = list(
+        PointsLot.objects.select_for_update()
+        .filter(account_id=account_id, remaining__gt=0)
+        .order_by("expires_at", "pk")
+    )
+    if prefer_entry is not None:
+        lots.sort(key=lambda lot: lot.entry_id != prefer_entry.pk)
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        used = min(lot.remaining, left)
+        PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - used)
+        left -= used
+    if left:  # the lots and the balance disagree: the ledger is wrong somewhere
+        raise RuntimeError(f"account {account_id}: lots hold {points - left} points, {points} were needed")
+
+
+def earn(
+    *,
+    account: LoyaltyAccount,
+    points: int,
+    order=None,
+    channel: str = "",
+    reason: str = "",
+    actor: Actor = SYSTEM,
+    kind: str = EntryKind.EARN,
+    at=None,
+    spend: Decimal = Decimal("0"),
+) -> LedgerEntry | None:
+    """Add points (earned or adjusted up). Debt from earlier reversals is paid off first.
+
+    `spend` is the amount paid behind the points: tiers are computed from it.
+    """
+    if points <= 0 and spend <= 0:
+        return None
+    points = max(points, 0)
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
+        paid_off = min(locked.debt, points)
+        credit = points - paid_off
+        LoyaltyAccount.objects.filter(pk=account.pk).update(
+            balance=F("balance") + credit, debt=F("debt") - paid_off, lifetime_points=F("lifetime_points") + points
+        )
+        entry = _entry(
+            account.pk,
+            kind,
+            credit,
+            debt_change=-paid_off,
+            order=order,
+            channel=channel,
+            reason=reason,
+            actor=actor,
+            at=at,
+            spend=spend,
+        )
+        if credit:
+            PointsLot.objects.create(
+                account_id=account.pk,
+                entry=entry,
+                points=credit,
+                remaining=credit,
+                earned_at=at,
+                expires_at=at + timedelta(days=programme().points_valid_days),
+            )
+    return entry
+
+
+def redeem(
+    *,
+    account: LoyaltyAccount,
+    points: int,
+    order=None,
+    channel: str = "",
+    reason: str = "",
+    actor: Actor = SYSTEM,
+    kind: str = EntryKind.REDEEM,
+) -> LedgerEntry:
+    """Spend points. Raises InsufficientPoints (nothing written) when the balance is lower."""
+    if points <= 0:
+        raise Invalid("Points to redeem must be positive.", {"points": ["Must be at least 1."]})
+    with transaction.atomic():
+        taken = LoyaltyAccount.objects.filter(pk=account.pk, balance__gte=points).update(balance=F("balance") - points)
+        if not taken:
+            raise InsufficientPoints(f"The balance is lower than {points} points.")
+        _consume_lots(account.pk, points)
+        return _entry(account.pk, kind, -points, order=order, channel=channel, reason=reason, actor=actor)
+
+
+def adjust(*, account: LoyaltyAccount, points: int, reason: str, actor: Actor) -> LedgerEntry | None:
+    """A staff correction, always with a reason. Cannot take the balance below zero."""
+    if not reason or not reason.strip():
+        raise Invalid("An adjustment needs a reason.", {"reason": ["This field may not be blank."]})
+    if points == 0:
+        raise Invalid("An adjustment of zero points changes nothing.", {"points": ["Must not be zero."]})
+    if points > 0:
+        return earn(account=account, points=points, reason=reason, actor=actor, kind=EntryKind.ADJUST)
+    return redeem(account=account, points=-points, reason=reason, actor=actor, kind=EntryKind.ADJUST)
+
+
+def reverse(
+    *,
+    account: LoyaltyAccount,
+    points: int,
+    order=None,
+    reference: str = "",
+    reason: str = "",
+    actor: Actor = SYSTEM,
+    spend: Decimal = Decimal("0"),
+) -> LedgerEntry | None:
+    """Take back earned points (a return, a cancellation).
+
+    What the balance still holds is taken back; what was already spent
+    becomes debt, paid off by the next earnings, so the balance never goes
+    negative and the ledger explains every point.
+    """
+    if points <= 0 and spend <= 0:
+        return None
+    points = max(points, 0)
+    with transaction.atomic():
+        locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
+        from_balance = min(locked.balance, points)
+        owed = points - from_balance
+        LoyaltyAccount.objects.filter(pk=account.pk).update(balance=F("balance") - from_balance, debt=F("debt") + owed)
+        earned_entry = (
+            LedgerEntry.objects.filter(account_id=account.pk, order=order, kind=EntryKind.EARN).first()
+            if order is not None
+            else None
+        )
+        if from_balance:
+            _consume_lots(account.pk, from_balance, prefer_entry=earned_entry)
+        return _entry(
+            account.pk,
+            EntryKind.REVERSE,
+            -from_balance,
+            debt_change=owed,
+            order=order,
+            reference=reference,
+            reason=reason,
+            actor=actor,
+            spend=-spend,
+        )
+
+
+def expire_due(*, now=None) -> int:
+    """Expire what is left of lots past their date. Idempotent: an expired lot has nothing left."""
+    now = now or timezone.now()
+    expired = 0
+    due = PointsLot.objects.filter(expires_at__lte=now, remaining__gt=0).values_list("pk", "account_id")
+    for lot_id, account_id in list(due):
+        with transaction.atomic():
+            LoyaltyAccount.objects.select_for_update().filter(pk=account_id).first()
+            lot = PointsLot.objects.select_for_update().filter(pk=lot_id, remaining__gt=0).first()
+            if lot is None:
+                continue
+            points = lot.remaining
+            PointsLot.objects.filter(pk=lot.pk).update(remaining=0)
+            LoyaltyAccount.objects.filter(pk=account_id).update(balance=F("balance") - points)
+            _entry(account_id, EntryKind.EXPIRE, -points, reason="points expired", at=None)
+            expired += points
+    return expired
+
+
+@dataclass(frozen=True)
+class BalanceDifference:
+    account_id: int
+    stored_balance: int
+    ledger_balance: int
+    stored_debt: int
+    ledger_debt: int
+    lots_remaining: int
+
+
+def recompute_balances(*, fix: bool = False) -> list[BalanceDifference]:
+    """Compare every account's balance and debt with its ledger (and its lots). There must be no difference."""
+    sums = {
+        row["account_id"]: row
+        for row in LedgerEntry.objects.values("account_id").annotate(points=Sum("points"), debt=Sum("debt_change"))
+    }
+    lots = dict(
+        PointsLot.objects.values("account_id").annotate(left=Sum("remaining")).values_list("account_id", "left")
+    )
+    differences = []
+    for account_id, balance, debt in LoyaltyAccount.objects.values_list("pk", "balance", "debt").iterator():
+        row = sums.get(account_id, {"points": 0, "debt": 0})
+        ledger_balance, ledger_debt = row["points"] or 0, row["debt"] or 0
+        remaining = lots.get(account_id) or 0
+        if (balance, debt) != (ledger_balance, ledger_debt) or remaining != ledger_balance:
+            differences.append(BalanceDifference(account_id, balance, ledger_balance, debt, ledger_debt, remaining))
+            if fix:
+                LoyaltyAccount.objects.filter(pk=account_id).update(balance=ledger_balance, debt=ledger_debt)
+    return differences
+
+
+def merge_accounts(*, survivor: Customer, merged: Customer) -> None:
+    """Customers merge: the accounts become one, balances, debts, lots, entries and cards added up."""
+    with transaction.atomic():
+        accounts = list(
+            LoyaltyAccount.objects.select_for_update().filter(customer__in=[survivor, merged]).order_by("pk")
+        )
+        mine = next((a for a in accounts if a.customer_id == survivor.pk), None)
+        theirs = next((a for a in accounts if a.customer_id == merged.pk), None)
+        if theirs is None:
+            return
+        if mine is None:
+            LoyaltyAccount.objects.filter(pk=theirs.pk).update(customer=survivor)
+            return
+        Card.objects.filter(account=theirs).update(account=mine)
+        LedgerEntry.objects.filter(account=theirs).update(account=mine)
+        PointsLot.objects.filter(account=theirs).update(account=mine)
+        LoyaltyAccount.objects.filter(pk=mine.pk).update(
+            balance=F("balance") + theirs.balance,
+            debt=F("debt") + theirs.debt,
+            lifetime_points=F("lifetime_points") + theirs.lifetime_points,
+            rolling_spend=F("rolling_spend") + theirs.rolling_spend,
+        )
+        LoyaltyAccount.objects.filter(pk=theirs.pk).delete()
+
+
+def recompute_tiers(*, now=None) -> int:
+    """Set each account's rolling spend and tier from the spend in the programme's window. Returns changes."""
+    now = now or timezone.now()
+    window_start = now - timedelta(days=programme().tier_window_days)
+    spend = dict(
+        LedgerEntry.objects.filter(created_at__gte=window_start)
+        .values("account_id")
+        .annotate(total=Sum("spend"))
+        .values_list("account_id", "total")
+    )
+    tiers = list(Tier.objects.order_by("-min_spend"))
+    changed = []
+    for account in LoyaltyAccount.objects.only("pk", "tier_id", "rolling_spend").iterator():
+        total = max(spend.get(account.pk) or Decimal("0"), Decimal("0"))
+        tier = next((t for t in tiers if total >= t.min_spend), None)
+        tier_id = tier.pk if tier is not None else None
+        if account.tier_id != tier_id or account.rolling_spend != total:
+            account.tier_id, account.rolling_spend = tier_id, total
+            changed.append(account)
+    LoyaltyAccount.objects.bulk_update(changed, ["tier", "rolling_spend"], batch_size=1000)
+    return len(changed)
