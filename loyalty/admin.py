@@ -8,12 +8,36 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty import services
 from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Promotion, Tier
+from loyalty.parity import channel_differences
+from omni.catalog.models import Channel
 from omni.errors import DomainError
 
 
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
+    """The programme's settings, and the page that shows where channels differ."""
+
     list_display = ["name", "points_per_euro", "point_value", "points_valid_days", "tier_window_days"]
+    change_list_template = "admin/loyalty/programme_change_list.html"
+
+    def get_urls(self):
+        return [
+            path("parity/", self.admin_site.admin_view(self.parity_view), name="loyalty_parity"),
+            *super().get_urls(),
+        ]
+
+    def parity_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        channels = list(Channel.objects.filter(is_active=True).order_by("pk").values_list("code", flat=True))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Where channels differ"),
+            "opts": self.model._meta,
+            "channels": channels,
+            "differences": channel_differences(),
+        }
+        return render(request, "admin/loyalty/parity.html", context)
 
     def has_add_permission(self, request):
         return not Programme.objects.exists()

@@ -189,7 +189,11 @@ class PointsLot(models.Model):
         ordering = ["expires_at", "pk"]
         verbose_name = _("points lot")
         verbose_name_plural = _("points lots")
-        indexes = [models.Index(fields=["account", "expires_at"], name="loyalty_lot_account_idx")]
+        indexes = [
+            models.Index(
+                fields=["account", "expires_at"], condition=models.Q(remaining__gt=0), name="loyalty_lot_open_idx"
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_le_points"

@@ -25,6 +25,8 @@ from loyalty.pricing import programme
 from omni.actor import SYSTEM, Actor
 from omni.errors import Conflict, InsufficientPoints, Invalid
 
+LOT_BATCH = 100
+
 
 class CardTaken(Conflict):
     code = "card_taken"
@@ -108,23 +110,32 @@ def _entry(
 
 
 def _consume_lots(account_id: int, points: int, *, prefer_entry: LedgerEntry | None = None) -> None:
-    """Take `points` out of the account's lots, oldest expiry first (a given lot first if asked)."""
-    lots = list(
-        PointsLot.objects.select_for_update()
-        .filter(account_id=account_id, remaining__gt=0)
-        .order_by("expires_at", "pk")
-    )
-    if prefer_entry is not None:
-        lots.sort(key=lambda lot: lot.entry_id != prefer_entry.pk)
+    """Take `points` out of the account's open lots, soonest expiry first (a given lot first if asked).
+
+    Lots are locked and read a batch at a time, so spending a few points of
+    a long history touches a few rows.
+    """
     left = points
-    for lot in lots:
-        if left == 0:
-            break
-        used = min(lot.remaining, left)
-        PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - used)
-        left -= used
-    if left:  # the lots and the balance disagree: the ledger is wrong somewhere
-        raise RuntimeError(f"account {account_id}: lots hold {points - left} points, {points} were needed")
+    if prefer_entry is not None:
+        lot = PointsLot.objects.select_for_update().filter(entry=prefer_entry, remaining__gt=0).first()
+        if lot is not None:
+            used = min(lot.remaining, left)
+            PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - used)
+            left -= used
+    while left:
+        batch = list(
+            PointsLot.objects.select_for_update()
+            .filter(account_id=account_id, remaining__gt=0)
+            .order_by("expires_at", "pk")[:LOT_BATCH]
+        )
+        if not batch:  # the lots and the balance disagree: the ledger is wrong somewhere
+            raise RuntimeError(f"account {account_id}: lots hold {points - left} points, {points} were needed")
+        for lot in batch:
+            used = min(lot.remaining, left)
+            PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - used)
+            left -= used
+            if not left:
+                break
 
 
 def earn(

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -221,6 +222,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2
 CELERY_BEAT_SCHEDULE = {
     "omni-outbox-relay": {"task": "omni.relay_outbox", "schedule": 60.0},
     "omni-idempotency-purge": {"task": "omni.purge_idempotency_keys", "schedule": 3600.0},
+    "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
+    "loyalty-recompute-tiers": {"task": "loyalty.recompute_tiers", "schedule": crontab(hour=2, minute=45)},
 }
 
 # --- Logging --------------------------------------------------------------------
