@@ -1,6 +1,28 @@
-from django.contrib import admin
+"""The customer in the admin: one search box for any identifier, the single view, merge, export, erase."""
 
-from customers.models import Customer, Identifier
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from customers import selectors, services
+from customers.models import ConsentChange, Customer, CustomerMerge, Erasure, Identifier, Segment
+from customers.normalise import normalise_email, normalise_phone
+from customers.resources import SegmentMemberResource
+from omni.actor import Actor
+from omni.errors import DomainError, Invalid
+
+TIMELINE_ROWS = 25
 
 
 class IdentifierInline(admin.TabularInline):
@@ -10,19 +32,322 @@ class IdentifierInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
+class CustomerForm(forms.ModelForm):
+    """Profile e-mail and phone are stored normalised, as the API stores them."""
+
+    class Meta:
+        model = Customer
+        fields = ["first_name", "last_name", "email", "phone", "birth_date"]
+
+    def _normalised(self, name, normalise):
+        value = self.cleaned_data.get(name)
+        if not value:
+            return value
+        try:
+            return normalise(value, field=name)
+        except Invalid as error:
+            raise forms.ValidationError(error.errors[name]) from None
+
+    def clean_email(self):
+        return self._normalised("email", normalise_email)
+
+    def clean_phone(self):
+        return self._normalised("phone", normalise_phone)
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("Live")), ("merged", _("Merged into another")), ("erased", _("Erased"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(merged_into__isnull=True, erased_at__isnull=True)
+        if self.value() == "merged":
+            return queryset.filter(merged_into__isnull=False)
+        if self.value() == "erased":
+            return queryset.filter(erased_at__isnull=False)
+        return queryset
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "email", "phone", "created_at"]
+    """Type a name, an e-mail, a phone (however written) or a card number: one match opens the customer."""
+
+    form = CustomerForm
+    list_display = ["__str__", "email", "phone", "status", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone", "identifiers__value"]
-    list_filter = ["created_at"]
+    search_help_text = _("Name, e-mail, phone (e.g. 333 123 4567) or any identifier: card number, device, web account.")
+    list_filter = [StatusFilter, "created_at"]
+    readonly_fields = ["merged_into", "erased_at", "created_at"]
+    fields = ["first_name", "last_name", "email", "phone", "birth_date", "created_at", "merged_into", "erased_at"]
     inlines = [IdentifierInline]
+    actions = ["merge_selected"]
     show_full_result_count = False
+
+    @admin.display(description=_("status"))
+    def status(self, obj: Customer) -> str:
+        if obj.erased_at is not None:
+            return str(_("erased"))
+        if obj.merged_into_id is not None:
+            return str(_("merged into #%(pk)s") % {"pk": obj.merged_into_id})
+        return ""
+
+    def get_search_results(self, request, queryset, search_term):
+        """Match names, profile e-mail/phone and identifier values, normalised as they are stored."""
+        if not search_term.strip():
+            return queryset, False
+        matching = Customer.objects.filter(selectors.search_filter(search_term)).values("pk")
+        return queryset.filter(pk__in=matching), False
+
+    def changelist_view(self, request, extra_context=None):
+        term = request.GET.get("q", "").strip()
+        other_params = set(request.GET) - {"q"}
+        if term and not other_params:
+            found = list(
+                self.get_search_results(request, self.get_queryset(request), term)[0].values_list("pk", flat=True)[:2]
+            )
+            if len(found) == 1:
+                return HttpResponseRedirect(reverse("admin:customers_customer_change", args=[found[0]]))
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        services.update_profile(customer=obj, changes=changes, actor=Actor.of(request.user))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            self.message_user(request, error.detail, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if customer is not None:
+            context.update(self.single_view(request, customer))
+        return super().change_view(request, object_id, form_url, context)
+
+    def single_view(self, request, customer: Customer) -> dict:
+        summary = selectors.summary(customer)
+        consents = selectors.current_consents([customer.pk])[customer.pk]
+        return {
+            "customer": customer,
+            "survivor": selectors.survivor_of(customer) if customer.merged_into_id else None,
+            "summary": summary,
+            "consents": [
+                (purpose_label, consents[purpose])
+                for purpose, purpose_label in ConsentChange._meta.get_field("purpose").choices
+            ],
+            "panels": selectors.panels(customer),
+            "timeline": selectors.timeline_entries(customer, offset=0, limit=TIMELINE_ROWS),
+            "timeline_total": selectors.timeline_count(customer),
+            "merges": CustomerMerge.objects.filter(survivor=customer).order_by("-merged_at")[:20],
+            "can_export": request.user.has_perm("customers.export_personal_data"),
+            "can_erase": request.user.has_perm("customers.erase_personal_data") and customer.erased_at is None,
+        }
+
+    # -- merge -----------------------------------------------------------------------------------
+
+    @admin.action(description=_("Merge selected customers into the oldest"), permissions=["merge"])
+    def merge_selected(self, request, queryset):
+        chosen = list(queryset.order_by("pk"))
+        if len(chosen) < 2:
+            self.message_user(request, _("Choose at least two customers to merge."), messages.WARNING)
+            return None
+        if request.POST.get("confirm") == "yes":
+            try:
+                survivor = services.merge_into_oldest(customers=chosen, actor=Actor.of(request.user))
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                _("%(count)d customer(s) merged into %(survivor)s.") % {"count": len(chosen) - 1, "survivor": survivor},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:customers_customer_change", args=[survivor.pk]))
+        survivor, moving = selectors.merge_preview(chosen)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Merge customers"),
+            "opts": self.model._meta,
+            "survivor": survivor,
+            "moving": moving,
+            "chosen": chosen,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/customers/customer/merge_confirmation.html", context)
+
+    def has_merge_permission(self, request) -> bool:
+        return request.user.has_perm("customers.merge_customers")
+
+    # -- personal data ---------------------------------------------------------------------------
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="customers_customer_export",
+            ),
+            path(
+                "<int:pk>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="customers_customer_erase",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def export_view(self, request, pk: int):
+        if not request.user.has_perm("customers.export_personal_data"):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        data = selectors.personal_data(customer)
+        response = HttpResponse(
+            json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+        return response
+
+    def erase_view(self, request, pk: int):
+        if not request.user.has_perm("customers.erase_personal_data"):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        change_url = reverse("admin:customers_customer_change", args=[customer.pk])
+        if request.method == "POST":
+            try:
+                services.erase_customer(customer=customer, actor=Actor.of(request.user))
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                self.message_user(request, _("The customer's personal data was erased."), messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase personal data"),
+            "opts": self.model._meta,
+            "customer": customer,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/customers/customer/erase_confirmation.html", context)
 
 
 @admin.register(Identifier)
 class IdentifierAdmin(admin.ModelAdmin):
-    list_display = ["kind", "value", "customer", "is_verified"]
+    list_display = ["kind", "value", "customer", "is_verified", "created_at"]
     list_filter = ["kind", "is_verified"]
     search_fields = ["value"]
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Histories are written by the services only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsentChange)
+class ConsentChangeAdmin(ReadOnlyAdmin):
+    list_display = ["changed_at", "customer", "purpose", "is_granted", "channel", "source"]
+    list_filter = ["purpose", "is_granted", "channel"]
+    search_fields = ["customer__email", "customer__last_name", "source"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer"]
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ReadOnlyAdmin):
+    list_display = ["merged_at", "merged", "survivor", "user", "api_client", "request_key"]
+    list_select_related = ["merged", "survivor", "user", "api_client"]
+    search_fields = ["=survivor__pk", "=merged__pk", "request_key"]
+    raw_id_fields = ["survivor", "merged"]
+    date_hierarchy = "merged_at"
+
+
+@admin.register(Erasure)
+class ErasureAdmin(ReadOnlyAdmin):
+    list_display = ["erased_at", "customer", "user", "api_client", "request_key"]
+    list_select_related = ["customer", "user", "api_client"]
+    raw_id_fields = ["customer"]
+    date_hierarchy = "erased_at"
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    """Saved segments for e-mail marketing: set the rules, save, see the count, export the members."""
+
+    list_display = ["name", "consent", "reach", "member_count", "counted_at", "updated_at"]
+    list_filter = ["consent", "reach"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["member_count", "counted_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "consent", ("member_count", "counted_at")]}),
+        (_("Channels"), {"fields": ["channels", "reach"]}),
+        (
+            _("Recency, frequency, monetary"),
+            {
+                "fields": [
+                    ("last_order_within_days", "no_order_for_days"),
+                    ("min_orders", "max_orders"),
+                    ("min_revenue", "max_revenue"),
+                ]
+            },
+        ),  # fmt: skip
+        (_("Loyalty"), {"fields": ["tiers"]}),
+    ]
+    actions = ["recount", "export_csv", "export_xlsx"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.count_members(segment=obj)
+
+    @admin.action(description=_("Count the members again"))
+    def recount(self, request, queryset):
+        for segment in queryset:
+            services.count_members(segment=segment)
+        self.message_user(request, _("Members counted."), messages.SUCCESS)
+
+    def _export(self, request, queryset, file_format: str):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose one segment to export."), messages.WARNING)
+            return None
+        segment = queryset.get()
+        if file_format == "xlsx" and importlib.util.find_spec("openpyxl") is None:
+            self.message_user(request, _("Excel export needs the openpyxl package; use CSV."), messages.ERROR)
+            return None
+        dataset = SegmentMemberResource().export(queryset=selectors.segment_members(segment))
+        if file_format == "xlsx":
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            body = dataset.export("xlsx")
+        else:
+            content_type, body = "text/csv; charset=utf-8", dataset.export("csv")
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.{file_format}"'
+        return response
+
+    @admin.action(description=_("Export the consenting members (CSV)"), permissions=["export"])
+    def export_csv(self, request, queryset):
+        return self._export(request, queryset, "csv")
+
+    @admin.action(description=_("Export the consenting members (Excel)"), permissions=["export"])
+    def export_xlsx(self, request, queryset):
+        return self._export(request, queryset, "xlsx")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("customers.view_segment")

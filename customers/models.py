@@ -1,17 +1,25 @@
-"""Who the customer is: one profile, many identifiers.
+"""Who the customer is: one profile, many identifiers, consents, merges, erasures.
 
 This is the profile that orders and the other apps point at. Identification,
-merging and consents are built on it (see the customers services).
+merging, consents, export and erasure are written in `customers.services`;
+the other apps plug into them through `customers.registry`.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
 class Customer(models.Model):
-    """One person, whatever the channel; anonymous until an identifier links them."""
+    """One person, whatever the channel; anonymous until an identifier links them.
+
+    A customer merged into another keeps its row as an empty shell whose
+    `merged_into` names the survivor, so its old id still answers (301). An
+    erased customer keeps its row too, without any personal data, so orders
+    and ledgers that point at it stay consistent for the books.
+    """
 
     first_name = models.CharField(_("first name"), max_length=80, blank=True)
     last_name = models.CharField(_("last name"), max_length=80, blank=True)
@@ -20,19 +28,49 @@ class Customer(models.Model):
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_customers",
+        verbose_name=_("merged into"),
+        help_text=_("Set when this customer was merged into another: the other one is the person now."),
+    )
+    erased_at = models.DateTimeField(
+        _("personal data erased"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the customer's personal data was erased on request."),
+    )
 
     class Meta:
         ordering = ["pk"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        permissions = [
+            ("export_personal_data", _("Can export a customer's personal data")),
+            ("erase_personal_data", _("Can erase a customer's personal data")),
+            ("merge_customers", _("Can merge customers")),
+        ]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return f"#{self.pk} (erased)"
         name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or f"#{self.pk}"
+        return name or self.email or self.phone or f"#{self.pk}"
 
     @property
     def is_anonymous(self) -> bool:
         return not (self.first_name or self.last_name or self.email or self.phone)
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
 
 class IdentifierKind(models.TextChoices):
@@ -65,3 +103,170 @@ class Identifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.value}"
+
+
+class Attributed(models.Model):
+    """Who made a change: a staff user, an API client, or the system (both empty)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    api_client = models.ForeignKey(
+        "omni.ApiClient",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("API client"),
+    )
+    request_key = models.CharField(
+        _("request"),
+        max_length=255,
+        blank=True,
+        help_text=_("The Idempotency-Key or X-Request-ID of the request that made the change, if any."),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def actor_label(self) -> str:
+        if self.api_client_id is not None:
+            return f"API client {self.api_client}"
+        if self.user_id is not None:
+            return f"user {self.user}"
+        return "system"
+
+
+class CustomerMerge(Attributed):
+    """`merged` became `survivor`: everything that pointed at it was moved, at that moment."""
+
+    survivor = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="merges_received", verbose_name=_("survivor")
+    )
+    merged = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="merges_given", verbose_name=_("merged customer")
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True, db_index=True)
+    moved = models.JSONField(
+        _("moved rows"), default=dict, blank=True, help_text=_("How many rows of each kind followed the merge.")
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-pk"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} → #{self.survivor_id}"
+
+
+class ConsentPurpose(models.TextChoices):
+    MARKETING_EMAIL = "marketing_email", _("Marketing e-mail")
+    MARKETING_SMS = "marketing_sms", _("Marketing SMS")
+    PROFILING = "profiling", _("Profiling")
+
+
+class ConsentChange(Attributed):
+    """One consent given or withdrawn. Insert-only: the current state is the latest row per purpose."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="consent_changes", verbose_name=_("customer")
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
+    is_granted = models.BooleanField(_("granted"))
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    channel = models.CharField(_("channel"), max_length=20, help_text=_("Where it was given or withdrawn."))
+    source = models.CharField(
+        _("source"), max_length=100, blank=True, help_text=_('What collected it, e.g. "checkout form", "till".')
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent changes")
+        indexes = [
+            models.Index(fields=["customer", "purpose", "-changed_at"], name="consent_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {'granted' if self.is_granted else 'withdrawn'}"
+
+
+class Erasure(Attributed):
+    """The record that a customer's personal data was erased, by whom and when. It holds no personal data."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="erasures", verbose_name=_("customer")
+    )
+    erased_at = models.DateTimeField(_("erased at"), auto_now_add=True)
+    summary = models.JSONField(_("what was done"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-erased_at", "-pk"]
+        verbose_name = _("erasure")
+        verbose_name_plural = _("erasures")
+
+    def __str__(self) -> str:
+        return f"#{self.customer_id} erased {self.erased_at:%Y-%m-%d}"
+
+
+class SegmentReach(models.TextChoices):
+    ANY = "any", _("Any")
+    OMNICHANNEL = "omnichannel", _("Omnichannel (bought on two channels or more)")
+    SINGLE_CHANNEL = "single_channel", _("Single channel (bought on one channel only)")
+
+
+class Segment(models.Model):
+    """A saved group of customers for e-mail marketing, defined by rules; members are computed when asked.
+
+    Every empty rule matches everyone. Members are live, not erased customers
+    who gave the segment's consent (the latest change for that purpose says
+    granted), so an export never holds someone who said no.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    channels = models.JSONField(
+        _("channels used"),
+        default=list,
+        blank=True,
+        help_text=_('Channel codes; members bought on at least one of them, e.g. ["store", "web"].'),
+    )
+    reach = models.CharField(_("reach"), max_length=20, choices=SegmentReach.choices, default=SegmentReach.ANY)
+    last_order_within_days = models.PositiveIntegerField(
+        _("last order within (days)"), null=True, blank=True, help_text=_("Recency: bought in the last N days.")
+    )
+    no_order_for_days = models.PositiveIntegerField(
+        _("no order for (days)"), null=True, blank=True, help_text=_("Lapsed: no order in the last N days.")
+    )
+    min_orders = models.PositiveIntegerField(_("at least N orders"), null=True, blank=True)
+    max_orders = models.PositiveIntegerField(_("at most N orders"), null=True, blank=True)
+    min_revenue = models.DecimalField(_("spent at least"), max_digits=12, decimal_places=2, null=True, blank=True)
+    max_revenue = models.DecimalField(_("spent at most"), max_digits=12, decimal_places=2, null=True, blank=True)
+    tiers = models.JSONField(
+        _("loyalty tiers"), default=list, blank=True, help_text=_('Tier codes, e.g. ["gold"]. Empty: any tier or none.')
+    )
+    consent = models.CharField(
+        _("consent required"),
+        max_length=20,
+        choices=ConsentPurpose.choices,
+        default=ConsentPurpose.MARKETING_EMAIL,
+    )
+    member_count = models.PositiveIntegerField(_("members"), null=True, blank=True, editable=False)
+    counted_at = models.DateTimeField(_("counted at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self) -> str:
+        return self.name

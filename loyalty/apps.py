@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,10 @@ class LoyaltyConfig(AppConfig):
 
     name = "loyalty"
     verbose_name = _("Loyalty")
+
+    def ready(self) -> None:
+        from loyalty import customer_view
+        from loyalty.reference import ensure_programme
+
+        customer_view.register()
+        post_migrate.connect(ensure_programme, sender=self, dispatch_uid="loyalty-reference-rows")

@@ -162,8 +162,9 @@ def earn(
         locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
         paid_off = min(locked.debt, points)
         credit = points - paid_off
+        earned = points if kind == EntryKind.EARN else 0
         LoyaltyAccount.objects.filter(pk=account.pk).update(
-            balance=F("balance") + credit, debt=F("debt") - paid_off, lifetime_points=F("lifetime_points") + points
+            balance=F("balance") + credit, debt=F("debt") - paid_off, lifetime_points=F("lifetime_points") + earned
         )
         entry = _entry(
             account.pk,
@@ -263,6 +264,13 @@ def reverse(
             actor=actor,
             spend=-spend,
         )
+
+
+def restore_redeemed(*, account: LoyaltyAccount, points: int, order=None, actor: Actor = SYSTEM) -> LedgerEntry | None:
+    """Give back points spent on an order that was cancelled (a `reverse` entry adding points)."""
+    return earn(
+        account=account, points=points, order=order, reason="redemption cancelled", actor=actor, kind=EntryKind.REVERSE
+    )
 
 
 def expire_due(*, now=None) -> int:

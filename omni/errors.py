@@ -75,3 +75,13 @@ class NotSoldOnChannel(Conflict):
 class DuplicateOrder(Conflict):
     code = "duplicate_order"
     default_detail = "An order with this external id was already recorded on this channel."
+
+
+class CustomerErased(Conflict):
+    code = "customer_erased"
+    default_detail = "This customer's personal data was erased; nothing more can be recorded about them."
+
+
+class MergeNotAllowed(Conflict):
+    code = "merge_not_allowed"
+    default_detail = "These customers cannot be merged."

@@ -224,7 +224,15 @@ CELERY_BEAT_SCHEDULE = {
     "omni-idempotency-purge": {"task": "omni.purge_idempotency_keys", "schedule": 3600.0},
     "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
     "loyalty-recompute-tiers": {"task": "loyalty.recompute_tiers", "schedule": crontab(hour=2, minute=45)},
+    "inventory-release-expired-holds": {"task": "inventory.release_expired_holds", "schedule": 300.0},
+    "inventory-propose-replenishment": {
+        "task": "inventory.propose_replenishment",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
+
+# Sourcing ships from warehouses before stores unless this is turned off.
+INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {

@@ -10,6 +10,9 @@ from omni.api.errors import api_not_found, api_server_error, is_api_path
 api_v1 = [
     path("", include("omni.catalog.api.urls")),
     path("", include("loyalty.api.urls")),
+    path("", include("customers.api.urls")),
+    path("", include("inventory.api.urls")),
+    path("", include("omni.orders.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,3 +9,8 @@ class CatalogConfig(AppConfig):
     name = "omni.catalog"
     label = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self) -> None:
+        from omni.catalog.reference import ensure_channels
+
+        post_migrate.connect(ensure_channels, sender=self, dispatch_uid="catalog-reference-rows")

@@ -1,6 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
-from omni.orders.models import Allocation, Order, OrderLine, Payment
+from customers.models import Customer
+from inventory.selectors import availability
+from loyalty.pricing import LineIn, quote_basket
+from omni.actor import Actor
+from omni.catalog.models import Channel
+from omni.errors import DomainError
+from omni.orders import services
+from omni.orders.forms import EndlessAisleForm
+from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
 
 
 class OrderLineInline(admin.TabularInline):
@@ -13,6 +25,17 @@ class OrderLineInline(admin.TabularInline):
 class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["created_at", "type", "from_status", "to_status", "user", "api_client"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Order)
@@ -32,8 +55,58 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["channel", "location", "customer"]
     raw_id_fields = ["customer"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, PaymentInline]
+    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     show_full_result_count = False
+    change_list_template = "admin/orders/order/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("endless-aisle/", self.admin_site.admin_view(self.endless_aisle_view), name="orders_endless_aisle"),
+            *super().get_urls(),
+        ]
+
+    def endless_aisle_view(self, request):
+        """Check where the network has an item, then place the order for the customer, in one form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        initial = {"customer": request.GET.get("customer"), "sku": request.GET.get("sku")}
+        form = EndlessAisleForm(request.POST or None, initial=initial)
+        found, quote = None, None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            store = data["store"]
+            channel = Channel.objects.get(code="store")
+            near = (float(store.latitude), float(store.longitude))
+            found = next(iter(availability([data["sku"]], channel.code, near=near, location=store)), None)
+            customer = Customer.objects.filter(pk=data["customer"]).first() if data["customer"] else None
+            try:
+                quote = quote_basket(channel=channel, lines=[LineIn(data["sku"], data["quantity"])])
+                if "place" in request.POST:
+                    pickup = store if data["fulfilment"] != "ship_to_home" else None
+                    order = services.record_order(
+                        channel=channel,
+                        location=store,
+                        customer=customer,
+                        lines=[LineIn(data["sku"], data["quantity"])],
+                        fulfilment=services.FulfilmentIn(
+                            type=data["fulfilment"], pickup_location=pickup, address=form.address_dict()
+                        ),
+                        payments=[services.PaymentIn(tender=data["tender"], amount=quote.total)],
+                        actor=Actor.of(request.user),
+                    )
+                    messages.success(request, _("Order %(number)s placed.") % {"number": order.number})
+                    return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+            except DomainError as error:
+                form.add_error(None, error.detail)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Endless aisle: order from the network"),
+            "opts": self.model._meta,
+            "form": form,
+            "found": found,
+            "quote": quote,
+        }
+        return render(request, "admin/orders/endless_aisle.html", context)
 
 
 @admin.register(Allocation)

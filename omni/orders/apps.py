@@ -8,3 +8,8 @@ class OrdersConfig(AppConfig):
     name = "omni.orders"
     label = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from omni.orders import customer_view
+
+        customer_view.register()

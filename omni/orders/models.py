@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -87,6 +88,14 @@ class Order(models.Model):
     subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2, default=Decimal("0"))
     discount_total = models.DecimalField(_("discounts"), max_digits=12, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    points_value = models.DecimalField(
+        _("paid with points"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        help_text=_("The value of the points redeemed, taken off what the customer paid."),
+    )
     points_earned = models.IntegerField(_("points earned"), default=0)
     points_redeemed = models.IntegerField(_("points redeemed"), default=0)
     created_at = models.DateTimeField(_("created"), db_index=True)
@@ -161,3 +170,33 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tender} {self.amount}"
+
+
+class OrderEventType(models.TextChoices):
+    PLACED = "placed", _("Placed")
+    READY_FOR_PICKUP = "ready_for_pickup", _("Ready for pick-up")
+    SHIPPED = "shipped", _("Shipped")
+    COLLECTED = "collected", _("Collected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class OrderEvent(models.Model):
+    """One step in an order's life, with who took it. Insert-only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    type = models.CharField(_("event"), max_length=20, choices=OrderEventType.choices)
+    from_status = models.CharField(_("from"), max_length=20, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=OrderStatus.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_client = models.ForeignKey("omni.ApiClient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.type}"

@@ -18,7 +18,7 @@ def test_ten_channels_redeeming_the_whole_balance_at_once_get_one_redemption(pos
 
     def spend():
         try:
-            start.wait(10)
+            start.wait(60)
             services.redeem(account=account, points=500, channel="web")
             outcomes.append("redeemed")
         except InsufficientPoints:
@@ -45,7 +45,7 @@ def test_earning_and_redeeming_at_once_keep_the_ledger_exact(postgres):
 
     def work(index: int):
         try:
-            start.wait(10)
+            start.wait(60)
             if index % 2:
                 services.earn(account=account, points=10)
             else:

@@ -1,0 +1,112 @@
+"""`python -m bench`: run every benchmark, print one line each, write results.json and BENCHMARKS.md.
+
+Usage: python -m bench [--scale S] [--repeat N] [--only NAME] [--smoke]
+
+`make bench` runs it against a throw-away PostgreSQL (tests/services.sh).
+`--smoke` runs everything at a tiny size and few repeats, writes nothing:
+it proves the benchmarks still run (the test suite does this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = ["bench.catalog", "bench.loyalty"]
+
+
+def configure_django() -> None:
+    # Production-like: DEBUG off (no query log), no throttling in the way.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings")
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
+    os.environ["ALLOWED_HOSTS"] = "localhost,testserver"
+    os.environ["API_THROTTLE_RATE"] = "100000000/min"
+    import django
+
+    django.setup()
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def describe_database(connection) -> str:
+    if connection.vendor == "postgresql":
+        version = connection.cursor().connection.info.server_version
+        return f"PostgreSQL {version // 10000}.{version % 10000}"
+    return connection.vendor
+
+
+def update_report(results: list[dict], scale: float, when: str, database: str) -> None:
+    report = ROOT / "BENCHMARKS.md"
+    text = report.read_text() if report.exists() else "# Benchmarks\n\n<!-- results -->\n<!-- /results -->\n"
+    rows = [
+        f"Last run: {when}, scale {scale}, {database}, {machine()}.",
+        "",
+        "| benchmark | figure | p95 | baseline | baseline figure | ratio | target |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        p95 = f"{r['p95']:.3f}" if r.get("p95") is not None else ""
+        rows.append(
+            f"| {r['name']} | {r['figure']:.3f} {r['unit']} | {p95} | {r['baseline_name']} | "
+            f"{r['baseline']:.3f} | {r['ratio']:.2f} | {r['target']} |"
+        )
+    start, end = "<!-- results -->", "<!-- /results -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    report.write_text(f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, few repeats, no files written")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.repeat, args.scale = 3, min(args.scale, 0.01)
+
+    configure_django()
+    from importlib import import_module
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from omni.catalog.models import Location
+
+    if not Location.objects.exists():
+        print(f"bench: seeding demo data at scale {args.scale}", flush=True)
+        call_command("seed_demo", scale=args.scale, verbosity=1)
+
+    results = []
+    for name in MODULES:
+        if args.only and args.only not in name:
+            continue
+        module = import_module(name)
+        for result in module.run(repeat=args.repeat, smoke=args.smoke):
+            print(result.line(), flush=True)
+            results.append(result.as_dict())
+
+    if not args.smoke:
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        database = describe_database(connection)
+        for r in results:
+            r.update(scale=args.scale, date=when, machine=machine())
+        (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        update_report(results, args.scale, when, database)
+        print(f"bench: {len(results)} results written to bench/results.json and BENCHMARKS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

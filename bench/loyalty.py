@@ -1,0 +1,94 @@
+"""A balance read costs the same at 10 and at 1,000,000 ledger rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bench.client import api_client
+from bench.harness import Result, measure, timed_result
+from customers.models import Customer
+from loyalty import services
+from loyalty.models import LedgerEntry, LoyaltyAccount, PointsLot
+
+SMALL, LARGE = 10, 1_000_000
+
+
+def account_with_history(card: str, entries: int) -> LoyaltyAccount:
+    """An account with `entries` earn entries of one point, each with its open lot (bulk SQL)."""
+    with transaction.atomic():
+        customer = Customer.objects.create(first_name="Bench", last_name=card)
+        account = services.open_account(customer=customer)
+        services.add_card(account=account, number=card)
+        now = timezone.now()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO loyalty_ledgerentry (account_id, kind, points, debt_change, balance_after, spend, "
+                    "reference, channel, reason, created_at) "
+                    "SELECT %s, 'earn', 1, 0, g, 1, '', 'web', '', %s - make_interval(secs => %s - g) "
+                    "FROM generate_series(1, %s) AS g",
+                    [account.pk, now, entries, entries],
+                )
+                cursor.execute(
+                    "INSERT INTO loyalty_pointslot (account_id, entry_id, points, remaining, earned_at, expires_at) "
+                    "SELECT account_id, id, 1, 1, created_at, created_at + interval '730 days' "
+                    "FROM loyalty_ledgerentry WHERE account_id = %s",
+                    [account.pk],
+                )
+        else:
+            made = LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(account=account, kind="earn", points=1, balance_after=i + 1, spend=1, channel="web")
+                    for i in range(entries)
+                ],
+                batch_size=2000,
+            )
+            PointsLot.objects.bulk_create(
+                [
+                    PointsLot(
+                        account=account,
+                        entry=e,
+                        points=1,
+                        remaining=1,
+                        earned_at=now,
+                        expires_at=now + timedelta(days=730),
+                    )
+                    for e in made
+                ],
+                batch_size=2000,
+            )
+        LoyaltyAccount.objects.filter(pk=account.pk).update(balance=entries, lifetime_points=entries)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE loyalty_ledgerentry; ANALYZE loyalty_pointslot; ANALYZE loyalty_loyaltyaccount")
+    return account
+
+
+def run(*, repeat: int, smoke: bool) -> list[Result]:
+    large = 1_000 if smoke else LARGE
+    client = api_client()
+    small_card, large_card = "BENCH-SMALL", "BENCH-LARGE"
+    if not LoyaltyAccount.objects.filter(cards__number=small_card).exists():
+        account_with_history(small_card, SMALL)
+    if not LoyaltyAccount.objects.filter(cards__number=large_card).exists():
+        account_with_history(large_card, large)
+
+    def read(card: str):
+        def call():
+            response = client.get(f"/api/v1/loyalty/accounts/{card}/")
+            assert response.status_code == 200, response.content
+
+        return call
+
+    return [
+        timed_result(
+            f"loyalty balance read, {large:,} ledger rows (API)",
+            measure(read(large_card), repeat=repeat),
+            measure(read(small_card), repeat=repeat),
+            f"the same read at {SMALL} ledger rows",
+            target="within 10% (ratio <= 1.10)",
+        )
+    ]

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from customers.models import ConsentPurpose, Customer, IdentifierKind
+from omni.catalog.models import ChannelCode
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+class CustomerIdentifierInSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=IdentifierKind.choices)
+    value = serializers.CharField(max_length=200, trim_whitespace=True)
+    verified = serializers.BooleanField(
+        default=True,
+        help_text="False when the visitor typed it and nothing proved it: it never causes a merge.",
+    )
+
+
+class ProfileInSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+
+
+class IdentifyInSerializer(serializers.Serializer):
+    identifiers = CustomerIdentifierInSerializer(many=True, allow_empty=False)
+    profile = ProfileInSerializer(required=False)
+
+
+class ConsentsInSerializer(serializers.Serializer):
+    marketing_email = serializers.BooleanField(required=False)
+    marketing_sms = serializers.BooleanField(required=False)
+    profiling = serializers.BooleanField(required=False)
+    source_channel = serializers.ChoiceField(choices=ChannelCode.choices, help_text="Where the choice was made.")
+    source = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True, help_text='e.g. "checkout form".'
+    )
+
+    def validate(self, attrs):
+        if not any(purpose in attrs for purpose in ConsentPurpose.values):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give at least one of " + ", ".join(ConsentPurpose.values) + "."]}
+            )
+        return attrs
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+class IdentifierSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.CharField()
+    verified = serializers.BooleanField(source="is_verified")
+    created_at = serializers.DateTimeField()
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    identifiers = IdentifierSerializer(many=True, read_only=True)
+    is_anonymous = serializers.BooleanField(read_only=True)
+    is_erased = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "birth_date",
+            "is_anonymous",
+            "is_erased",
+            "created_at",
+            "identifiers",
+        ]
+
+
+class IdentifierRefSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.CharField()
+
+
+class IdentifyResultSerializer(CustomerSerializer):
+    created = serializers.BooleanField(help_text="True when a new customer was made (201).")
+    merged_from = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the customers merged into this one by this call."
+    )
+    unverified_conflicts = IdentifierRefSerializer(
+        many=True, help_text="Unverified identifiers left on another customer."
+    )
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "created", "merged_from", "unverified_conflicts"]
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    granted = serializers.BooleanField(source="is_granted")
+    at = serializers.DateTimeField(source="changed_at")
+    channel = serializers.CharField()
+    source = serializers.CharField()
+
+
+class ConsentsSerializer(serializers.Serializer):
+    """The current state per purpose: null when never asked."""
+
+    marketing_email = ConsentStateSerializer(allow_null=True)
+    marketing_sms = ConsentStateSerializer(allow_null=True)
+    profiling = ConsentStateSerializer(allow_null=True)
+
+
+class LoyaltySummarySerializer(serializers.Serializer):
+    card = serializers.CharField(allow_null=True)
+    balance = serializers.IntegerField()
+    tier = serializers.CharField(allow_null=True)
+
+
+class ChannelFiguresSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    orders = serializers.IntegerField()
+    revenue = serializers.DecimalField(**MONEY)
+
+
+class CustomerDetailSerializer(CustomerSerializer):
+    consents = ConsentsSerializer()
+    loyalty = LoyaltySummarySerializer(allow_null=True, help_text="Null until the customer has a loyalty account.")
+    channels = serializers.ListField(child=serializers.CharField(), help_text="Channels the customer used.")
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    order_count = serializers.IntegerField(default=0)
+    revenue = serializers.DecimalField(default="0.00", **MONEY)
+    orders_by_channel = ChannelFiguresSerializer(many=True, default=list)
+    erased_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [
+            *CustomerSerializer.Meta.fields,
+            "erased_at",
+            "consents",
+            "loyalty",
+            "channels",
+            "first_seen",
+            "last_seen",
+            "order_count",
+            "revenue",
+            "orders_by_channel",
+        ]
+
+
+class ProfilePatchSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+    class Meta:
+        model = Customer
+        fields = ["first_name", "last_name", "email", "phone", "birth_date"]
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    occurred_at = serializers.DateTimeField()
+    kind = serializers.CharField(help_text="order, return, points, event, consent, merge, ...")
+    channel = serializers.CharField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    reference = serializers.CharField(help_text="The order number, RMA, ... it is about.")
+    amount = serializers.DecimalField(allow_null=True, **MONEY)
+    points = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField(help_text="The app it comes from.")
+
+
+class PersonalDataSerializer(serializers.Serializer):
+    """Everything held about the person; each app adds its own key (e.g. `orders`)."""
+
+    customer = serializers.DictField()
+    identifiers = serializers.ListField(child=serializers.DictField())
+    consents = serializers.ListField(child=serializers.DictField(), help_text="Every change, newest first.")
+    merged_from = serializers.ListField(child=serializers.DictField())
+    erasures = serializers.ListField(child=serializers.DictField())
+
+
+class ErasureSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer_id")
+    erased_at = serializers.DateTimeField()
+    summary = serializers.DictField(help_text="What each app did.")
+
+
+class MovedSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`moved`")
+    detail = serializers.CharField()
+    customer = serializers.IntegerField(help_text="The surviving customer's id; `Location` points at it.")

@@ -1,0 +1,166 @@
+"""Stock counts, reservations and availability: parse, call a service or selector, shape the answer."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory import selectors, services
+from inventory.api.serializers import (
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
+    ReservationInSerializer,
+    ReservationSerializer,
+    StockCountInSerializer,
+    StockLevelSerializer,
+)
+from inventory.models import Reservation
+from omni.actor import Actor
+from omni.catalog.models import ChannelCode, Location, Variant
+from omni.errors import Invalid, NotFound
+
+
+def location_or_404(code: str) -> Location:
+    location = Location.objects.filter(code=code).first()
+    if location is None:
+        raise NotFound(f"No location with code {code}.")
+    return location
+
+
+def variant_or_404(sku: str) -> Variant:
+    variant = Variant.objects.filter(sku=sku).first()
+    if variant is None:
+        raise NotFound(f"No variant with SKU {sku}.")
+    return variant
+
+
+class StockLevelView(APIView):
+    """One stock row: read it, or set its on hand by a count."""
+
+    required_scope = "stock"
+
+    @extend_schema(responses=StockLevelSerializer)
+    def get(self, request, location_code: str, sku: str):
+        level = selectors.stock_of(location_or_404(location_code), variant_or_404(sku))
+        if level is None:
+            raise NotFound(f"No stock of {sku} at {location_code} on file.")
+        return Response(StockLevelSerializer(level).data)
+
+    @extend_schema(
+        request=StockCountInSerializer,
+        responses=StockLevelSerializer,
+        description=(
+            "A stock count: on hand becomes the counted figure and the difference is written to the "
+            "stock ledger (a `count` movement). The row is created on a first count."
+        ),
+    )
+    def put(self, request, location_code: str, sku: str):
+        incoming = StockCountInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        location, variant = location_or_404(location_code), variant_or_404(sku)
+        services.count(
+            location=location,
+            variant=variant,
+            on_hand=incoming.validated_data["on_hand"],
+            reason=incoming.validated_data["reason"] or "count",
+            actor=Actor.of(request.user),
+        )
+        return Response(StockLevelSerializer(selectors.stock_of(location, variant)).data)
+
+
+def reservation_or_404(reservation_id: int) -> Reservation:
+    reservation = Reservation.objects.select_related("variant", "location").filter(pk=reservation_id).first()
+    if reservation is None:
+        raise NotFound(f"No reservation {reservation_id}.")
+    return reservation
+
+
+class ReservationCreateView(APIView):
+    """Hold units at a pick-up store for a customer, for a while (click & collect)."""
+
+    required_scope = "orders"
+
+    @extend_schema(
+        request=ReservationInSerializer,
+        responses={201: ReservationSerializer},
+        description=(
+            "Holds `quantity` units at the pick-up store `location` until `expires_at`; a scheduled "
+            "task releases holds that were not collected. 409 `insufficient_stock` when the store "
+            "has fewer units available."
+        ),
+    )
+    def post(self, request):
+        incoming = ReservationInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        variant, location = variant_or_404(data["sku"]), location_or_404(data["location"])
+        if not (location.is_pickup_point and location.is_active):
+            raise Invalid(
+                f"{location.code} is not an active pick-up point.", {"location": ["Not an active pick-up point."]}
+            )
+        reservation = services.hold(
+            location=location,
+            variant=variant,
+            quantity=data["quantity"],
+            customer_id=data["customer"],
+            hold_minutes=data["hold_minutes"],
+            reason="click & collect hold",
+            actor=Actor.of(request.user),
+        )
+        return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+class ReservationDetailView(APIView):
+    required_scope = "orders"
+
+    @extend_schema(responses=ReservationSerializer)
+    def get(self, request, reservation_id: int):
+        return Response(ReservationSerializer(reservation_or_404(reservation_id)).data)
+
+
+class ReservationCancelView(APIView):
+    """Release a hold before it expires."""
+
+    required_scope = "orders"
+
+    @extend_schema(
+        request=None,
+        responses={200: ReservationSerializer},
+        description="The held units become available again. A hold that is no longer active: 409 `invalid_transition`.",
+    )
+    def post(self, request, reservation_id: int):
+        reservation = services.cancel_hold(
+            reservation=reservation_or_404(reservation_id), reason="cancelled", actor=Actor.of(request.user)
+        )
+        return Response(ReservationSerializer(reservation).data)
+
+
+class AvailabilityView(APIView):
+    """Where the network holds units of some SKUs, and how the customer can get them on a channel."""
+
+    required_scope = "stock"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sku", str, many=True, required=True, description="SKU; repeat for more (at most 50)."),
+            OpenApiParameter("channel", enum=ChannelCode.values, required=False, description="Default `web`."),
+            OpenApiParameter("near", str, required=False, description="LAT,LON: locations nearest first."),
+            OpenApiParameter("location", str, required=False, description="A store's code."),
+        ],
+        responses={
+            200: AvailabilitySerializer,
+            404: OpenApiResponse(description="`not_found`: an unknown SKU or location."),
+        },
+    )
+    def get(self, request):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        location = location_or_404(data["location"]) if data.get("location") else None
+        results = selectors.availability(data["sku"], data["channel"], near=data.get("near"), location=location)
+        unknown = sorted(set(data["sku"]) - {entry.sku for entry in results})
+        if unknown:
+            raise NotFound(f"No variant with SKU {', '.join(unknown)}.", skus=unknown)
+        return Response(AvailabilitySerializer({"channel": data["channel"], "results": results}).data)

@@ -1,0 +1,115 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from omni.catalog.models import ChannelCode
+from omni.orders.models import FulfilmentType, Order, OrderEventType, Tender
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class OrderLineInSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    unit_price = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0"), required=False, help_text="Default: the channel's price."
+    )
+
+
+class IdentifierInSerializer(serializers.Serializer):
+    kind = serializers.CharField(max_length=20)
+    value = serializers.CharField(max_length=200, allow_blank=True)
+    verified = serializers.BooleanField(default=True)
+
+
+class FulfilmentInSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=FulfilmentType.choices, default=FulfilmentType.CARRY_OUT)
+    pickup_location = serializers.CharField(max_length=32, required=False, allow_null=True)
+    address = serializers.DictField(required=False, default=dict)
+    allow_split = serializers.BooleanField(default=False)
+
+
+class PaymentInSerializer(serializers.Serializer):
+    tender = serializers.ChoiceField(choices=Tender.choices)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+
+
+class OrderInSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ChannelCode.choices)
+    location = serializers.CharField(max_length=32, required=False, allow_null=True)
+    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    identifiers = IdentifierInSerializer(many=True, required=False)
+    external_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    lines = OrderLineInSerializer(many=True, allow_empty=False)
+    fulfilment = FulfilmentInSerializer(required=False)
+    allow_split = serializers.BooleanField(
+        default=False, help_text="Let one line be served by several locations (also accepted in fulfilment)."
+    )
+    payments = PaymentInSerializer(many=True, required=False, default=list)
+    points_to_redeem = serializers.IntegerField(min_value=0, max_value=100_000_000, default=0)
+
+    def validate(self, data):
+        if data.get("customer") and data.get("identifiers"):
+            raise serializers.ValidationError({"customer": ["Give a customer id or identifiers, not both."]})
+        return data
+
+
+class AllocationSerializer(serializers.Serializer):
+    location = serializers.CharField(source="location.code")
+    quantity = serializers.IntegerField()
+
+
+class OrderLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(source="variant.sku")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(**MONEY)
+    discount = serializers.DecimalField(**MONEY)
+    line_total = serializers.DecimalField(**MONEY)
+    allocations = AllocationSerializer(many=True)
+
+
+class PaymentSerializer(serializers.Serializer):
+    tender = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+
+
+class FulfilmentSerializer(serializers.Serializer):
+    type = serializers.CharField(source="fulfilment_type")
+    pickup_location = serializers.CharField(source="pickup_location.code", allow_null=True, default=None)
+    address = serializers.DictField(source="shipping_address")
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    location = serializers.CharField(source="location.code", allow_null=True, default=None)
+    customer = serializers.IntegerField(source="customer_id", allow_null=True)
+    fulfilment = FulfilmentSerializer(source="*")
+    lines = OrderLineSerializer(many=True)
+    payments = PaymentSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "status",
+            "channel",
+            "location",
+            "customer",
+            "external_id",
+            "is_endless_aisle",
+            "fulfilment",
+            "lines",
+            "payments",
+            "currency",
+            "subtotal",
+            "discount_total",
+            "total",
+            "points_value",
+            "points_earned",
+            "points_redeemed",
+            "created_at",
+        ]
+
+
+class OrderEventInSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[c for c in OrderEventType.choices if c[0] != "placed"])

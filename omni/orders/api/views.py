@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers.models import Customer
+from loyalty.pricing import LineIn
+from omni.actor import Actor
+from omni.catalog.models import Channel, Location
+from omni.errors import Invalid, NotFound
+from omni.orders import selectors, services
+from omni.orders.api.filters import OrderFilter
+from omni.orders.api.serializers import OrderEventInSerializer, OrderInSerializer, OrderSerializer
+
+
+def location_or_invalid(code: str | None, field: str) -> Location | None:
+    if not code:
+        return None
+    location = Location.objects.filter(code=code, is_active=True).first()
+    if location is None:
+        raise Invalid(f"No location {code}.", {field: [f"Unknown location {code}."]})
+    return location
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Orders of every channel: one flow for the till, the site, the app and the call center."""
+
+    required_scope = "orders"
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return selectors.orders()
+
+    @extend_schema(request=OrderInSerializer, responses={201: OrderSerializer})
+    def create(self, request):
+        incoming = OrderInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        fulfilment = data.get("fulfilment") or {}
+        customer = None
+        if data.get("customer"):
+            customer = Customer.objects.filter(pk=data["customer"]).first()
+            if customer is None:
+                raise Invalid(f"No customer {data['customer']}.", {"customer": ["Unknown customer."]})
+        order = services.record_order(
+            channel=Channel.objects.get(code=data["channel"]),
+            location=location_or_invalid(data.get("location"), "location"),
+            customer=customer,
+            identifiers=data.get("identifiers"),
+            external_id=data.get("external_id") or None,
+            lines=[LineIn(sku=x["sku"], quantity=x["quantity"], unit_price=x.get("unit_price")) for x in data["lines"]],
+            fulfilment=services.FulfilmentIn(
+                type=fulfilment.get("type", "carry_out"),
+                pickup_location=location_or_invalid(fulfilment.get("pickup_location"), "fulfilment.pickup_location"),
+                address=fulfilment.get("address") or {},
+                allow_split=data["allow_split"] or fulfilment.get("allow_split", False),
+            ),
+            payments=[services.PaymentIn(tender=p["tender"], amount=p["amount"]) for p in data["payments"]],
+            points_to_redeem=data["points_to_redeem"],
+            actor=Actor.of(request.user),
+            request_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return Response(OrderSerializer(selectors.orders().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OrderEventInSerializer, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def events(self, request, number: str):
+        """Move the order on: ready_for_pickup, shipped, collected or cancelled."""
+        incoming = OrderEventInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        order = selectors.orders().filter(number=number).first()
+        if order is None:
+            raise NotFound(f"No order {number}.")
+        services.apply_event(order=order, event=incoming.validated_data["type"], actor=Actor.of(request.user))
+        return Response(OrderSerializer(selectors.orders().get(pk=order.pk)).data)

@@ -1,0 +1,309 @@
+"""seed_demo: a believable retailer, the same one for the same seed, written once, and growing with --scale."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Count, F, Q, Sum
+
+from customers.models import Customer, Identifier
+from inventory.models import StockLevel, StockMovement
+from omni import demo
+from omni.api.keys import client_for_key
+from omni.catalog.models import ChannelPrice, Location, Product, Variant
+from omni.models import ALL_SCOPES, ApiClient
+from omni.orders.models import Allocation, Order, OrderLine, Payment
+
+pytestmark = pytest.mark.django_db
+
+UNTIL = "2026-11-01"
+ROME_DAY_START = datetime.fromisoformat("2026-11-01T00:00:00+01:00")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The demo logins hash a password on every run; the slow default hasher would dominate these tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed(scale: float = 0.02, seed: int = 7, **options) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", scale=scale, seed=seed, until=UNTIL, stdout=out, **options)
+    return out.getvalue()
+
+
+def wipe() -> None:
+    """Empty what the seeder writes, as a flushed database would be (the channels stay: a migration makes them)."""
+    for model in (Payment, Allocation, OrderLine, Order, StockMovement, StockLevel, Identifier, Customer,
+                  ChannelPrice, Variant, Product, Location, ApiClient):  # fmt: skip
+        model.objects.all().delete()
+    get_user_model().objects.all().delete()
+
+
+def fingerprint() -> str:
+    """A hash of the rows that matter, in id order: equal hashes mean the same data (on either database)."""
+    digest = hashlib.sha256()
+    querysets = [
+        Location.objects.values_list("pk", "code", "kind", "latitude", "longitude", "is_pickup_point"),
+        Variant.objects.values_list("pk", "product__code", "product__name", "sku", "color", "size", "price"),
+        ChannelPrice.objects.values_list("variant_id", "channel_id", "price"),
+        StockLevel.objects.values_list("location_id", "variant_id", "on_hand", "safety_stock", "updated_at"),
+        Customer.objects.values_list("pk", "first_name", "last_name", "email", "phone", "birth_date", "created_at"),
+        Identifier.objects.values_list("customer_id", "kind", "value"),
+        Order.objects.values_list("number", "channel_id", "location_id", "customer_id", "external_id", "status",
+                                  "fulfilment_type", "pickup_location_id", "shipping_address", "total", "created_at"),
+        OrderLine.objects.values_list("order_id", "variant_id", "quantity", "unit_price", "discount", "line_total"),
+        Allocation.objects.values_list("line_id", "location_id", "quantity"),
+        Payment.objects.values_list("order_id", "tender", "amount"),
+    ]  # fmt: skip
+    for queryset in querysets:
+        for row in queryset.order_by("pk").iterator():
+            # JSON objects compare by content: jsonb on PostgreSQL keeps its own key order.
+            canonical = tuple(sorted(value.items()) if isinstance(value, dict) else value for value in row)
+            digest.update(repr(canonical).encode())
+    return digest.hexdigest()
+
+
+def test_a_small_scale_has_a_dozen_stores_in_italian_cities_two_warehouses_and_a_catalogue_of_variants():
+    seed()
+
+    stores = Location.objects.filter(kind="store")
+    assert 10 <= stores.count() <= 14
+    assert {"Milano", "Roma", "Napoli", "Torino", "Palermo"} <= set(stores.values_list("city", flat=True))
+    assert Location.objects.filter(kind="warehouse").count() == 2
+    for location in Location.objects.all():
+        assert Decimal("36") < location.latitude < Decimal("47.5"), location  # Italy, roughly
+        assert Decimal("6.5") < location.longitude < Decimal("18.6"), location
+    assert stores.filter(is_pickup_point=True).count() >= 10
+    assert Location.objects.filter(kind="warehouse", ships_to_customers=True).count() == 2
+    assert Product.objects.count() >= demo.MIN_PRODUCTS
+    assert Variant.objects.count() > 3 * Product.objects.count()
+    assert not Product.objects.filter(variants__isnull=True).exists()
+    assert not Product.objects.filter(channels__isnull=True).exists()
+    assert {"camicie", "pantaloni", "maglieria", "giacche", "scarpe", "accessori"} <= set(
+        Product.objects.values_list("category", flat=True)
+    )
+    assert set(Variant.objects.values_list("color", flat=True)) <= set(demo.COLOURS)
+    assert ChannelPrice.objects.exists()
+
+
+def test_customers_come_in_every_kind_including_anonymous_ones_known_only_by_a_device():
+    seed()
+
+    assert set(Identifier.objects.values_list("kind", flat=True)) == {"email", "phone", "card", "web_account", "device"}
+    anonymous = Customer.objects.filter(first_name="", last_name="", email="", phone="")
+    assert anonymous.exists()
+    for customer in anonymous.prefetch_related("identifiers"):
+        assert [identifier.kind for identifier in customer.identifiers.all()] == ["device"]
+    for customer in Customer.objects.exclude(pk__in=anonymous).prefetch_related("identifiers")[:200]:
+        values = {identifier.kind: identifier.value for identifier in customer.identifiers.all()}
+        assert customer.first_name and customer.last_name
+        assert values.get("email", "") == customer.email
+        assert values.get("phone", "") == customer.phone
+    emails = Identifier.objects.filter(kind="email").values_list("value", flat=True)
+    assert all(re.fullmatch(r"[a-z0-9.]+@example\.(it|com|net|org)", email) for email in emails)
+    phones = Identifier.objects.filter(kind="phone").values_list("value", flat=True)
+    assert all(re.fullmatch(r"\+393\d{9}", phone) for phone in phones)
+
+
+def test_every_location_has_stock_and_every_level_is_explained_by_its_count_movement():
+    seed()
+
+    for location in Location.objects.all():
+        assert StockLevel.objects.filter(location=location, on_hand__gt=0).exists(), location
+    movements = Counter(StockMovement.objects.values_list("location_id", "variant_id", "kind", "on_hand_delta"))
+    levels = StockLevel.objects.values_list("location_id", "variant_id", "on_hand", "reserved")
+    assert len(levels) == StockMovement.objects.count()
+    for location_id, variant_id, on_hand, reserved in levels:
+        assert movements[(location_id, variant_id, "count", on_hand)] == 1
+        assert reserved == 0
+
+
+def test_orders_cover_the_year_before_until_on_several_channels_with_totals_that_add_up():
+    seed()
+
+    per_channel = dict(Order.objects.values_list("channel__code").annotate(count=Count("pk")))
+    assert {"store", "web", "app"} <= set(per_channel)
+    assert len(per_channel) >= 4
+    assert per_channel["store"] == max(per_channel.values())
+    first, last = Order.objects.order_by("created_at")[0], Order.objects.order_by("-created_at")[0]
+    assert ROME_DAY_START - timedelta(days=365) <= first.created_at < last.created_at < ROME_DAY_START
+    assert last.created_at - first.created_at > timedelta(days=330)
+
+    lines = defaultdict(list)
+    for line in OrderLine.objects.all():
+        assert line.quantity >= 1
+        assert line.line_total == line.unit_price * line.quantity - line.discount
+        assert Decimal("0") <= line.discount < line.unit_price * line.quantity
+        lines[line.order_id].append(line)
+    payments = defaultdict(list)
+    for payment in Payment.objects.all():
+        assert payment.amount > 0
+        payments[payment.order_id].append(payment.amount)
+    allocated = dict(Allocation.objects.values_list("line_id").annotate(units=Sum("quantity")))
+    for order in Order.objects.all():
+        assert lines[order.pk], order
+        assert order.total == sum(line.line_total for line in lines[order.pk])
+        assert order.subtotal - order.discount_total == order.total
+        if order.status == "cancelled":
+            assert not payments[order.pk]
+            assert not any(line.pk in allocated for line in lines[order.pk])
+        else:
+            assert sum(payments[order.pk]) == order.total, order
+            assert all(allocated[line.pk] == line.quantity for line in lines[order.pk]), order
+
+
+def test_each_channel_fulfils_its_orders_the_way_a_store_or_a_site_would():
+    seed()
+
+    stores = dict(Location.objects.filter(kind="store").values_list("pk", "code"))
+    pickup_points = set(Location.objects.filter(is_pickup_point=True).values_list("pk", flat=True))
+    allocations = defaultdict(set)
+    for order_id, location_id in Allocation.objects.values_list("line__order_id", "location_id"):
+        allocations[order_id].add(location_id)
+    kinds = Counter()
+    for order in Order.objects.select_related("channel"):
+        kinds[(order.channel.code, order.fulfilment_type, order.is_endless_aisle)] += 1
+        assert order.number == f"OM{order.pk:010d}"
+        assert order.external_id
+        if order.channel.code == "store":
+            assert order.location_id in stores
+            assert order.external_id.startswith(f"{stores[order.location_id]}-")  # the till's receipt number
+            if order.is_endless_aisle:
+                assert order.fulfilment_type in ("ship_to_home", "ship_to_store")
+                assert order.location_id not in allocations[order.pk]  # that store did not have it
+            else:
+                assert order.fulfilment_type == "carry_out"
+                assert order.status == "completed"
+                assert allocations[order.pk] == {order.location_id}
+        else:
+            assert order.location_id is None
+            assert not order.is_endless_aisle
+            assert order.fulfilment_type != "carry_out"
+        if order.fulfilment_type in ("click_and_collect", "ship_to_store"):
+            assert order.pickup_location_id in pickup_points
+            assert order.status in ("collected", "cancelled")
+        if order.fulfilment_type == "click_and_collect" and order.status != "cancelled":
+            assert allocations[order.pk] == {order.pickup_location_id}
+        if order.fulfilment_type == "ship_to_home":
+            assert order.shipping_address["country"] == "IT"
+            assert order.status in ("shipped", "completed", "cancelled")
+    assert kinds[("store", "carry_out", False)] > kinds[("web", "ship_to_home", False)] > 0
+    assert kinds[("web", "click_and_collect", False)] > 0
+    assert sum(count for (channel, _f, endless), count in kinds.items() if endless) > 0
+    statuses = Counter(Order.objects.values_list("status", flat=True))
+    assert statuses["completed"] + statuses["collected"] + statuses["shipped"] > 0.95 * sum(statuses.values())
+
+
+def test_no_customer_orders_before_joining_and_no_order_claims_points_the_ledger_does_not_have():
+    seed()
+
+    assert Order.objects.filter(customer__isnull=False).exists()
+    assert Order.objects.filter(customer__isnull=True, channel__code="store").exists()  # walk-in shoppers
+    assert not Order.objects.filter(customer__isnull=False, created_at__lt=F("customer__created_at")).exists()
+    assert not Order.objects.filter(Q(points_earned__gt=0) | Q(points_redeemed__gt=0)).exists()
+
+
+def test_the_same_seed_writes_the_same_rows_and_another_seed_other_rows():
+    seed(seed=11)
+    first = fingerprint()
+    wipe()
+    seed(seed=11)
+    assert fingerprint() == first
+    wipe()
+    seed(seed=12)
+    assert fingerprint() != first
+
+
+def test_a_second_run_writes_nothing():
+    seed()
+    before = fingerprint(), ApiClient.objects.count(), get_user_model().objects.count()
+
+    output = seed(seed=99, scale=0.04)
+
+    assert "already has locations" in output
+    assert (fingerprint(), ApiClient.objects.count(), get_user_model().objects.count()) == before
+
+
+def test_scale_multiplies_customers_and_orders_but_not_stores():
+    seed(scale=0.02)
+    small = Order.objects.count(), Customer.objects.count(), Location.objects.count()
+    wipe()
+    seed(scale=0.04)
+    large = Order.objects.count(), Customer.objects.count(), Location.objects.count()
+
+    assert 1.8 < large[0] / small[0] < 2.2
+    assert 1.8 < large[1] / small[1] < 2.2
+    assert large[2] == small[2]
+
+
+def test_it_prints_progress_the_logins_and_an_api_key_that_works():
+    output = seed()
+
+    assert re.search(r"orders: \d+/\d+ \(100%\)", output)
+    assert "admin / omni-demo" in output
+    assert "negozio / omni-demo" in output
+    key = re.search(r"API key \(all scopes\): (\S+)", output).group(1)
+    client = client_for_key(key)
+    assert client is not None
+    assert sorted(client.scopes) == sorted(ALL_SCOPES)
+    admin = get_user_model().objects.get(username="admin")
+    clerk = get_user_model().objects.get(username="negozio")
+    assert admin.is_superuser and admin.check_password("omni-demo")
+    assert clerk.is_staff and not clerk.is_superuser and clerk.check_password("omni-demo")
+    assert clerk.has_perm("customers.view_customer")
+
+
+def test_verbosity_zero_is_silent():
+    assert seed(verbosity=0) == ""
+    assert Order.objects.exists()
+
+
+def test_rows_created_after_the_seed_get_fresh_ids():
+    seed()
+    top = Customer.objects.order_by("-pk").values_list("pk", flat=True)[0]
+
+    assert Customer.objects.create(first_name="Nuova").pk > top
+
+
+def test_a_column_the_seeder_does_not_fill_and_that_has_no_default_is_named_in_the_error():
+    with pytest.raises(RuntimeError, match="orders.Order.channel has no default"):
+        demo._target(Order, ["id", "number"])
+
+
+def test_postgresql_gets_back_every_key_and_index_dropped_for_the_load():
+    if connection.vendor != "postgresql":
+        pytest.skip("the keys and indexes are dropped for COPY on PostgreSQL only")
+    count_sql = (
+        "SELECT (SELECT count(*) FROM pg_constraint WHERE contype = 'f'), "
+        "(SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql)
+        before = cursor.fetchone()
+    seed()
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql)
+        assert cursor.fetchone() == before
+
+
+@pytest.mark.parametrize("options", [{"scale": 0}, {"scale": -1}, {"until": "yesterday"}])
+def test_bad_options_are_refused(options):
+    arguments = {"scale": 0.02, "seed": 1, "until": UNTIL, **options}
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=io.StringIO(), **arguments)
+    assert not Location.objects.exists()
+
+
+def test_the_orders_end_the_day_before_until_whatever_the_clock_says():
+    assert demo.DemoBuilder(scale=0.01, seed=1, until=date(2026, 11, 1)).days[-1] == date(2026, 10, 31)
