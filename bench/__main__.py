@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["bench.catalog", "bench.loyalty"]
+MODULES = ["bench.catalog", "bench.inventory", "bench.orders", "bench.loyalty"]
 
 
 def configure_django() -> None:
@@ -28,6 +28,7 @@ def configure_django() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
     os.environ["ALLOWED_HOSTS"] = "localhost,testserver"
     os.environ["API_THROTTLE_RATE"] = "100000000/min"
+    os.environ.setdefault("DB_CONN_MAX_AGE", "60")  # persistent connections, as README advises for production
     import django
 
     django.setup()

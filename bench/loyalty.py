@@ -14,10 +14,13 @@ from loyalty import services
 from loyalty.models import LedgerEntry, LoyaltyAccount, PointsLot
 
 SMALL, LARGE = 10, 1_000_000
+# The history is spread over the two years points stay valid: about 1,370 lots a day, all still open.
+SPREAD_SECONDS = 730 * 86400
 
 
 def account_with_history(card: str, entries: int) -> LoyaltyAccount:
-    """An account with `entries` earn entries of one point, each with its open lot (bulk SQL)."""
+    """An account with `entries` earn entries of one point, each with its open lot lapsing at the end
+    of a day, as `earn` makes them (bulk SQL on PostgreSQL)."""
     with transaction.atomic():
         customer = Customer.objects.create(first_name="Bench", last_name=card)
         account = services.open_account(customer=customer)
@@ -28,13 +31,14 @@ def account_with_history(card: str, entries: int) -> LoyaltyAccount:
                 cursor.execute(
                     "INSERT INTO loyalty_ledgerentry (account_id, kind, points, debt_change, balance_after, spend, "
                     "reference, channel, reason, created_at) "
-                    "SELECT %s, 'earn', 1, 0, g, 1, '', 'web', '', %s - make_interval(secs => %s - g) "
+                    "SELECT %s, 'earn', 1, 0, g, 1, '', 'web', '', %s - make_interval(secs => (%s - g) * %s) "
                     "FROM generate_series(1, %s) AS g",
-                    [account.pk, now, entries, entries],
+                    [account.pk, now, entries, SPREAD_SECONDS / entries, entries],
                 )
                 cursor.execute(
                     "INSERT INTO loyalty_pointslot (account_id, entry_id, points, remaining, earned_at, expires_at) "
-                    "SELECT account_id, id, 1, 1, created_at, created_at + interval '730 days' "
+                    "SELECT account_id, id, 1, 1, created_at, "
+                    "date_trunc('day', created_at) + interval '731 days' - interval '1 microsecond' "
                     "FROM loyalty_ledgerentry WHERE account_id = %s",
                     [account.pk],
                 )

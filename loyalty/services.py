@@ -28,6 +28,12 @@ from omni.errors import Conflict, InsufficientPoints, Invalid
 LOT_BATCH = 100
 
 
+def end_of_day(moment):
+    """Points lapse at the end of a Rome day, so a day's lots expire together."""
+    local = timezone.localtime(moment)
+    return local.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
 class CardTaken(Conflict):
     code = "card_taken"
     default_detail = "This card belongs to another loyalty account."
@@ -185,7 +191,7 @@ def earn(
                 points=credit,
                 remaining=credit,
                 earned_at=at,
-                expires_at=at + timedelta(days=programme().points_valid_days),
+                expires_at=end_of_day(at + timedelta(days=programme().points_valid_days)),
             )
     return entry
 

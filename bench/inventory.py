@@ -1,0 +1,76 @@
+"""Availability of one SKU over 200 locations, through the API, against the one raw SQL query."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import connection
+
+from bench.client import api_client
+from bench.harness import Result, measure, timed_result
+from inventory.models import StockLevel, StockMovement
+from omni.catalog.models import Location, LocationKind, Variant
+
+LOCATIONS = 200
+
+RAW = (
+    "SELECT l.code, l.name, l.kind, l.latitude, l.longitude, "
+    "GREATEST(s.on_hand - s.reserved - s.safety_stock, 0) AS available "
+    "FROM inventory_stocklevel s JOIN catalog_location l ON l.id = s.location_id "
+    "JOIN catalog_variant v ON v.id = s.variant_id "
+    "WHERE v.sku = %s AND l.is_active AND s.on_hand - s.reserved - s.safety_stock > 0"
+)
+
+
+def network_of(variant: Variant, size: int) -> None:
+    """Enough stores (around Italy) that the SKU is stocked at `size` locations."""
+    have = StockLevel.objects.filter(variant=variant).count()
+    missing = max(0, size - have)
+    made = Location.objects.bulk_create(
+        [
+            Location(
+                code=f"BENCH-{i:03d}",
+                name=f"Bench store {i}",
+                kind=LocationKind.STORE,
+                city="Bench",
+                latitude=Decimal("37.5") + Decimal(i % 80) / 10,
+                longitude=Decimal("8.0") + Decimal(i // 80) * 2 + Decimal(i % 7) / 10,
+                is_pickup_point=True,
+                ships_to_customers=i % 3 == 0,
+            )
+            for i in range(missing)
+        ]
+    )
+    StockLevel.objects.bulk_create([StockLevel(location=loc, variant=variant, on_hand=5) for loc in made])
+    StockMovement.objects.bulk_create(
+        [StockMovement(location=loc, variant=variant, kind="count", on_hand_delta=5, reason="bench") for loc in made]
+    )
+
+
+def run(*, repeat: int, smoke: bool) -> list[Result]:
+    size = 20 if smoke else LOCATIONS
+    variant = Variant.objects.filter(product__channels__code="web").order_by("pk").first()
+    if variant is None:
+        return []
+    network_of(variant, size)
+    client = api_client()
+    sql = RAW.replace("GREATEST(", "MAX(") if connection.vendor == "sqlite" else RAW
+
+    def through_api():
+        response = client.get("/api/v1/availability/", {"sku": variant.sku, "channel": "web", "near": "45.46,9.19"})
+        assert response.status_code == 200, response.content
+
+    def raw_sql():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [variant.sku])
+            assert cursor.fetchall()
+
+    return [
+        timed_result(
+            f"availability of one SKU over {size} locations (API)",
+            measure(through_api, repeat=repeat),
+            measure(raw_sql, repeat=repeat),
+            "the raw SQL query that answers it",
+            target="ratio <= 3",
+        )
+    ]
