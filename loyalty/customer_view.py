@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -28,8 +29,8 @@ from customers.registry import (
     register_summary,
     register_timeline_source,
 )
-from loyalty import services
-from loyalty.models import Card, LedgerEntry, LoyaltyAccount
+from loyalty import services, store_credit
+from loyalty.models import Card, LedgerEntry, LoyaltyAccount, StoreCreditBalance
 
 PANEL_ROWS = 10
 
@@ -46,9 +47,10 @@ def attach_card(*, customer: Customer, value: str) -> None:
 
 
 def summary(customer: Customer) -> dict[str, Any]:
+    credit = StoreCreditBalance.objects.filter(customer=customer).values_list("balance", flat=True).first()
     account = LoyaltyAccount.objects.select_related("tier").filter(customer=customer).first()
     if account is None:
-        return {"loyalty": None}
+        return {"loyalty": None, "store_credit": credit if credit is not None else Decimal("0.00")}
     card = account.cards.filter(is_active=True).values_list("number", flat=True).first()
     return {
         "loyalty": {
@@ -56,7 +58,8 @@ def summary(customer: Customer) -> dict[str, Any]:
             "balance": account.balance,
             "tier": account.tier.code if account.tier else None,
             "lifetime_points": account.lifetime_points,
-        }
+        },
+        "store_credit": credit if credit is not None else Decimal("0.00"),
     }
 
 
@@ -109,8 +112,24 @@ def panel(customer: Customer) -> Panel | None:
 
 def export(customer: Customer) -> dict[str, Any] | None:
     account = LoyaltyAccount.objects.select_related("tier").filter(customer=customer).first()
-    if account is None:
+    credit = StoreCreditBalance.objects.filter(customer=customer).first()
+    if account is None and credit is None:
         return None
+    return {
+        "store_credit": None
+        if credit is None
+        else {
+            "balance": str(credit.balance),
+            "movements": [
+                {"amount": str(e.amount), "reference": e.reference, "created_at": e.created_at.isoformat()}
+                for e in credit.entries.order_by("created_at", "pk")
+            ],
+        },
+        **(_account_export(account) if account is not None else {}),
+    }
+
+
+def _account_export(account: LoyaltyAccount) -> dict[str, Any]:
     return {
         "balance": account.balance,
         "debt": account.debt,
@@ -139,6 +158,7 @@ def erase(*, customer: Customer) -> dict[str, int]:
 
 def register() -> None:
     register_merge_handler("loyalty.LoyaltyAccount", merge)
+    register_merge_handler("loyalty.StoreCreditBalance", store_credit.merge)
     register_identifier_hook("card", "loyalty", attach_card)
     register_summary("loyalty", summary)
     register_timeline_source("loyalty", entries=timeline_entries, count=timeline_count)

@@ -291,3 +291,47 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StoreCreditBalance(models.Model):
+    """Money a customer holds with the retailer (refunds as store credit), spendable on any channel."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.PROTECT, related_name="store_credit", verbose_name=_("customer")
+    )
+    balance = models.DecimalField(_("balance"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("store credit")
+        verbose_name_plural = _("store credit")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="store_credit_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.balance}"
+
+
+class StoreCreditEntry(models.Model):
+    """One movement of store credit. Insert-only; the balance is what these add up to."""
+
+    balance = models.ForeignKey(StoreCreditBalance, on_delete=models.PROTECT, related_name="entries")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=12, decimal_places=2)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_client = models.ForeignKey("omni.ApiClient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("store credit movement")
+        verbose_name_plural = _("store credit movements")
+
+    def __str__(self) -> str:
+        return f"{self.amount:+}"

@@ -85,3 +85,8 @@ class CustomerErased(Conflict):
 class MergeNotAllowed(Conflict):
     code = "merge_not_allowed"
     default_detail = "These customers cannot be merged."
+
+
+class InsufficientStoreCredit(Conflict):
+    code = "insufficient_store_credit"
+    default_detail = "The customer's store credit is lower than the amount asked for."

@@ -61,9 +61,14 @@ def database_url_of(settings_dict: dict) -> str:
     return f"postgres://{auth}{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """A real Celery worker process on the real broker, using the test database."""
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process on the real broker, using the test database.
+
+    Started for the test that asks for it and stopped after, so it never runs
+    work queued by other tests against their data; what earlier tests queued
+    is purged first.
+    """
     import os
     import subprocess
     import sys
@@ -82,6 +87,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         "CELERY_RESULT_BACKEND": broker,
         "DB_CONN_MAX_AGE": "0",
     }
+    current_app.control.purge()
     worker = subprocess.Popen(
         [
             sys.executable,

@@ -135,6 +135,9 @@ class CustomerDetailSerializer(CustomerSerializer):
     order_count = serializers.IntegerField(default=0)
     revenue = serializers.DecimalField(default="0.00", **MONEY)
     orders_by_channel = ChannelFiguresSerializer(many=True, default=list)
+    store_credit = serializers.DecimalField(
+        default="0.00", help_text="Store credit the customer can spend on any channel.", **MONEY
+    )
     erased_at = serializers.DateTimeField(allow_null=True)
 
     class Meta(CustomerSerializer.Meta):
@@ -149,6 +152,7 @@ class CustomerDetailSerializer(CustomerSerializer):
             "order_count",
             "revenue",
             "orders_by_channel",
+            "store_credit",
         ]
 
 

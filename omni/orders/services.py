@@ -24,7 +24,9 @@ from customers import services as customer_services
 from customers.models import Customer
 from inventory import services as inventory
 from loyalty import services as loyalty
+from loyalty import store_credit
 from loyalty.pricing import LineIn, points_for, programme, quote_basket
+from omni import outbox
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
@@ -169,6 +171,11 @@ def record_order(
         raise Invalid("The points are worth more than the order.", {"points_to_redeem": ["Too many points."]})
     due = quote.total - points_value
     check_payments(payments, due)
+    credit = sum((p.amount for p in payments if p.tender == Tender.STORE_CREDIT), Decimal("0.00"))
+    if credit and buyer is None:
+        raise Invalid(
+            "Only a known customer can pay with store credit.", {"payments": ["Store credit needs a customer."]}
+        )
 
     order = _create_order(
         channel=channel,
@@ -211,6 +218,8 @@ def record_order(
         [Allocation(line=line_of[a.variant.pk], location=a.location, quantity=a.quantity) for a in allocated]
     )
 
+    if credit and buyer is not None:
+        store_credit.spend(customer=buyer, amount=credit, order=order, actor=actor)
     if account is not None:
         if points_to_redeem:
             loyalty.redeem(account=account, points=points_to_redeem, order=order, channel=channel.code, actor=actor)
@@ -229,6 +238,7 @@ def record_order(
     OrderEvent.objects.create(
         order=order, type=OrderEventType.PLACED, to_status=order.status, user=actor.user, api_client=actor.api_client
     )
+    outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
     return order
 
 
@@ -315,6 +325,7 @@ def apply_event(*, order: Order, event: str, actor: Actor = SYSTEM) -> Order:
         inventory.release_order_holds(order_id=locked.pk, reason=f"order {locked.number} cancelled", actor=actor)
         _give_back_points(locked, actor)
         locked.status = OrderStatus.CANCELLED
+        outbox.enqueue("kpis.refresh_day", day=timezone.localdate(locked.created_at).isoformat())
     else:
         if TAKES_STOCK.get(locked.fulfilment_type) == event:
             inventory.ship_order_holds(order_id=locked.pk, reason=f"order {locked.number} {event}", actor=actor)
@@ -346,6 +357,16 @@ def _give_back_points(order: Order, actor: Actor) -> None:
     )
     if order.points_redeemed:
         loyalty.restore_redeemed(account=account, points=order.points_redeemed, order=order, actor=actor)
+    credit = sum((p.amount for p in order.payments.all() if p.tender == Tender.STORE_CREDIT), Decimal("0.00"))
+    if credit:
+        store_credit.issue(
+            customer=order.customer,
+            amount=credit,
+            order=order,
+            reference=order.number,
+            reason="order cancelled",
+            actor=actor,
+        )
 
 
 def order_by_number(number: str) -> Order:

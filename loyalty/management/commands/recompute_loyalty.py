@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from loyalty import store_credit
 from loyalty.services import recompute_balances
 
 
@@ -18,6 +19,9 @@ class Command(BaseCommand):
                 f"account {d.account_id}: balance {d.stored_balance} (ledger {d.ledger_balance}), "
                 f"debt {d.stored_debt} (ledger {d.ledger_debt}), lots {d.lots_remaining}"
             )
-        if differences and not fix:
-            raise CommandError(f"{len(differences)} account(s) differ from their ledger.")
+        credit = store_credit.differences()
+        for pk, stored, ledger in credit:
+            self.stdout.write(f"store credit {pk}: balance {stored} (ledger {ledger})")
+        if (differences and not fix) or credit:
+            raise CommandError(f"{len(differences) + len(credit)} balance(s) differ from their ledger.")
         self.stdout.write(f"Checked: {len(differences)} difference(s){' fixed' if fix and differences else ''}.")
