@@ -21,7 +21,7 @@ demo: install
 	$(PY) manage.py seed_demo
 	@echo
 	@echo "Omni is on http://127.0.0.1:8000/"
-	@echo "  admin:    http://127.0.0.1:8000/admin/   (admin / omni-demo, store staff: negozio / omni-demo)"
+	@echo "  admin:    http://127.0.0.1:8000/admin/   (password omni-demo for: admin = superuser, negozio = clerk of one store, direzione = head office)"
 	@echo "  API docs: http://127.0.0.1:8000/api/docs/"
 	@echo "  schema:   http://127.0.0.1:8000/api/schema/"
 	@echo

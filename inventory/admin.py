@@ -35,6 +35,7 @@ from inventory.models import (
 )
 from omni.actor import Actor
 from omni.catalog.models import Location, Variant
+from omni.catalog.scoping import StoreScopedAdmin, locations_for, sees_all_locations
 from omni.errors import DomainError, Invalid
 
 
@@ -125,7 +126,8 @@ class CountForm(forms.Form):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ImportMixin, admin.ModelAdmin):
+class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
+    store_lookups = ["location"]
     """Stock per location and SKU. On hand changes only by counting, importing or the stock services."""
 
     resource_classes = [StockCountResource]
@@ -159,7 +161,8 @@ class StockLevelAdmin(ImportMixin, admin.ModelAdmin):
         return False  # rows are made by counting (the "Count stock" page) or the import
 
     def has_import_permission(self, request):
-        return self.has_change_permission(request)
+        # A file may name any location: only staff who see every location import.
+        return self.has_change_permission(request) and sees_all_locations(request.user)
 
     @admin.display(description=_("SKU"), ordering="variant__sku")
     def sku(self, obj: StockLevel) -> str:
@@ -188,6 +191,7 @@ class StockLevelAdmin(ImportMixin, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         form = CountForm(request.POST or None, initial={"location": request.GET.get("location")})
+        form.fields["location"].queryset = locations_for(request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -219,7 +223,8 @@ class StockLevelAdmin(ImportMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_lookups = ["location"]
     """The stock ledger: read only, newest first."""
 
     list_display = [
@@ -250,7 +255,8 @@ class StockMovementAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_lookups = ["location"]
     """Holds of units for customers (click & collect) and orders. Cancel with the action."""
 
     list_display = ["id", "variant", "location", "quantity", "customer", "order", "status", "expires_at", "created_at"]
@@ -315,7 +321,8 @@ def _run_each(modeladmin, request, queryset, operation, done: str) -> None:
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_lookups = ["from_location", "to_location"]
     """Units moving between locations: requested (held at the source), in transit, received."""
 
     list_display = ["id", "variant", "from_location", "to_location", "quantity", "status", "created_at", "received_at"]
@@ -399,7 +406,8 @@ class _TransferRefused(Exception):
 
 
 @admin.register(ReplenishmentProposal)
-class ReplenishmentProposalAdmin(admin.ModelAdmin):
+class ReplenishmentProposalAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_lookups = ["to_location", "from_location"]
     """Tonight's suggestions: which store will run out of what, and where the units can come from."""
 
     list_display = [

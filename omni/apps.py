@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,3 +13,9 @@ class OmniConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI authentication extensions.
         from omni.api import schema  # noqa: F401
+
+
+class OmniAdminConfig(AdminConfig):
+    """Django's admin with Omni's site: the user's store shown, logins limited against guessing."""
+
+    default_site = "omni.admin_site.OmniAdminSite"

@@ -54,7 +54,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Max
@@ -62,9 +62,19 @@ from django.db.models import Max
 from customers.models import Customer, Identifier, IdentifierKind
 from inventory.models import MovementKind, StockLevel, StockMovement
 from omni.api.keys import create_client
-from omni.catalog.models import Channel, ChannelCode, ChannelPrice, Location, LocationKind, Product, Variant
+from omni.catalog.models import (
+    Channel,
+    ChannelCode,
+    ChannelPrice,
+    Location,
+    LocationKind,
+    Product,
+    StaffAssignment,
+    Variant,
+)
 from omni.models import ALL_SCOPES, ApiClient
 from omni.orders.models import Allocation, FulfilmentType, Order, OrderLine, OrderStatus, Payment, Tender
+from omni.roles import setup_roles
 
 ROME = ZoneInfo("Europe/Rome")
 DAY_SECONDS = 86_400
@@ -1421,14 +1431,18 @@ def ensure_demo_logins() -> list[tuple[str, str, str]]:
     if not users.objects.filter(username="admin").exists():
         users.objects.create_superuser("admin", "admin@example.it", DEMO_PASSWORD)
     logins.append(("admin", DEMO_PASSWORD, "superuser"))
+    setup_roles()
     if not users.objects.filter(username="negozio").exists():
         clerk = users.objects.create_user("negozio", "negozio@example.it", DEMO_PASSWORD, is_staff=True)
-        # Staff with no permission sees an empty admin: give the clerk what the till needs.
-        permissions = Permission.objects.filter(content_type__app_label__in=["customers", "inventory", "orders"])
-        permissions = permissions.exclude(codename__startswith="delete_") | Permission.objects.filter(
-            content_type__app_label="catalog", codename__startswith="view_"
-        )
-        clerk.user_permissions.set(permissions)
+        # A clerk of the first store: sees that store's stock, orders, returns and holds.
+        clerk.groups.set(Group.objects.filter(name="Store staff"))
+        store = Location.objects.filter(kind=LocationKind.STORE).order_by("pk").first()
+        if store is not None:
+            StaffAssignment.objects.create(user=clerk, location=store)
+    if not users.objects.filter(username="direzione").exists():
+        manager = users.objects.create_user("direzione", "direzione@example.it", DEMO_PASSWORD, is_staff=True)
+        manager.groups.set(Group.objects.filter(name="Head office"))
+    logins.append(("direzione", DEMO_PASSWORD, "head office: every store, dashboards"))
     logins.append(("negozio", DEMO_PASSWORD, "staff"))
     return logins
 

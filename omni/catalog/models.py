@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -165,3 +166,26 @@ class ChannelPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant.sku} @ {self.channel.code}: {self.price}"
+
+
+class StaffAssignment(models.Model):
+    """The store (or warehouse) a member of staff works at.
+
+    A clerk sees and changes only their location's stock, orders, returns
+    and reservations; users with the permission "see every location" (and
+    superusers) see the whole network.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_assignment", verbose_name=_("user")
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="staff", verbose_name=_("works at"))
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff assignment")
+        verbose_name_plural = _("staff assignments")
+        permissions = [("see_all_locations", _("Can see every location's data"))]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.location.code}"

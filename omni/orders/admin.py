@@ -9,6 +9,7 @@ from inventory.selectors import availability
 from loyalty.pricing import LineIn, quote_basket
 from omni.actor import Actor
 from omni.catalog.models import Channel
+from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
 from omni.orders import services
 from omni.orders.forms import EndlessAisleForm
@@ -39,7 +40,9 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_lookups = ["location", "pickup_location"]
+
     list_display = [
         "number",
         "created_at",
@@ -70,7 +73,11 @@ class OrderAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         initial = {"customer": request.GET.get("customer"), "sku": request.GET.get("sku")}
+        own = location_of(request.user)
+        if own is not None:
+            initial["store"] = own.pk
         form = EndlessAisleForm(request.POST or None, initial=initial)
+        form.fields["store"].queryset = locations_for(request.user).filter(kind="store")
         found, quote = None, None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -110,7 +117,9 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_lookups = ["location"]
+
     list_display = ["line", "location", "quantity"]
     list_select_related = ["line", "line__order", "location"]
     raw_id_fields = ["line"]

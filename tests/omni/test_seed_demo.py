@@ -19,7 +19,7 @@ from customers.models import Customer, Identifier
 from inventory.models import StockLevel, StockMovement
 from omni import demo
 from omni.api.keys import client_for_key
-from omni.catalog.models import ChannelPrice, Location, Product, Variant
+from omni.catalog.models import ChannelPrice, Location, Product, StaffAssignment, Variant
 from omni.models import ALL_SCOPES, ApiClient
 from omni.orders.models import Allocation, Order, OrderLine, Payment
 
@@ -44,7 +44,7 @@ def seed(scale: float = 0.02, seed: int = 7, **options) -> str:
 def wipe() -> None:
     """Empty what the seeder writes, as a flushed database would be (the channels stay: a migration makes them)."""
     for model in (Payment, Allocation, OrderLine, Order, StockMovement, StockLevel, Identifier, Customer,
-                  ChannelPrice, Variant, Product, Location, ApiClient):  # fmt: skip
+                  ChannelPrice, Variant, StaffAssignment, Product, Location, ApiClient):  # fmt: skip
         model.objects.all().delete()
     get_user_model().objects.all().delete()
 
