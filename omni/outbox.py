@@ -38,7 +38,8 @@ def send(message_id: int) -> bool:
         if current_app.conf.task_always_eager:
             result = eager_task(message.task).apply(kwargs=message.kwargs, throw=True)
         else:
-            result = current_app.send_task(message.task, kwargs=message.kwargs)
+            # No retries here: a broker that is down must not hold the request; the relay retries.
+            result = current_app.send_task(message.task, kwargs=message.kwargs, retry=False)
     except Exception as exc:  # the broker is down or the task failed eagerly
         logger.warning("outbox message %s (%s) not sent: %s", message.pk, message.task, exc)
         OutboxMessage.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])

@@ -1,0 +1,90 @@
+"""With Redis stopped, sales still succeed and the work they queue is sent once Redis is back."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from celery import current_app
+
+from inventory import services as inventory
+from omni.models import OutboxMessage
+from omni.orders.models import Order
+from tests.factories import LocationFactory, VariantFactory
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    """A throw-away redis-server this test can stop and start again on the same port."""
+
+    def __init__(self, tmp_path):
+        self.port, self.dir, self.process = free_port(), tmp_path, None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout.strip():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+
+    def queued(self) -> int:
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "llen", "celery"], capture_output=True, text=True)
+        return int(out.stdout.strip() or 0)
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server: `make test` installs it")
+    redis = Redis(tmp_path)
+    redis.start()
+    saved = (current_app.conf.broker_url, current_app.conf.task_always_eager)
+    current_app.conf.broker_url = f"redis://127.0.0.1:{redis.port}/0"
+    current_app.conf.task_always_eager = False
+    current_app._pool = None  # connections to the old broker are not reused
+    yield redis
+    current_app.conf.broker_url, current_app.conf.task_always_eager = saved
+    current_app._pool = None
+    if redis.process.poll() is None:
+        redis.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_taken_while_redis_is_down_is_kept_and_its_work_sent_when_it_is_back(api, own_broker):
+    store = LocationFactory(code="MI01")
+    shirt = VariantFactory(sku="CAM-ROSSA-M")
+    inventory.count(location=store, variant=shirt, on_hand=3)
+    own_broker.stop()
+    body = {
+        "channel": "store",
+        "location": "MI01",
+        "lines": [{"sku": "CAM-ROSSA-M", "quantity": 1}],
+        "payments": [{"tender": "cash", "amount": "29.90"}],
+    }
+    response = api.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert Order.objects.count() == 1
+    waiting = OutboxMessage.objects.get(task="kpis.refresh_day")
+    assert waiting.sent_at is None and waiting.attempts == 1
+
+    own_broker.start()
+    from omni.outbox import relay
+
+    current_app._pool = None
+    assert relay() == 1
+    assert OutboxMessage.objects.get(pk=waiting.pk).sent_at is not None
+    assert own_broker.queued() == 1
