@@ -46,19 +46,25 @@ class Redis:
         return int(out.stdout.strip() or 0)
 
 
+def forget_connections():
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def own_broker(tmp_path):
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server: `make test` installs it")
     redis = Redis(tmp_path)
     redis.start()
-    saved = (current_app.conf.broker_url, current_app.conf.task_always_eager)
-    current_app.conf.broker_url = f"redis://127.0.0.1:{redis.port}/0"
-    current_app.conf.task_always_eager = False
-    current_app._pool = None  # connections to the old broker are not reused
+    conf = current_app.conf
+    saved = (conf.broker_url, conf.broker_write_url, conf.broker_read_url, conf.task_always_eager)
+    conf.broker_url = conf.broker_write_url = conf.broker_read_url = f"redis://127.0.0.1:{redis.port}/0"
+    conf.task_always_eager = False
+    forget_connections()  # connections to the old broker are not reused
     yield redis
-    current_app.conf.broker_url, current_app.conf.task_always_eager = saved
-    current_app._pool = None
+    conf.broker_url, conf.broker_write_url, conf.broker_read_url, conf.task_always_eager = saved
+    forget_connections()
     if redis.process.poll() is None:
         redis.stop()
 
@@ -84,7 +90,7 @@ def test_an_order_taken_while_redis_is_down_is_kept_and_its_work_sent_when_it_is
     own_broker.start()
     from omni.outbox import relay
 
-    current_app._pool = None
+    forget_connections()
     assert relay() == 1
     assert OutboxMessage.objects.get(pk=waiting.pk).sent_at is not None
     assert own_broker.queued() == 1
