@@ -18,10 +18,11 @@ install: $(STAMP)
 ## demo: SQLite, eager Celery, demo data loaded once, served on 127.0.0.1:8000
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --with-kpis
 	@echo
 	@echo "Omni is on http://127.0.0.1:8000/"
 	@echo "  admin:    http://127.0.0.1:8000/admin/   (password omni-demo for: admin = superuser, negozio = clerk of one store, direzione = head office)"
+	@echo "  dashboards: http://127.0.0.1:8000/dashboards/ (admin or direzione)"
 	@echo "  API docs: http://127.0.0.1:8000/api/docs/"
 	@echo "  schema:   http://127.0.0.1:8000/api/schema/"
 	@echo

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["bench.catalog", "bench.inventory", "bench.orders", "bench.loyalty"]
+MODULES = ["bench.catalog", "bench.inventory", "bench.orders", "bench.loyalty", "bench.kpis"]
 
 
 def configure_django() -> None:

@@ -7,3 +7,8 @@ class KpisConfig(AppConfig):
 
     name = "kpis"
     verbose_name = _("KPIs")
+
+    def ready(self) -> None:
+        from kpis import customer_view
+
+        customer_view.register()

@@ -1,1 +1,247 @@
-"""Models of kpis: built by its own issue on the shared core."""
+"""Touchpoint events and social figures that kpis ingests, and the daily rollups the KPIs read.
+
+Raw rows (`TouchpointEvent`, `SocialMetric`) are written by the ingestion
+services. Everything else here is a rollup: one Europe/Rome day per row,
+replaced as a whole by `kpis.services.rebuild` (never edited row by row), so
+recomputing any range gives the same figures as the nightly task did.
+
+- `DailyFigures`: the additive figures per day, channel and location;
+- `BuyerDay` and `VisitorDay`: who bought / who visited on a day, so that a
+  period's distinct count is a COUNT(DISTINCT) over these compact tables;
+- `StoreCreditDay`: online revenue credited to a store, and why;
+- `JourneyPath`: the channels a buyer went through before a purchase.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from omni.catalog.models import Channel, Location
+
+
+class EventType(models.TextChoices):
+    SESSION_START = "session_start", _("Session start")
+    PAGE_VIEW = "page_view", _("Page view")
+    PRODUCT_VIEW = "product_view", _("Product view")
+    ADD_TO_CART = "add_to_cart", _("Add to cart")
+    CHECKOUT_START = "checkout_start", _("Checkout start")
+    STORE_VISIT = "store_visit", _("Store visit")
+    EMAIL_OPEN = "email_open", _("E-mail open")
+    EMAIL_CLICK = "email_click", _("E-mail click")
+    SOCIAL_MENTION = "social_mention", _("Social mention")
+    CALL = "call", _("Call")
+
+
+class TouchpointEvent(models.Model):
+    """One contact of a customer or an anonymous visitor with a channel. Insert-only.
+
+    `customer` is set at ingestion (given, or found through a known `device`
+    identifier) and later, when the device is attached to a customer.
+    `day` is the Europe/Rome day of `occurred_at`, kept so rollups group by
+    a plain column. `product` is resolved from `properties.sku` (or
+    `properties.product`) for product views, so journeys can match purchases.
+    """
+
+    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    day = models.DateField(_("day"), db_index=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    session_id = models.CharField(_("session"), max_length=64, blank=True)
+    device_id = models.CharField(_("device"), max_length=128, blank=True, db_index=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="touchpoint_events",
+        verbose_name=_("customer"),
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("product")
+    )
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    batch = models.UUIDField(_("ingestion batch"), editable=False)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = _("touchpoint event")
+        verbose_name_plural = _("touchpoint events")
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="kpis_event_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class SocialMetric(models.Model):
+    """One network's figures for one day; sending the same day and network again replaces them."""
+
+    date = models.DateField(_("date"))
+    network = models.CharField(_("network"), max_length=40, help_text=_("e.g. instagram, facebook, tiktok."))
+    likes = models.PositiveIntegerField(_("likes"), default=0, validators=[MinValueValidator(0)])
+    shares = models.PositiveIntegerField(_("shares"), default=0, validators=[MinValueValidator(0)])
+    comments = models.PositiveIntegerField(_("comments"), default=0, validators=[MinValueValidator(0)])
+    mentions = models.PositiveIntegerField(_("mentions"), default=0, validators=[MinValueValidator(0)])
+    followers = models.PositiveIntegerField(_("followers"), default=0, validators=[MinValueValidator(0)])
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "network"]
+        verbose_name = _("social figures")
+        verbose_name_plural = _("social figures")
+        constraints = [models.UniqueConstraint(fields=["date", "network"], name="kpis_social_day_network_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.network} {self.date}"
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.shares + self.comments + self.mentions
+
+
+class RollupDay(models.Model):
+    """A day whose rollups were computed, and when. Its row is locked while the day is recomputed."""
+
+    day = models.DateField(_("day"), unique=True)
+    refreshed_at = models.DateTimeField(_("refreshed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("rolled-up day")
+        verbose_name_plural = _("rolled-up days")
+        permissions = [("view_dashboards", _("Can view the KPI dashboards"))]
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class DailyFigures(models.Model):
+    """The additive figures of one day, channel and location (the selling or receiving store; empty online).
+
+    Points are placed on the ledger entry's channel and its order's store;
+    returns on the order's channel and the store that received them.
+    """
+
+    day = models.DateField(_("day"))
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("channel")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
+    )
+    orders = models.IntegerField(_("orders"), default=0)
+    revenue = models.DecimalField(_("revenue"), max_digits=14, decimal_places=2, default=0)
+    units = models.IntegerField(_("units"), default=0)
+    identified_orders = models.IntegerField(_("orders with a known customer"), default=0)
+    click_and_collect_orders = models.IntegerField(_("click & collect orders"), default=0)
+    endless_aisle_orders = models.IntegerField(_("endless-aisle orders"), default=0)
+    endless_aisle_revenue = models.DecimalField(_("endless-aisle revenue"), max_digits=14, decimal_places=2, default=0)
+    sessions = models.IntegerField(_("sessions"), default=0)
+    events = models.IntegerField(_("events"), default=0)
+    product_views = models.IntegerField(_("product views"), default=0)
+    store_visits = models.IntegerField(_("store visits"), default=0)
+    points_issued = models.IntegerField(_("points issued"), default=0)
+    points_redeemed = models.IntegerField(_("points redeemed"), default=0)
+    returns = models.IntegerField(_("returns"), default=0)
+    returned_units = models.IntegerField(_("returned units"), default=0)
+    returned_amount = models.DecimalField(_("returned amount"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["-day", "channel", "location"]
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_figures_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel_id}/{self.location_id}"
+
+
+class BuyerDay(models.Model):
+    """A customer who bought on a day, channel and store, and what they did online or in store before."""
+
+    day = models.DateField(_("day"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    researched_online = models.BooleanField(
+        _("viewed the product online before"), default=False, help_text=_("A store purchase after a web/app view.")
+    )
+    visited_store = models.BooleanField(
+        _("visited a store before"), default=False, help_text=_("An online purchase after a store visit.")
+    )
+
+    class Meta:
+        verbose_name = _("buyer-day")
+        verbose_name_plural = _("buyer-days")
+        indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_buyerday_day_idx")]
+
+
+class VisitorDay(models.Model):
+    """A visitor seen on a day, channel and location: a customer, or else a device or session key."""
+
+    day = models.DateField(_("day"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    visitor = models.CharField(_("device or session"), max_length=140, blank=True)
+
+    class Meta:
+        verbose_name = _("visitor-day")
+        verbose_name_plural = _("visitor-days")
+        indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx")]
+
+
+class CreditReason(models.TextChoices):
+    ENDLESS_AISLE = "endless_aisle", _("Endless aisle taken in the store")
+    PICKUP = "pickup", _("Collected in the store")
+    INFLUENCED = "influenced", _("Customer's previous purchase was in the store")
+
+
+class StoreCreditDay(models.Model):
+    """Online revenue credited to a store on a day, by reason (store incentives)."""
+
+    day = models.DateField(_("day"))
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    reason = models.CharField(_("reason"), max_length=20, choices=CreditReason.choices)
+    orders = models.IntegerField(_("orders"), default=0)
+    revenue = models.DecimalField(_("revenue"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["-day", "location"]
+        verbose_name = _("store credit day")
+        verbose_name_plural = _("store credit days")
+        indexes = [models.Index(fields=["day", "location"], name="kpis_credit_day_idx")]
+
+
+class JourneyPath(models.Model):
+    """How many purchases on a day followed a sequence of channels (e.g. "web > app > store")."""
+
+    day = models.DateField(_("day"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
+    )
+    path = models.CharField(_("channels before the purchase"), max_length=200)
+    purchases = models.IntegerField(_("purchases"), default=0)
+
+    class Meta:
+        verbose_name = _("journey path")
+        verbose_name_plural = _("journey paths")
+        indexes = [models.Index(fields=["day", "channel"], name="kpis_journey_day_idx")]

@@ -228,11 +228,21 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
     "loyalty-recompute-tiers": {"task": "loyalty.recompute_tiers", "schedule": crontab(hour=2, minute=45)},
     "inventory-release-expired-holds": {"task": "inventory.release_expired_holds", "schedule": 300.0},
+    "kpis-rollup-yesterday": {
+        "task": "kpis.rollup_yesterday",
+        "schedule": crontab(hour=1, minute=30),
+        "kwargs": {"days": 2},  # yesterday and the day before, for late events
+    },
     "inventory-propose-replenishment": {
         "task": "inventory.propose_replenishment",
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# KPIs: an online order credits the store of the customer's previous purchase within this many days;
+# product views this many days before a purchase count as research. Changing either needs rebuild_kpis.
+KPIS_INFLUENCE_DAYS = int(os.environ.get("KPIS_INFLUENCE_DAYS", "30"))
+KPIS_JOURNEY_DAYS = int(os.environ.get("KPIS_JOURNEY_DAYS", "14"))
 
 # Sourcing ships from warehouses before stores unless this is turned off.
 INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)

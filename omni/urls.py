@@ -13,11 +13,13 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("omni.orders.api.urls")),
+    path("", include("kpis.api.urls")),
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("dashboards/", include("kpis.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -39,7 +39,7 @@ ERROR_DESCRIPTIONS = {
     "400": "`invalid`: a field is missing, of the wrong type or out of range; `errors` names it.",
     "401": "`not_authenticated`: no key, or an unknown or revoked key.",
     "403": "`permission_denied`: the key does not hold this endpoint's scope.",
-    "404": "`not_found`.",
+    "404": "`not_found`: an unknown object (in the path or the body), or a page past the end of a list.",
     "409": "A conflict with the current state (see the code), or `request_in_progress`.",
     "422": "`idempotency_key_reused`: the Idempotency-Key came with another body.",
     "429": "`throttled`: too many requests; wait `Retry-After` seconds.",
@@ -55,9 +55,8 @@ class OmniAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = ["400", "401", "403", "429"]
-        if "{" in self.path:
-            codes.append("404")
+        # 404 too on every operation: an unknown object in the path or the body, or a page past the end.
+        codes = ["400", "401", "403", "404", "429"]
         if self.method == "POST":
             codes += ["409", "422"]
         for code in codes:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -55,9 +56,22 @@ class Command(BaseCommand):
             help="The orders cover the year before this date (YYYY-MM-DD). Default today; pass a date "
             "for data that is the same on every day.",
         )
+        parser.add_argument(
+            "--with-kpis",
+            action="store_true",
+            help="Also write 90 days of touchpoint events and social figures, and roll up the KPIs of the year "
+            "(what `make demo` does).",
+        )
 
     def handle(
-        self, *args: Any, scale: float, seed: int, until: str | date | None, verbosity: int, **options: Any
+        self,
+        *args: Any,
+        scale: float,
+        seed: int,
+        until: str | date | None,
+        verbosity: int,
+        with_kpis: bool = False,
+        **options: Any,
     ) -> None:
         # call_command() hands keyword options over unconverted: convert them here as well.
         try:
@@ -87,6 +101,13 @@ class Command(BaseCommand):
             say("  Shown this once: only its hash is kept.")
         else:
             say(f"The API client {demo.DEMO_API_CLIENT!r} exists already; make another with create_api_client.")
+        if with_kpis:
+            say("Touchpoint events and social figures for the last 90 days...")
+            call_command("seed_events", seed=seed, days=90, verbosity=0)
+            first, last = until - timedelta(days=365), until - timedelta(days=1)
+            say(f"Rolling up the KPIs of {first} .. {last}...")
+            call_command("rebuild_kpis", start=first.isoformat(), end=last.isoformat(), verbosity=0)
+            say(self.style.SUCCESS("KPIs ready: /dashboards/"))
 
 
 def _silent(message: str) -> None:

@@ -1,5 +1,6 @@
 import django_filters
 
+from omni.api.filters import UtcDateTimeFilter
 from omni.catalog.models import ChannelCode
 from omni.orders.models import Order
 
@@ -8,8 +9,8 @@ class OrderFilter(django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     channel = django_filters.ChoiceFilter(field_name="channel__code", choices=ChannelCode.choices)
     location = django_filters.CharFilter(field_name="location__code")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Order

@@ -1,0 +1,107 @@
+"""The kpis pages of the admin: events and social figures (with their import), and the rolled-up days."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export import resources
+from import_export.admin import ImportMixin
+from import_export.formats import base_formats
+from import_export.results import Result, RowResult
+
+from kpis import services
+from kpis.importing import COLUMNS, rows_of
+from kpis.models import RollupDay, SocialMetric, TouchpointEvent
+
+
+@admin.register(TouchpointEvent)
+class TouchpointEventAdmin(admin.ModelAdmin):
+    """Events are received through the API and never edited here."""
+
+    list_display = ["occurred_at", "type", "channel", "customer", "device_id", "session_id", "location", "event_id"]
+    list_filter = ["type", "channel", "location"]
+    search_fields = ["event_id", "device_id", "session_id", "customer__email", "customer__last_name"]
+    list_select_related = ["channel", "location", "customer"]
+    raw_id_fields = ["customer", "product"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SocialFiguresResource(resources.Resource):
+    """A file of daily figures per network; saved by services.save_social_figures, all rows or none."""
+
+    class Meta:
+        model = SocialMetric
+        import_id_fields: list[str] = []
+
+    @classmethod
+    def get_display_name(cls) -> str:
+        return "Social figures"
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
+        result = Result()
+        result.diff_headers = list(COLUMNS)
+        result.total_rows = len(dataset)
+        rows, errors = rows_of(dataset)
+        if errors:
+            for line, problems in sorted(errors.items()):
+                result.append_invalid_row(line, OrderedDict(), ValidationError({"row": problems}))
+            return result
+        if not dry_run:
+            services.save_social_figures(rows=rows)
+        for row in rows:
+            row_result = RowResult()
+            row_result.import_type = RowResult.IMPORT_TYPE_UPDATE
+            row_result.diff = [row.date.isoformat(), row.network, *(getattr(row, n) for n in COLUMNS[2:])]
+            result.append_row_result(row_result)
+            result.increment_row_result_total(row_result)
+        return result
+
+
+@admin.register(SocialMetric)
+class SocialMetricAdmin(ImportMixin, admin.ModelAdmin):
+    """Daily likes, shares, comments, mentions and followers per network; import a CSV or XLSX to add or replace."""
+
+    resource_classes = [SocialFiguresResource]
+    formats = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt.is_available()]
+    skip_admin_log = True
+    list_display = ["date", "network", "likes", "shares", "comments", "mentions", "followers", "engagement"]
+    list_filter = ["network"]
+    search_fields = ["network"]
+    date_hierarchy = "date"
+
+    @admin.display(description=_("engagement"))
+    def engagement(self, obj: SocialMetric) -> int:
+        return obj.engagement
+
+
+@admin.register(RollupDay)
+class RollupDayAdmin(admin.ModelAdmin):
+    """The days whose KPI figures were computed; select days and recompute them after a correction."""
+
+    list_display = ["day", "refreshed_at"]
+    date_hierarchy = "day"
+    actions = ["recompute"]
+    readonly_fields = ["day", "refreshed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Recompute the figures of the selected days"))
+    def recompute(self, request, queryset):
+        days = sorted(queryset.values_list("day", flat=True))
+        for day in days:
+            services.refresh_day(day=day)
+        self.message_user(
+            request, ngettext("%d day recomputed.", "%d days recomputed.", len(days)) % len(days), messages.SUCCESS
+        )

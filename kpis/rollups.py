@@ -1,0 +1,406 @@
+"""How the rollup rows of a range of days are computed from the raw rows of every app.
+
+Each function runs a handful of grouped queries (GROUP BY day, channel,
+location) over the range and returns unsaved rollup rows; none loops over
+orders in Python except `journey_paths`, which walks the identified
+purchases of the range once (a path is a sequence, which SQL cannot group
+portably). `kpis.services.rebuild` deletes the range and inserts these rows
+in one transaction.
+
+Decisions written down once:
+- revenue is the order `total` (merchandise after discounts, including the
+  part paid with points); cancelled orders count nowhere;
+- a day is the Europe/Rome day of `created_at` (orders, ledger entries) or
+  of `occurred_at` (events);
+- returns come from `returns.selectors.daily_return_figures` when the
+  returns app provides it, and are zero until then.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, NullIf, TruncDate
+
+from kpis.models import (
+    BuyerDay,
+    CreditReason,
+    DailyFigures,
+    EventType,
+    JourneyPath,
+    StoreCreditDay,
+    TouchpointEvent,
+    VisitorDay,
+)
+from loyalty.models import EntryKind, LedgerEntry
+from omni.catalog.models import Channel, ChannelCode
+from omni.orders.models import FulfilmentType, Order, OrderLine, OrderStatus
+
+ROME = ZoneInfo("Europe/Rome")
+ONLINE = (ChannelCode.WEB, ChannelCode.APP)
+PICKUP_FULFILMENTS = (FulfilmentType.CLICK_AND_COLLECT, FulfilmentType.SHIP_TO_STORE)
+# The longest path of channels kept before a purchase (the most recent steps).
+PATH_STEPS = 4
+
+ReturnFigures = Callable[[date, date], Iterable[dict[str, Any]]]
+
+
+def influence_days() -> int:
+    """An online order is credited to the store of the customer's previous purchase within this many days."""
+    return int(getattr(settings, "KPIS_INFLUENCE_DAYS", 30))
+
+
+def journey_days() -> int:
+    """Touchpoints this many days before a purchase count as its journey (research online, visit a store)."""
+    return int(getattr(settings, "KPIS_JOURNEY_DAYS", 14))
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The aware instants at which Europe/Rome day `start` begins and the day after `end` begins."""
+    return datetime.combine(start, time.min, tzinfo=ROME), datetime.combine(end + timedelta(days=1), time.min, ROME)
+
+
+def rome_day(field_name: str) -> TruncDate:
+    return TruncDate(field_name, tzinfo=ROME)
+
+
+def as_date(value: Any) -> date:
+    """Dates read back from raw SQL or SQLite may be strings."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def channel_ids() -> dict[str, int]:
+    return dict(Channel.objects.values_list("code", "pk"))
+
+
+def daily_return_figures() -> ReturnFigures | None:
+    """`returns.selectors.daily_return_figures` once the returns app has it, else None (returns count zero)."""
+    try:
+        returns_selectors = importlib.import_module("returns.selectors")
+    except ImportError:
+        return None
+    return getattr(returns_selectors, "daily_return_figures", None)
+
+
+def live_orders(start: date, end: date) -> QuerySet[Order]:
+    low, high = day_bounds(start, end)
+    return (
+        Order.objects.filter(created_at__gte=low, created_at__lt=high).exclude(status=OrderStatus.CANCELLED).order_by()
+    )
+
+
+@dataclass
+class Rollup:
+    """The rows of every rollup table for a range of days, unsaved."""
+
+    figures: list[DailyFigures] = field(default_factory=list)
+    buyers: list[BuyerDay] = field(default_factory=list)
+    visitors: list[VisitorDay] = field(default_factory=list)
+    credits: list[StoreCreditDay] = field(default_factory=list)
+    paths: list[JourneyPath] = field(default_factory=list)
+
+
+def compute(start: date, end: date) -> Rollup:
+    channels = channel_ids()
+    return Rollup(
+        figures=daily_figures(start, end, channels),
+        buyers=buyer_days(start, end, channels),
+        visitors=visitor_days(start, end),
+        credits=store_credits(start, end, channels),
+        paths=journey_paths(start, end, channels),
+    )
+
+
+def daily_figures(start: date, end: date, channels: dict[str, int]) -> list[DailyFigures]:
+    rows: dict[tuple[date, int | None, int | None], DailyFigures] = {}
+
+    def row(day: Any, channel_id: int | None, location_id: int | None) -> DailyFigures:
+        key = (as_date(day), channel_id, location_id)
+        if key not in rows:
+            rows[key] = DailyFigures(day=key[0], channel_id=channel_id, location_id=location_id)
+        return rows[key]
+
+    orders = live_orders(start, end)
+    sales = (
+        orders.annotate(d=rome_day("created_at"))
+        .values("d", "channel_id", "location_id")
+        .annotate(
+            n=Count("pk"),
+            amount=Sum("total"),
+            identified=Count("pk", filter=Q(customer__isnull=False)),
+            collect=Count("pk", filter=Q(fulfilment_type=FulfilmentType.CLICK_AND_COLLECT)),
+            aisle=Count("pk", filter=Q(is_endless_aisle=True)),
+            aisle_amount=Sum("total", filter=Q(is_endless_aisle=True)),
+        )
+    )
+    for s in sales:
+        r = row(s["d"], s["channel_id"], s["location_id"])
+        r.orders, r.revenue, r.identified_orders = s["n"], s["amount"] or Decimal("0"), s["identified"]
+        r.click_and_collect_orders, r.endless_aisle_orders = s["collect"], s["aisle"]
+        r.endless_aisle_revenue = s["aisle_amount"] or Decimal("0")
+
+    units = (
+        OrderLine.objects.filter(order__in=orders.values("pk"))
+        .annotate(d=rome_day("order__created_at"))
+        .values("d", ch=F("order__channel_id"), loc=F("order__location_id"))
+        .annotate(n=Sum("quantity"))
+        .order_by()
+    )
+    for u in units:
+        row(u["d"], u["ch"], u["loc"]).units = u["n"] or 0
+
+    low, high = day_bounds(start, end)
+    points = (
+        LedgerEntry.objects.filter(
+            created_at__gte=low, created_at__lt=high, kind__in=[EntryKind.EARN, EntryKind.REDEEM]
+        )
+        .annotate(d=rome_day("created_at"))
+        .values("d", "channel", order_channel=F("order__channel_id"), loc=F("order__location_id"))
+        .annotate(
+            issued=Sum("points", filter=Q(kind=EntryKind.EARN)),
+            taken=Sum("points", filter=Q(kind=EntryKind.REDEEM)),
+        )
+        .order_by()
+    )
+    for p in points:
+        r = row(p["d"], channels.get(p["channel"]) or p["order_channel"], p["loc"])
+        r.points_issued += p["issued"] or 0
+        r.points_redeemed += -(p["taken"] or 0)
+
+    traffic = (
+        TouchpointEvent.objects.filter(day__gte=start, day__lte=end)
+        .values("day", "channel_id", "location_id")
+        .annotate(
+            n=Count("pk"),
+            distinct_sessions=Count("session_id", distinct=True, filter=~Q(session_id="")),
+            views=Count("pk", filter=Q(type=EventType.PRODUCT_VIEW)),
+            visits=Count("pk", filter=Q(type=EventType.STORE_VISIT)),
+        )
+        .order_by()
+    )
+    for t in traffic:
+        r = row(t["day"], t["channel_id"], t["location_id"])
+        r.events, r.sessions, r.product_views, r.store_visits = t["n"], t["distinct_sessions"], t["views"], t["visits"]
+
+    source = daily_return_figures()
+    if source is not None:
+        for x in source(start, end):
+            r = row(x["day"], x["channel_id"], x["location_id"])
+            r.returns += int(x["returns"])
+            r.returned_units += int(x["units"])
+            r.returned_amount += Decimal(x["amount"])
+    return list(rows.values())
+
+
+def visitor_days(start: date, end: date) -> list[VisitorDay]:
+    """One row per day, channel, location and visitor: the customer when known, else the device, else the session."""
+    key = Case(
+        When(customer__isnull=False, then=Value("")),
+        default=Coalesce(NullIf("device_id", Value("")), NullIf("session_id", Value("")), Value("")),
+    )
+    seen = (
+        TouchpointEvent.objects.filter(day__gte=start, day__lte=end)
+        .annotate(who=key)
+        .exclude(customer__isnull=True, who="")
+        .values_list("day", "channel_id", "location_id", "customer_id", "who")
+        .distinct()
+        .order_by()
+    )
+    return [
+        VisitorDay(day=as_date(d), channel_id=ch, location_id=loc, customer_id=cust, visitor=who)
+        for d, ch, loc, cust, who in seen
+    ]
+
+
+def buyer_days(start: date, end: date, channels: dict[str, int]) -> list[BuyerDay]:
+    """Identified buyers per day, channel and store, with whether they researched online or visited a store first."""
+    window = timedelta(days=journey_days())
+    online_ids = [channels[c] for c in ONLINE if c in channels]
+    store_id = channels.get(ChannelCode.STORE, 0)
+    before = {
+        "customer": OuterRef("customer"),
+        "occurred_at__lt": OuterRef("created_at"),
+        "occurred_at__gte": OuterRef("window_start"),
+    }
+    viewed_bought_product = Exists(
+        TouchpointEvent.objects.filter(
+            type=EventType.PRODUCT_VIEW,
+            channel_id__in=online_ids,
+            product_id__in=OrderLine.objects.filter(order=OuterRef(OuterRef("pk"))).values("variant__product_id"),
+            **before,
+        )
+    )
+    visited = Exists(TouchpointEvent.objects.filter(type=EventType.STORE_VISIT, **before))
+    flagged = (
+        live_orders(start, end)
+        .filter(customer__isnull=False)
+        .annotate(
+            d=rome_day("created_at"),
+            window_start=ExpressionWrapper(F("created_at") - window, output_field=DateTimeField()),
+        )
+        .annotate(
+            researched=Case(
+                When(Q(channel_id=store_id) & viewed_bought_product, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            went_to_store=Case(
+                When(~Q(channel_id=store_id) & visited, then=Value(1)), default=Value(0), output_field=IntegerField()
+            ),
+        )
+        .values("d", "channel_id", "location_id", "customer_id")
+        .annotate(r=Max("researched"), v=Max("went_to_store"))
+        .order_by()
+    )
+    return [
+        BuyerDay(
+            day=as_date(b["d"]),
+            channel_id=b["channel_id"],
+            location_id=b["location_id"],
+            customer_id=b["customer_id"],
+            researched_online=bool(b["r"]),
+            visited_store=bool(b["v"]),
+        )
+        for b in flagged
+    ]
+
+
+def store_credits(start: date, end: date, channels: dict[str, int]) -> list[StoreCreditDay]:
+    """Online sales credited to the store that started them; each order is credited once, for one reason.
+
+    In order of precedence: an endless-aisle order to the store that took it;
+    an order collected in a store (click & collect, ship to store) to that
+    store; an online order whose customer's previous purchase, within the
+    influence window, was in a store, to that store.
+    """
+    store_id = channels.get(ChannelCode.STORE, 0)
+    orders = live_orders(start, end).annotate(d=rome_day("created_at"))
+    totals = {"n": Count("pk"), "amount": Sum("total")}
+    collected = Q(pickup_location__isnull=False, fulfilment_type__in=PICKUP_FULFILMENTS)
+    previous = (
+        Order.objects.filter(customer=OuterRef("customer"), created_at__lt=OuterRef("created_at"))
+        .exclude(status=OrderStatus.CANCELLED)
+        .order_by("-created_at", "-pk")
+    )
+    window = timedelta(days=influence_days())
+    groups = [
+        (
+            CreditReason.ENDLESS_AISLE,
+            orders.filter(is_endless_aisle=True, location__isnull=False).values(
+                "d", "channel_id", store=F("location_id")
+            ),
+        ),
+        (
+            CreditReason.PICKUP,
+            orders.filter(collected, is_endless_aisle=False)
+            .exclude(channel_id=store_id)
+            .values("d", "channel_id", store=F("pickup_location_id")),
+        ),
+        (
+            CreditReason.INFLUENCED,
+            orders.filter(is_endless_aisle=False, customer__isnull=False)
+            .exclude(channel_id=store_id)
+            .exclude(collected)
+            .annotate(
+                prev_channel=Subquery(previous.values("channel_id")[:1]),
+                prev_store=Subquery(previous.values("location_id")[:1]),
+                prev_at=Subquery(previous.values("created_at")[:1]),
+            )
+            .filter(
+                prev_channel=store_id,
+                prev_store__isnull=False,
+                prev_at__gte=ExpressionWrapper(F("created_at") - window, output_field=DateTimeField()),
+            )
+            .values("d", "channel_id", store=F("prev_store")),
+        ),
+    ]
+    credits = []
+    for reason, grouped in groups:
+        for g in grouped.annotate(**totals).order_by():
+            credits.append(
+                StoreCreditDay(
+                    day=as_date(g["d"]),
+                    location_id=g["store"],
+                    channel_id=g["channel_id"],
+                    reason=reason,
+                    orders=g["n"],
+                    revenue=g["amount"] or Decimal("0"),
+                )
+            )
+    return credits
+
+
+def journey_paths(start: date, end: date, channels: dict[str, int]) -> list[JourneyPath]:
+    """Count identified purchases by the channels their buyer touched in the days before (last steps first)."""
+    codes = {pk: code for code, pk in channels.items()}
+    window = timedelta(days=journey_days())
+    purchases = list(
+        live_orders(start, end)
+        .filter(customer__isnull=False)
+        .annotate(d=rome_day("created_at"))
+        .values_list("customer_id", "created_at", "channel_id", "location_id", "d")
+    )
+    if not purchases:
+        return []
+    low, high = day_bounds(start, end)
+    touched: dict[int, tuple[list[datetime], list[int]]] = defaultdict(lambda: ([], []))
+    events = (
+        TouchpointEvent.objects.filter(
+            customer_id__in=live_orders(start, end).filter(customer__isnull=False).values("customer_id"),
+            occurred_at__gte=low - window,
+            occurred_at__lt=high,
+        )
+        .order_by("customer_id", "occurred_at", "pk")
+        .values_list("customer_id", "occurred_at", "channel_id")
+    )
+    for customer_id, occurred_at, channel_id in events.iterator(chunk_size=5000):
+        moments, steps = touched[customer_id]
+        moments.append(occurred_at)
+        steps.append(channel_id)
+    counts: Counter[tuple[date, int, int | None, str]] = Counter()
+    for customer_id, created_at, channel_id, location_id, d in purchases:
+        path: list[str] = []
+        if customer_id in touched:
+            moments, steps = touched[customer_id]
+            first = bisect.bisect_left(moments, created_at - window)
+            last = bisect.bisect_left(moments, created_at)
+            for step in steps[first:last]:
+                code = codes.get(step, "?")
+                if not path or path[-1] != code:
+                    path.append(code)
+        path = path[-PATH_STEPS:] + [codes.get(channel_id, "?")]
+        counts[(as_date(d), channel_id, location_id, " > ".join(path))] += 1
+    return [
+        JourneyPath(day=d, channel_id=ch, location_id=loc, path=path, purchases=n)
+        for (d, ch, loc, path), n in counts.items()
+    ]

@@ -1,0 +1,420 @@
+"""Reads of kpis: the KPIs of a period, the store incentives and the journeys, all from the rollup tables.
+
+Every function here costs a fixed number of queries, whatever the length of
+the period and the size of the history: the rollups hold one row per day,
+channel and location (or per buyer or visitor and day for distinct counts),
+and periods (weeks, months) are grouped in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, Count, DateField, Expression, F, IntegerField, Max, Q, Sum, Value, When
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from kpis.models import BuyerDay, CreditReason, DailyFigures, JourneyPath, SocialMetric, StoreCreditDay, VisitorDay
+from kpis.rollups import ONLINE, as_date
+from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
+from omni.money import to_cents
+
+GRANULARITIES = ("day", "week", "month")
+# The longest period one request may ask for, per granularity (days).
+MAX_DAYS = {"day": 731, "week": 3653, "month": 3653}
+SHARE = Decimal("0.0001")
+ZERO = Decimal("0")
+
+ADDITIVE = (
+    "orders",
+    "revenue",
+    "units",
+    "identified_orders",
+    "click_and_collect_orders",
+    "endless_aisle_orders",
+    "endless_aisle_revenue",
+    "sessions",
+    "events",
+    "product_views",
+    "store_visits",
+    "points_issued",
+    "points_redeemed",
+    "returns",
+    "returned_units",
+    "returned_amount",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: the days from `start` to `end` (inclusive), optionally one channel and one store."""
+
+    start: date
+    end: date
+    channel: Channel | None = None
+    location: Location | None = None
+
+    def previous(self) -> Scope:
+        """The period of the same length just before this one."""
+        length = (self.end - self.start).days + 1
+        return Scope(
+            start=self.start - timedelta(days=length),
+            end=self.start - timedelta(days=1),
+            channel=self.channel,
+            location=self.location,
+        )
+
+
+def period_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def periods(start: date, end: date, granularity: str) -> list[tuple[date, date]]:
+    """The periods covering start..end, clipped to it: ISO weeks start on Monday, months on the 1st."""
+    found = []
+    cursor = start
+    while cursor <= end:
+        if granularity == "week":
+            last = period_start(cursor, "week") + timedelta(days=6)
+        elif granularity == "month":
+            following = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
+            last = following - timedelta(days=1)
+        elif granularity == "total":
+            last = end
+        else:
+            last = cursor
+        last = min(last, end)
+        found.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return found
+
+
+def _period(granularity: str, start: date, column: str = "day") -> Expression | F:
+    if granularity == "week":
+        return TruncWeek(column, output_field=DateField())
+    if granularity == "month":
+        return TruncMonth(column, output_field=DateField())
+    if granularity == "total":
+        return Value(start, output_field=DateField())
+    return F(column)
+
+
+def _key(value: Any, granularity: str, start: date) -> date:
+    if granularity == "total":
+        return start
+    return max(as_date(value), start)
+
+
+def _sliced(queryset, scope: Scope):
+    queryset = queryset.filter(day__gte=scope.start, day__lte=scope.end)
+    if scope.channel is not None:
+        queryset = queryset.filter(channel=scope.channel)
+    if scope.location is not None:
+        queryset = queryset.filter(location=scope.location)
+    return queryset
+
+
+def _ratio(part: Decimal | int | None, whole: Decimal | int | None, places: Decimal) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part or 0) / Decimal(whole)).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def kpi_report(scope: Scope, granularity: str = "day") -> list[dict[str, Any]]:
+    """The KPIs of each period of the scope (granularity day, week, month or total). Four queries."""
+    expression = _period(granularity, scope.start)
+    spans = periods(scope.start, scope.end, granularity)
+    figures: dict[date, dict[str, Any]] = {start: {} for start, _ in spans}
+    online = Q(channel__code__in=ONLINE)
+
+    rows = (
+        _sliced(DailyFigures.objects.all(), scope)
+        .annotate(p=expression)
+        .values("p")
+        .annotate(
+            **{f"sum_{name}": Sum(name) for name in ADDITIVE},
+            online_orders=Sum("orders", filter=online),
+            online_sessions=Sum("sessions", filter=online),
+        )
+        .order_by()
+    )
+    for row in rows:
+        key = _key(row["p"], granularity, scope.start)
+        figures[key].update({name: row[f"sum_{name}"] for name in ADDITIVE})
+        figures[key].update(online_orders=row["online_orders"], online_sessions=row["online_sessions"])
+
+    visitors = (
+        _sliced(VisitorDay.objects.all(), scope)
+        .annotate(p=expression)
+        .values("p")
+        .annotate(
+            known=Count("customer", distinct=True),
+            anonymous=Count("visitor", distinct=True, filter=Q(customer__isnull=True)),
+        )
+        .order_by()
+    )
+    for row in visitors:
+        figures[_key(row["p"], granularity, scope.start)]["visitors"] = row["known"] + row["anonymous"]
+
+    for p, buyers, omnichannel in _buyers(scope, expression):
+        key = _key(p, granularity, scope.start)
+        figures[key].update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel or 0))
+
+    with_social = scope.location is None and (scope.channel is None or scope.channel.code == ChannelCode.SOCIAL)
+    if with_social:
+        social = (
+            SocialMetric.objects.filter(date__gte=scope.start, date__lte=scope.end)
+            .annotate(p=_period(granularity, scope.start, "date"))
+            .values("p")
+            .annotate(total_engagement=Sum(F("likes") + F("shares") + F("comments") + F("mentions")))
+            .order_by()
+        )
+        for row in social:
+            figures[_key(row["p"], granularity, scope.start)]["social_engagement"] = row["total_engagement"]
+
+    return [_shape(start, end, figures[start], with_social) for start, end in spans]
+
+
+def _buyers(scope: Scope, expression: Expression | F) -> list[tuple[Any, Any, Any]]:
+    """Per period: identified buyers in the scope, and how many of them bought on two channels or more.
+
+    A buyer's channels are counted over the whole network (a store's buyer who
+    also bought on the web is omnichannel), so the inner query groups every
+    buyer-day of the period by customer and marks those inside the scope.
+    """
+    inside = Q()
+    if scope.channel is not None:
+        inside &= Q(channel=scope.channel)
+    if scope.location is not None:
+        inside &= Q(location=scope.location)
+    hit = (
+        Max(Case(When(inside, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        if inside
+        else Max(Value(1))
+    )
+    per_buyer = (
+        BuyerDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
+        .annotate(p=expression)
+        .values("p", who=F("customer_id"))
+        .annotate(n=Count("channel", distinct=True), hit=hit)
+        .order_by()
+    )
+    sql, params = per_buyer.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT b.p, SUM(b.hit), SUM(CASE WHEN b.hit = 1 AND b.n >= 2 THEN 1 ELSE 0 END) "
+            f"FROM ({sql}) b GROUP BY b.p",
+            params,
+        )
+        return list(cursor.fetchall())
+
+
+def _shape(start: date, end: date, f: dict[str, Any], with_social: bool) -> dict[str, Any]:
+    orders = f.get("orders") or 0
+    revenue = f.get("revenue") or ZERO
+    units = f.get("units") or 0
+    return {
+        "period": start,
+        "start": start,
+        "end": end,
+        "revenue": to_cents(revenue),
+        "orders": orders,
+        "average_receipt": to_cents(revenue / orders) if orders else None,
+        "units_per_receipt": to_cents(Decimal(units) / orders) if orders else None,
+        "visitors": f.get("visitors") or 0,
+        "sessions": f.get("sessions") or 0,
+        "conversion_rate": _ratio(f.get("online_orders"), f.get("online_sessions"), SHARE),
+        "identified_sales_share": _ratio(f.get("identified_orders"), orders, SHARE),
+        "omnichannel_customer_share": _ratio(f.get("omnichannel_buyers"), f.get("buyers"), SHARE),
+        "click_and_collect_share": _ratio(f.get("click_and_collect_orders"), orders, SHARE),
+        "endless_aisle_revenue": to_cents(f.get("endless_aisle_revenue") or ZERO),
+        "return_rate": _ratio(f.get("returned_units"), units, SHARE),
+        "points_issued": f.get("points_issued") or 0,
+        "points_redeemed": f.get("points_redeemed") or 0,
+        "social_engagement": (f.get("social_engagement") or 0) if with_social else None,
+        "units": units,
+        "identified_orders": f.get("identified_orders") or 0,
+        "buyers": f.get("buyers") or 0,
+        "omnichannel_buyers": f.get("omnichannel_buyers") or 0,
+        "returned_units": f.get("returned_units") or 0,
+        "returned_amount": to_cents(f.get("returned_amount") or ZERO),
+    }
+
+
+def kpi_total(scope: Scope) -> dict[str, Any]:
+    """The KPIs of the whole scope as one period."""
+    return kpi_report(scope, "total")[0]
+
+
+def by_channel(scope: Scope) -> list[dict[str, Any]]:
+    """The additive KPIs and visitors of each channel over the scope (three queries)."""
+    online = Q(channel__code__in=ONLINE)
+    rows = {
+        row["channel_id"]: row
+        for row in _sliced(DailyFigures.objects.filter(channel__isnull=False), scope)
+        .values("channel_id")
+        .annotate(
+            **{f"sum_{name}": Sum(name) for name in ADDITIVE},
+            online_orders=Sum("orders", filter=online),
+            online_sessions=Sum("sessions", filter=online),
+        )
+        .order_by()
+    }
+    visitors = {
+        row["channel_id"]: row["known"] + row["anonymous"]
+        for row in _sliced(VisitorDay.objects.all(), scope)
+        .values("channel_id")
+        .annotate(
+            known=Count("customer", distinct=True),
+            anonymous=Count("visitor", distinct=True, filter=Q(customer__isnull=True)),
+        )
+        .order_by()
+    }
+    channels = Channel.objects.all() if scope.channel is None else [scope.channel]
+    result = []
+    for channel in channels:
+        row = rows.get(channel.pk, {})
+        f = {name: row.get(f"sum_{name}") for name in ADDITIVE}
+        f.update(online_orders=row.get("online_orders"), online_sessions=row.get("online_sessions"))
+        f["visitors"] = visitors.get(channel.pk, 0)
+        shaped = _shape(scope.start, scope.end, f, with_social=False)
+        shaped["channel"] = channel.code
+        shaped["channel_name"] = channel.name
+        result.append(shaped)
+    return result
+
+
+@dataclass(frozen=True)
+class StoreIncentive:
+    code: str
+    name: str
+    own_orders: int
+    own_sales: Decimal
+    credited_orders: int
+    credited_endless_aisle: Decimal
+    credited_pickup: Decimal
+    credited_influenced: Decimal
+    returns_accepted: int
+    returned_amount: Decimal
+
+    @property
+    def credited_sales(self) -> Decimal:
+        return self.credited_endless_aisle + self.credited_pickup + self.credited_influenced
+
+
+def store_incentives(scope: Scope) -> list[StoreIncentive]:
+    """Per store: its own sales, the online sales credited to it (by reason), the returns it accepted.
+
+    Own sales are the store's till sales without its endless-aisle orders,
+    which are credited sales. Three queries.
+    """
+    stores = Location.objects.filter(kind=LocationKind.STORE).order_by("code")
+    if scope.location is not None:
+        stores = stores.filter(pk=scope.location.pk)
+    store_code = ChannelCode.STORE
+    figures = {
+        row["location_id"]: row
+        for row in DailyFigures.objects.filter(
+            day__gte=scope.start, day__lte=scope.end, location__isnull=False, location__kind=LocationKind.STORE
+        )
+        .values("location_id")
+        .annotate(
+            till_orders=Sum("orders", filter=Q(channel__code=store_code)),
+            aisle_orders=Sum("endless_aisle_orders", filter=Q(channel__code=store_code)),
+            till_revenue=Sum("revenue", filter=Q(channel__code=store_code)),
+            aisle=Sum("endless_aisle_revenue", filter=Q(channel__code=store_code)),
+            accepted=Sum("returns"),
+            returned=Sum("returned_amount"),
+        )
+        .order_by()
+    }
+    credits: dict[tuple[int, str], tuple[int, Decimal]] = {}
+    credit_rows = StoreCreditDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
+    if scope.channel is not None:
+        credit_rows = credit_rows.filter(channel=scope.channel)
+    for row in credit_rows.values("location_id", "reason").annotate(n=Sum("orders"), amount=Sum("revenue")).order_by():
+        credits[(row["location_id"], row["reason"])] = (row["n"] or 0, row["amount"] or ZERO)
+
+    result = []
+    for store in stores:
+        f = figures.get(store.pk, {})
+        by_reason = {reason: credits.get((store.pk, reason), (0, ZERO)) for reason in CreditReason.values}
+        result.append(
+            StoreIncentive(
+                code=store.code,
+                name=store.name,
+                own_orders=(f.get("till_orders") or 0) - (f.get("aisle_orders") or 0),
+                own_sales=to_cents((f.get("till_revenue") or ZERO) - (f.get("aisle") or ZERO)),
+                credited_orders=sum(n for n, _ in by_reason.values()),
+                credited_endless_aisle=to_cents(by_reason[CreditReason.ENDLESS_AISLE][1]),
+                credited_pickup=to_cents(by_reason[CreditReason.PICKUP][1]),
+                credited_influenced=to_cents(by_reason[CreditReason.INFLUENCED][1]),
+                returns_accepted=f.get("accepted") or 0,
+                returned_amount=to_cents(f.get("returned") or ZERO),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Journeys:
+    store_buyers: int
+    researched_online: int
+    online_buyers: int
+    visited_store: int
+    paths: list[tuple[str, int]]
+
+
+def journeys(scope: Scope, top: int = 10) -> Journeys:
+    """Buyers who looked online before buying in a store, and the reverse; the commonest paths. Two queries."""
+    store = Q(channel__code=ChannelCode.STORE)
+    online = ~store
+    counts = _sliced(BuyerDay.objects.all(), scope).aggregate(
+        store_buyers=Count("customer", distinct=True, filter=store),
+        researched=Count("customer", distinct=True, filter=store & Q(researched_online=True)),
+        online_buyers=Count("customer", distinct=True, filter=online),
+        visited=Count("customer", distinct=True, filter=online & Q(visited_store=True)),
+    )
+    paths = (
+        _sliced(JourneyPath.objects.all(), scope)
+        .values("path")
+        .annotate(n=Sum("purchases"))
+        .order_by("-n", "path")[:top]
+    )
+    return Journeys(
+        store_buyers=counts["store_buyers"],
+        researched_online=counts["researched"],
+        online_buyers=counts["online_buyers"],
+        visited_store=counts["visited"],
+        paths=[(row["path"], row["n"]) for row in paths],
+    )
+
+
+def channel_choices() -> Iterable[tuple[str, str]]:
+    return Channel.objects.order_by("pk").values_list("code", "name")
+
+
+def share(part: int, whole: int) -> Decimal | None:
+    """part ÷ whole from 0 to 1 with four places, or None when whole is zero."""
+    return _ratio(part, whole, SHARE)
+
+
+def as_json(value: Any) -> Any:
+    """Dates as ISO strings and Decimals as strings with their places, recursively (the API's shape)."""
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_json(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

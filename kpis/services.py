@@ -1,0 +1,285 @@
+"""Writes of kpis: ingesting touchpoint events and social figures, and recomputing rollups.
+
+Every function owns its transaction. Ingestion is set-based: a batch costs a
+fixed number of queries whatever its size (lookups of the codes it names,
+one bulk insert, one count).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer, Identifier, IdentifierKind
+from kpis import rollups
+from kpis.models import (
+    BuyerDay,
+    DailyFigures,
+    JourneyPath,
+    RollupDay,
+    SocialMetric,
+    StoreCreditDay,
+    TouchpointEvent,
+    VisitorDay,
+)
+from omni import outbox
+from omni.catalog.models import Channel, Location, Product, Variant
+from omni.errors import Invalid
+
+REFRESH_TASK = "kpis.refresh_day"
+ROLLUP_MODELS = (DailyFigures, BuyerDay, VisitorDay, StoreCreditDay, JourneyPath)
+# A rebuild of a long range is cut into transactions of this many days.
+REBUILD_CHUNK_DAYS = 31
+
+
+@dataclass(frozen=True)
+class EventIn:
+    """One touchpoint event as received (codes and ids not yet resolved)."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    channel: str
+    session_id: str = ""
+    device_id: str = ""
+    customer: int | None = None
+    location: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    days: list[date]
+
+
+def ingest_events(*, events: Sequence[EventIn], refresh: bool = True) -> IngestResult:
+    """Store a batch of events once each and schedule the refresh of the days they fall on.
+
+    An event id seen before (in an earlier batch or earlier in this one) is
+    not stored again and counts as a duplicate. Customers are resolved to the
+    survivor of a merge; events with a device already linked to a customer
+    get that customer. Raises Invalid (nothing written) for an unknown
+    channel, location or customer, naming the item's field.
+    """
+    unique: dict[str, EventIn] = {}
+    for event in events:
+        unique.setdefault(event.event_id, event)
+    channels = dict(Channel.objects.filter(code__in={e.channel for e in events}).values_list("code", "pk"))
+    locations = dict(
+        Location.objects.filter(code__in={e.location for e in events if e.location}).values_list("code", "pk")
+    )
+    customers = _live_customers({e.customer for e in events if e.customer})
+    devices = dict(
+        Identifier.objects.filter(
+            kind=IdentifierKind.DEVICE, value__in={e.device_id for e in events if e.device_id}
+        ).values_list("value", "customer_id")
+    )
+    products = _products(events)
+
+    errors: dict[str, list[str]] = {}
+    for index, event in enumerate(events):
+        if event.channel not in channels:
+            errors[f"{index}.channel"] = [f"Unknown channel {event.channel}."]
+        if event.location and event.location not in locations:
+            errors[f"{index}.location"] = [f"Unknown location {event.location}."]
+        if event.customer and event.customer not in customers:
+            errors[f"{index}.customer"] = [f"Unknown customer {event.customer}."]
+    if errors:
+        raise Invalid("Some events name things that do not exist; nothing was stored.", errors)
+
+    batch = uuid.uuid4()
+    rows = [
+        TouchpointEvent(
+            event_id=e.event_id,
+            type=e.type,
+            occurred_at=e.occurred_at,
+            day=timezone.localdate(e.occurred_at),
+            channel_id=channels[e.channel],
+            session_id=e.session_id,
+            device_id=e.device_id,
+            customer_id=customers[e.customer] if e.customer else devices.get(e.device_id) if e.device_id else None,
+            location_id=locations[e.location] if e.location else None,
+            product_id=products.get(_product_key(e.properties)),
+            properties=e.properties,
+            batch=batch,
+        )
+        for e in unique.values()
+    ]
+    with transaction.atomic():
+        TouchpointEvent.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        stored = TouchpointEvent.objects.filter(batch=batch)
+        accepted = stored.count()
+        days = sorted(set(stored.values_list("day", flat=True).distinct().order_by())) if accepted else []
+        if refresh:
+            for day in days:
+                outbox.enqueue(REFRESH_TASK, day=day.isoformat())
+    return IngestResult(accepted=accepted, duplicates=len(events) - accepted, days=days)
+
+
+def _live_customers(ids: set[int]) -> dict[int, int]:
+    """Each given customer id mapped to the customer it is now (the survivor of its merges)."""
+    found: dict[int, int | None] = {}
+    pending = set(ids)
+    for _ in range(5):  # merges chain rarely; a few hops are plenty
+        if not pending:
+            break
+        rows = dict(Customer.objects.filter(pk__in=pending).values_list("pk", "merged_into_id"))
+        found.update(rows)
+        pending = {target for target in rows.values() if target is not None and target not in found}
+
+    def resolve(pk: int) -> int:
+        seen = set()
+        while found.get(pk) is not None and pk not in seen:
+            seen.add(pk)
+            pk = found[pk]  # type: ignore[assignment]
+        return pk
+
+    return {pk: resolve(pk) for pk in ids if pk in found}
+
+
+def _product_key(properties: dict[str, Any]) -> tuple[str, str] | None:
+    if isinstance(properties.get("sku"), str):
+        return ("sku", properties["sku"])
+    if isinstance(properties.get("product"), str):
+        return ("product", properties["product"])
+    return None
+
+
+def _products(events: Iterable[EventIn]) -> dict[tuple[str, str] | None, int]:
+    keys = {_product_key(e.properties) for e in events} - {None}
+    skus = {value for kind, value in keys if kind == "sku"}  # type: ignore[misc]
+    codes = {value for kind, value in keys if kind == "product"}  # type: ignore[misc]
+    found: dict[tuple[str, str] | None, int] = {}
+    if skus:
+        found.update(
+            (("sku", sku), pk) for sku, pk in Variant.objects.filter(sku__in=skus).values_list("sku", "product_id")
+        )
+    if codes:
+        found.update(
+            (("product", code), pk) for code, pk in Product.objects.filter(code__in=codes).values_list("code", "pk")
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class SocialFiguresIn:
+    date: date
+    network: str
+    likes: int = 0
+    shares: int = 0
+    comments: int = 0
+    mentions: int = 0
+    followers: int = 0
+
+
+SOCIAL_FIGURES = ("likes", "shares", "comments", "mentions", "followers")
+
+
+def save_social_figures(*, rows: Sequence[SocialFiguresIn]) -> int:
+    """Insert or replace the figures of each (date, network) in one statement. Returns how many were saved.
+
+    A (date, network) given twice keeps the last. Raises Invalid for a
+    figure below zero (nothing written).
+    """
+    errors = {
+        f"{index}.{name}": ["Must be zero or more."]
+        for index, row in enumerate(rows)
+        for name in SOCIAL_FIGURES
+        if getattr(row, name) < 0
+    }
+    if errors:
+        raise Invalid("Social figures cannot be negative; nothing was stored.", errors)
+    latest = {(row.date, row.network.strip().lower()): row for row in rows}
+    objects = [
+        SocialMetric(date=day, network=network, **{name: getattr(row, name) for name in SOCIAL_FIGURES})
+        for (day, network), row in latest.items()
+    ]
+    with transaction.atomic():
+        SocialMetric.objects.bulk_create(
+            objects,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["date", "network"],
+            update_fields=[*SOCIAL_FIGURES, "updated_at"],
+        )
+    return len(objects)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    days: int
+    rows: dict[str, int]
+
+
+def rebuild(*, start: date, end: date) -> RebuildResult:
+    """Recompute the rollups of every day from `start` to `end` (inclusive) from the raw rows.
+
+    Each chunk of days is replaced in one transaction, under a lock on its
+    `RollupDay` rows, so two refreshes of the same day queue instead of
+    doubling its rows. Idempotent: the same raw rows give the same rollups.
+    """
+    if end < start:
+        raise Invalid("The end is before the start.", {"to": ["Must be on or after from."]})
+    totals: dict[str, int] = {model._meta.model_name or "": 0 for model in ROLLUP_MODELS}
+    chunk_start = start
+    while chunk_start <= end:
+        chunk_end = min(end, chunk_start + timedelta(days=REBUILD_CHUNK_DAYS - 1))
+        for name, count in _rebuild_chunk(chunk_start, chunk_end).items():
+            totals[name] += count
+        chunk_start = chunk_end + timedelta(days=1)
+    return RebuildResult(days=(end - start).days + 1, rows=totals)
+
+
+def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    with transaction.atomic():
+        RollupDay.objects.bulk_create([RollupDay(day=d) for d in days], ignore_conflicts=True)
+        list(RollupDay.objects.select_for_update().filter(day__gte=start, day__lte=end).order_by("day"))
+        for model in ROLLUP_MODELS:
+            model.objects.filter(day__gte=start, day__lte=end).delete()
+        computed = rollups.compute(start, end)
+        written = {
+            "dailyfigures": len(DailyFigures.objects.bulk_create(computed.figures, batch_size=2000)),
+            "buyerday": len(BuyerDay.objects.bulk_create(computed.buyers, batch_size=2000)),
+            "visitorday": len(VisitorDay.objects.bulk_create(computed.visitors, batch_size=2000)),
+            "storecreditday": len(StoreCreditDay.objects.bulk_create(computed.credits, batch_size=2000)),
+            "journeypath": len(JourneyPath.objects.bulk_create(computed.paths, batch_size=2000)),
+        }
+        RollupDay.objects.filter(day__gte=start, day__lte=end).update(refreshed_at=timezone.now())
+    return written
+
+
+def refresh_day(*, day: date) -> RebuildResult:
+    """Recompute one day (after a sale, a return or a batch of events on it)."""
+    return rebuild(start=day, end=day)
+
+
+def link_device(*, customer: Customer, value: str) -> int:
+    """A device identifier was attached to `customer`: its anonymous events become theirs.
+
+    One UPDATE; the days those events fall on are refreshed after the commit
+    (visitors counted by device become the customer). Returns the events moved.
+    """
+    events = TouchpointEvent.objects.filter(device_id=value, customer__isnull=True)
+    days = sorted(set(events.values_list("day", flat=True).distinct().order_by()))
+    moved = events.update(customer=customer)
+    for day in days:
+        outbox.enqueue(REFRESH_TASK, day=day.isoformat())
+    return moved
+
+
+def erase_events(*, customer: Customer) -> dict[str, int]:
+    """Erasure: the customer's events stay (the figures keep adding up) but lose their device and properties.
+
+    They stay linked to the customer's anonymous shell, as orders do.
+    """
+    count = TouchpointEvent.objects.filter(customer=customer).update(device_id="", properties={})
+    return {"events_anonymised": count}

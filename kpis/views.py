@@ -1,0 +1,239 @@
+"""The KPI dashboards: server-rendered pages for staff holding the `kpis.view_dashboards` permission.
+
+Each page reads the rollups through `kpis.selectors` (a fixed number of
+queries), shows its tables and charts, and serves each table as CSV with
+`?format=csv&table=NAME`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from typing import Any
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from kpis import rollups, selectors
+from kpis.csv_export import csv_response
+from kpis.definitions import KPIS
+from kpis.forms import DashboardFilters
+from kpis.models import RollupDay
+
+PERMISSION = "kpis.view_dashboards"
+
+
+def dashboard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff only, with the dashboards permission; the filters are parsed once for the page."""
+
+    @staff_member_required
+    @permission_required(PERMISSION, raise_exception=True)
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        filters = DashboardFilters.from_query(request.GET)
+        if not filters.is_valid():
+            return render(request, "kpis/page.html", _context(request, filters, view.__name__), status=400)
+        return view(request, filters)
+
+    return wrapper
+
+
+def _context(request: HttpRequest, filters: DashboardFilters, page: str, **extra: Any) -> dict[str, Any]:
+    query = request.GET.copy()
+    query.pop("format", None)
+    query.pop("table", None)
+    return {
+        "title": _("Dashboards"),
+        "subtitle": extra.pop("subtitle", ""),
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "last_refresh": RollupDay.objects.filter(refreshed_at__isnull=False)
+        .order_by("-refreshed_at")
+        .values_list("refreshed_at", flat=True)
+        .first(),
+        "has_permission": True,
+        "site_header": "Omni",
+        **extra,
+    }
+
+
+def _wants_csv(request: HttpRequest, table: str) -> bool:
+    return request.GET.get("format") == "csv" and request.GET.get("table", table) == table
+
+
+def _display(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "share":
+        return f"{Decimal(value) * 100:.1f}%"
+    if kind == "money":
+        return f"€ {value:,.2f}"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    return f"{value:,}"
+
+
+def _change(now: Any, before: Any) -> str:
+    if now is None or before is None or not before:
+        return "–"
+    return f"{(Decimal(now) - Decimal(before)) / Decimal(before) * 100:+.1f}%"
+
+
+@dashboard
+def overview(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
+    """The KPI table beside the previous period of the same length, and the figures over time."""
+    scope = filters.scope()
+    previous = scope.previous()
+    now, before = selectors.kpi_total(scope), selectors.kpi_total(previous)
+    series = selectors.kpi_report(scope, filters.cleaned_data["granularity"])
+    if _wants_csv(request, "kpis"):
+        return csv_response(
+            "kpis.csv",
+            ["kpi", "definition", f"{scope.start}..{scope.end}", f"{previous.start}..{previous.end}"],
+            [[k.key, str(k.definition), now[k.key], before[k.key]] for k in KPIS],
+        )
+    if _wants_csv(request, "series"):
+        return csv_response(
+            "kpis-by-period.csv",
+            ["period", "start", "end", *[k.key for k in KPIS]],
+            [[p["period"], p["start"], p["end"], *[p[k.key] for k in KPIS]] for p in series],
+        )
+    table = [
+        {
+            "label": k.label,
+            "definition": k.definition,
+            "now": _display(now[k.key], k.kind),
+            "before": _display(before[k.key], k.kind),
+            "change": _change(now[k.key], before[k.key]),
+        }
+        for k in KPIS
+    ]
+    chart = {
+        "labels": [p["period"].isoformat() for p in series],
+        "revenue": [float(p["revenue"]) for p in series],
+        "orders": [p["orders"] for p in series],
+        "visitors": [p["visitors"] for p in series],
+        "sessions": [p["sessions"] for p in series],
+    }
+    context = _context(
+        request, filters, "overview", subtitle=_("Overview"), table=table, previous=previous, scope=scope, chart=chart
+    )
+    return render(request, "kpis/overview.html", context)
+
+
+CHANNEL_COLUMNS = [
+    ("revenue", "money"),
+    ("orders", "count"),
+    ("average_receipt", "money"),
+    ("units_per_receipt", "ratio"),
+    ("visitors", "count"),
+    ("sessions", "count"),
+    ("conversion_rate", "share"),
+    ("identified_sales_share", "share"),
+    ("click_and_collect_share", "share"),
+    ("return_rate", "share"),
+]
+
+
+@dashboard
+def channels(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
+    """The same figures side by side for every channel."""
+    scope = filters.scope()
+    rows = selectors.by_channel(scope)
+    if _wants_csv(request, "channels"):
+        return csv_response(
+            "kpis-by-channel.csv",
+            ["channel", *[key for key, _kind in CHANNEL_COLUMNS]],
+            [[r["channel"], *[r[key] for key, _kind in CHANNEL_COLUMNS]] for r in rows],
+        )
+    labels = {k.key: k.label for k in KPIS}
+    table = [[r["channel_name"], *[_display(r[key], kind) for key, kind in CHANNEL_COLUMNS]] for r in rows]
+    chart = {
+        "labels": [r["channel_name"] for r in rows],
+        "revenue": [float(r["revenue"]) for r in rows],
+        "orders": [r["orders"] for r in rows],
+    }
+    context = _context(
+        request,
+        filters,
+        "channels",
+        subtitle=_("Channels"),
+        headers=[labels[key] for key, _kind in CHANNEL_COLUMNS],
+        table=table,
+        chart=chart,
+    )
+    return render(request, "kpis/channels.html", context)
+
+
+STORE_COLUMNS = [
+    ("own_orders", _("own orders"), "count"),
+    ("own_sales", _("own sales"), "money"),
+    ("credited_orders", _("credited online orders"), "count"),
+    ("credited_endless_aisle", _("endless aisle taken here"), "money"),
+    ("credited_pickup", _("collected here"), "money"),
+    ("credited_influenced", _("bought online after buying here"), "money"),
+    ("credited_sales", _("credited online sales"), "money"),
+    ("returns_accepted", _("returns accepted"), "count"),
+    ("returned_amount", _("returned amount"), "money"),
+]
+
+
+@dashboard
+def stores(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
+    """Store incentives: each store's own sales and the online sales credited to it."""
+    scope = filters.scope()
+    rows = selectors.store_incentives(scope)
+    if _wants_csv(request, "stores"):
+        return csv_response(
+            "store-incentives.csv",
+            ["store", "name", *[key for key, _label, _kind in STORE_COLUMNS]],
+            [[r.code, r.name, *[getattr(r, key) for key, _label, _kind in STORE_COLUMNS]] for r in rows],
+        )
+    table = [
+        [f"{r.code} · {r.name}", *[_display(getattr(r, key), kind) for key, _label, kind in STORE_COLUMNS]]
+        for r in rows
+    ]
+    chart = {
+        "labels": [r.code for r in rows],
+        "own": [float(r.own_sales) for r in rows],
+        "credited": [float(r.credited_sales) for r in rows],
+    }
+    context = _context(
+        request,
+        filters,
+        "stores",
+        subtitle=_("Stores"),
+        headers=[label for _key, label, _kind in STORE_COLUMNS],
+        table=table,
+        chart=chart,
+        influence_days=rollups.influence_days(),
+    )
+    return render(request, "kpis/stores.html", context)
+
+
+@dashboard
+def journeys(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
+    """Research online then buy in store, and the reverse; the commonest channel paths before a purchase."""
+    scope = filters.scope()
+    found = selectors.journeys(scope)
+    if _wants_csv(request, "paths"):
+        return csv_response("journey-paths.csv", ["path", "purchases"], found.paths)
+    share_online = selectors.share(found.researched_online, found.store_buyers)
+    share_store = selectors.share(found.visited_store, found.online_buyers)
+    context = _context(
+        request,
+        filters,
+        "journeys",
+        subtitle=_("Journeys"),
+        found=found,
+        share_online=_display(share_online, "share"),
+        share_store=_display(share_store, "share"),
+        chart={"labels": [p for p, _n in found.paths], "purchases": [n for _p, n in found.paths]},
+        journey_days=rollups.journey_days(),
+    )
+    return render(request, "kpis/journeys.html", context)
