@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "omni.api.guards.RejectNulMiddleware",
     "omni.api.idempotency.IdempotencyMiddleware",
 ]
 
@@ -175,7 +176,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["omni.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "omni.api.schema.OmniAutoSchema",
     "EXCEPTION_HANDLER": "omni.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,

@@ -74,3 +74,18 @@ def test_each_client_has_its_own_allowance(make_api_client):
     assert first.get("/api/v1/locations/").status_code == 429
     assert second.get("/api/v1/locations/").status_code == 200
     assert ApiClient.objects.count() == 2
+
+
+def test_text_that_is_not_valid_unicode_is_a_400_invalid(api):
+    body = '{"code": "MI\\udb85", "name": "x"}'
+    assert_error(api.post("/api/v1/locations/", data=body, content_type="application/json"), 400, "invalid")
+
+
+def test_a_nul_character_is_a_400_invalid(api):
+    body = '{"code": "MI01", "name": "Milano\\u0000"}'
+    assert_error(api.post("/api/v1/locations/", data=body, content_type="application/json"), 400, "invalid")
+
+
+def test_a_nul_character_in_the_address_is_a_400_invalid(api):
+    assert_error(api.get("/api/v1/locations/MI%0001/"), 400, "invalid")
+    assert_error(api.get("/api/v1/products/", {"search": "a\x00b"}), 400, "invalid")
