@@ -272,11 +272,17 @@ def reverse(
         )
 
 
-def restore_redeemed(*, account: LoyaltyAccount, points: int, order=None, actor: Actor = SYSTEM) -> LedgerEntry | None:
-    """Give back points spent on an order that was cancelled (a `reverse` entry adding points)."""
-    return earn(
-        account=account, points=points, order=order, reason="redemption cancelled", actor=actor, kind=EntryKind.REVERSE
+def restore_redeemed(
+    *, account: LoyaltyAccount, points: int, order=None, reference: str = "", actor: Actor = SYSTEM
+) -> LedgerEntry | None:
+    """Give back points that paid for something returned or cancelled (a `reverse` entry adding points)."""
+    entry = earn(
+        account=account, points=points, order=order, reason="points given back", actor=actor, kind=EntryKind.REVERSE
     )
+    if entry is not None and reference:
+        LedgerEntry.objects.filter(pk=entry.pk).update(reference=reference)
+        entry.reference = reference
+    return entry
 
 
 def expire_due(*, now=None) -> int:

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("omni.orders.api.urls")),
     path("", include("kpis.api.urls")),
+    path("", include("returns.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,10 @@ class ReturnsConfig(AppConfig):
 
     name = "returns"
     verbose_name = _("Returns")
+
+    def ready(self) -> None:
+        from returns import customer_view
+        from returns.reference import ensure_defaults
+
+        customer_view.register()
+        post_migrate.connect(ensure_defaults, sender=self, dispatch_uid="returns-reference-rows")

@@ -1,12 +1,12 @@
 import django_filters
 
-from omni.api.filters import UtcDateTimeFilter
+from omni.api.filters import IdFilter, UtcDateTimeFilter
 from omni.catalog.models import ChannelCode
 from omni.orders.models import Order
 
 
 class OrderFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id", help_text="The customer's id.")
     channel = django_filters.ChoiceFilter(field_name="channel__code", choices=ChannelCode.choices)
     location = django_filters.CharFilter(field_name="location__code")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
