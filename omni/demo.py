@@ -1443,7 +1443,7 @@ def ensure_demo_logins() -> list[tuple[str, str, str]]:
         manager = users.objects.create_user("direzione", "direzione@example.it", DEMO_PASSWORD, is_staff=True)
         manager.groups.set(Group.objects.filter(name="Head office"))
     logins.append(("direzione", DEMO_PASSWORD, "head office: every store, dashboards"))
-    logins.append(("negozio", DEMO_PASSWORD, "staff"))
+    logins.append(("negozio", DEMO_PASSWORD, "clerk of the first store"))
     return logins
 
 
