@@ -29,6 +29,28 @@ def measure(fn: Callable[[], object], *, warmup: int = 5, repeat: int = 50) -> T
     return Timing(median_ms=statistics.median(samples), p95_ms=samples[p95_index], runs=repeat)
 
 
+def measure_pair(
+    first: Callable[[], object], second: Callable[[], object], *, warmup: int = 5, repeat: int = 50
+) -> tuple[Timing, Timing]:
+    """Time two calls alternately, so drift on a shared machine weighs on both alike."""
+    for _ in range(warmup):
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, bucket in ((first, samples[0]), (second, samples[1])):
+            start = time.perf_counter()
+            fn()
+            bucket.append((time.perf_counter() - start) * 1000)
+    return tuple(_timing(bucket) for bucket in samples)  # type: ignore[return-value]
+
+
+def _timing(samples: list[float]) -> Timing:
+    samples = sorted(samples)
+    p95_index = max(0, min(len(samples) - 1, round(0.95 * len(samples)) - 1))
+    return Timing(median_ms=statistics.median(samples), p95_ms=samples[p95_index], runs=len(samples))
+
+
 @dataclass
 class Result:
     """One line of the report: the figure, its baseline from the same run, and their ratio."""

@@ -176,10 +176,12 @@ class LedgerEntry(models.Model):
 
 
 class PointsLot(models.Model):
-    """Points earned together, spent and expired oldest first."""
+    """The points of an account that lapse on one day: spent and expired oldest first."""
 
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="lots")
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, related_name="lots", help_text=_("The earning that opened the lot.")
+    )
     points = models.PositiveIntegerField(_("points earned"))
     remaining = models.PositiveIntegerField(_("points remaining"))
     earned_at = models.DateTimeField(_("earned"))
@@ -197,7 +199,8 @@ class PointsLot(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_le_points"
-            )
+            ),
+            models.UniqueConstraint(fields=["account", "expires_at"], name="lot_one_per_account_and_day"),
         ]
 
 

@@ -115,19 +115,13 @@ def _entry(
     return entry
 
 
-def _consume_lots(account_id: int, points: int, *, prefer_entry: LedgerEntry | None = None) -> None:
-    """Take `points` out of the account's open lots, soonest expiry first (a given lot first if asked).
+def _consume_lots(account_id: int, points: int) -> None:
+    """Take `points` out of the account's open lots, soonest expiry first.
 
     Lots are locked and read a batch at a time, so spending a few points of
     a long history touches a few rows.
     """
     left = points
-    if prefer_entry is not None:
-        lot = PointsLot.objects.select_for_update().filter(entry=prefer_entry, remaining__gt=0).first()
-        if lot is not None:
-            used = min(lot.remaining, left)
-            PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - used)
-            left -= used
     while left:
         batch = list(
             PointsLot.objects.select_for_update()
@@ -185,15 +179,28 @@ def earn(
             spend=spend,
         )
         if credit:
-            PointsLot.objects.create(
-                account_id=account.pk,
-                entry=entry,
-                points=credit,
-                remaining=credit,
-                earned_at=at,
-                expires_at=end_of_day(at + timedelta(days=programme().points_valid_days)),
-            )
+            add_to_lot(account.pk, credit, entry=entry, earned_at=at)
     return entry
+
+
+def add_to_lot(account_id: int, points: int, *, entry: LedgerEntry, earned_at) -> None:
+    """Points lapsing on the same day share one lot, so the next expiries are a few rows whatever the history.
+
+    Called with the account row locked, so two earnings cannot both create the day's lot.
+    """
+    expires_at = end_of_day(earned_at + timedelta(days=programme().points_valid_days))
+    grown = PointsLot.objects.filter(account_id=account_id, expires_at=expires_at).update(
+        points=F("points") + points, remaining=F("remaining") + points
+    )
+    if not grown:
+        PointsLot.objects.create(
+            account_id=account_id,
+            entry=entry,
+            points=points,
+            remaining=points,
+            earned_at=earned_at,
+            expires_at=expires_at,
+        )
 
 
 def redeem(
@@ -252,13 +259,8 @@ def reverse(
         from_balance = min(locked.balance, points)
         owed = points - from_balance
         LoyaltyAccount.objects.filter(pk=account.pk).update(balance=F("balance") - from_balance, debt=F("debt") + owed)
-        earned_entry = (
-            LedgerEntry.objects.filter(account_id=account.pk, order=order, kind=EntryKind.EARN).first()
-            if order is not None
-            else None
-        )
         if from_balance:
-            _consume_lots(account.pk, from_balance, prefer_entry=earned_entry)
+            _consume_lots(account.pk, from_balance)
         return _entry(
             account.pk,
             EntryKind.REVERSE,
@@ -350,7 +352,7 @@ def merge_accounts(*, survivor: Customer, merged: Customer) -> None:
             return
         Card.objects.filter(account=theirs).update(account=mine)
         LedgerEntry.objects.filter(account=theirs).update(account=mine)
-        PointsLot.objects.filter(account=theirs).update(account=mine)
+        fold_lots(into=mine, source=theirs)
         LoyaltyAccount.objects.filter(pk=mine.pk).update(
             balance=F("balance") + theirs.balance,
             debt=F("debt") + theirs.debt,
@@ -358,6 +360,20 @@ def merge_accounts(*, survivor: Customer, merged: Customer) -> None:
             rolling_spend=F("rolling_spend") + theirs.rolling_spend,
         )
         LoyaltyAccount.objects.filter(pk=theirs.pk).delete()
+
+
+def fold_lots(*, into: LoyaltyAccount, source: LoyaltyAccount) -> None:
+    """Move `source`'s lots to `into`, adding the lots of a day both accounts hold."""
+    mine = {lot.expires_at: lot for lot in PointsLot.objects.filter(account=into)}
+    for lot in PointsLot.objects.filter(account=source):
+        twin = mine.get(lot.expires_at)
+        if twin is None:
+            PointsLot.objects.filter(pk=lot.pk).update(account=into)
+        else:
+            PointsLot.objects.filter(pk=twin.pk).update(
+                points=F("points") + lot.points, remaining=F("remaining") + lot.remaining
+            )
+            lot.delete()
 
 
 def recompute_tiers(*, now=None) -> int:

@@ -126,3 +126,28 @@ def test_a_lost_card_is_replaced_and_the_balance_stays(account):
 
     assert account_by_card("0420000000017") is None
     assert account_by_card("0420000000555").balance == 30
+
+
+def test_points_lapsing_on_the_same_day_share_one_lot_so_a_long_history_stays_cheap(account):
+    morning = timezone.now().replace(hour=9)
+    for hour in range(3):
+        services.earn(account=account, points=10, at=morning + timedelta(hours=hour))
+    services.earn(account=account, points=5, at=morning + timedelta(days=3))
+    assert list(PointsLot.objects.order_by("expires_at").values_list("points", flat=True)) == [30, 5]
+    from loyalty.selectors import expiring
+
+    assert [e.points for e in expiring(account)] == [30, 5]
+
+
+def test_a_merge_adds_up_the_lots_that_lapse_on_the_same_day(account):
+    other = services.open_account(customer=CustomerFactory())
+    at = timezone.now()
+    services.earn(account=account, points=10, at=at)
+    services.earn(account=other, points=7, at=at)
+    services.earn(account=other, points=4, at=at - timedelta(days=5))
+    services.merge_accounts(survivor=account.customer, merged=other.customer)
+    assert list(PointsLot.objects.order_by("expires_at").values_list("account_id", "remaining")) == [
+        (account.pk, 4),
+        (account.pk, 17),
+    ]
+    assert services.recompute_balances() == []
