@@ -7,9 +7,10 @@ the other apps plug into them through `customers.registry`.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from omni.models import Attributed as FrameAttributed
 
 
 class Customer(models.Model):
@@ -105,25 +106,9 @@ class Identifier(models.Model):
         return f"{self.kind}: {self.value}"
 
 
-class Attributed(models.Model):
-    """Who made a change: a staff user, an API client, or the system (both empty)."""
+class Attributed(FrameAttributed):
+    """Who made a change (user or API client) and by which request."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
-    api_client = models.ForeignKey(
-        "omni.ApiClient",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("API client"),
-    )
     request_key = models.CharField(
         _("request"),
         max_length=255,

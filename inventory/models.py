@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from omni.models import Attributed
+
 
 class StockLevel(models.Model):
     """Units of one variant at one location.
@@ -69,7 +71,7 @@ class MovementKind(models.TextChoices):
     ADJUSTMENT = "adjustment", _("Adjustment")
 
 
-class StockMovement(models.Model):
+class StockMovement(Attributed):
     """One change of stock, with who and why. Insert-only."""
 
     location = models.ForeignKey(
@@ -83,22 +85,6 @@ class StockMovement(models.Model):
     reserved_delta = models.IntegerField(_("reserved change"), default=0)
     quarantined_delta = models.IntegerField(_("quarantined change"), default=0, db_default=0)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
-    api_client = models.ForeignKey(
-        "omni.ApiClient",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("API client"),
-    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -118,7 +104,7 @@ class ReservationStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class Reservation(models.Model):
+class Reservation(Attributed):
     """Units held at one location: for a customer until `expires_at` (click & collect), or for an order line.
 
     While active its units are counted in the stock row's `reserved`; leaving
@@ -157,22 +143,6 @@ class Reservation(models.Model):
         _("expires"), null=True, blank=True, help_text=_("Empty for order holds, which last until shipped.")
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
-    api_client = models.ForeignKey(
-        "omni.ApiClient",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("API client"),
-    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from omni.models import Attributed
 
 
 class Programme(models.Model):
@@ -138,7 +139,7 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", _("Adjusted")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(Attributed):
     """One movement of points. Insert-only: corrections are new entries."""
 
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="entries")
@@ -159,10 +160,6 @@ class LedgerEntry(models.Model):
     reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
     channel = models.CharField(_("channel"), max_length=20, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    api_client = models.ForeignKey("omni.ApiClient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -316,7 +313,7 @@ class StoreCreditBalance(models.Model):
         return f"{self.customer_id}: {self.balance}"
 
 
-class StoreCreditEntry(models.Model):
+class StoreCreditEntry(Attributed):
     """One movement of store credit. Insert-only; the balance is what these add up to."""
 
     balance = models.ForeignKey(StoreCreditBalance, on_delete=models.PROTECT, related_name="entries")
@@ -325,10 +322,6 @@ class StoreCreditEntry(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    api_client = models.ForeignKey("omni.ApiClient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from omni.models import Attributed
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0")}
 DEFAULT_WINDOW_DAYS = 30
@@ -80,7 +81,7 @@ class Condition(models.TextChoices):
 OPEN_OR_RECEIVED = [ReturnStatus.REQUESTED, ReturnStatus.RECEIVED]
 
 
-class Return(models.Model):
+class Return(Attributed):
     """One RMA: order lines brought back, where, why, and what was refunded."""
 
     rma = models.CharField(_("RMA"), max_length=20, unique=True)
@@ -129,10 +130,6 @@ class Return(models.Model):
     created_at = models.DateTimeField(_("opened"), auto_now_add=True, db_index=True)
     received_at = models.DateTimeField(_("received"), null=True, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    api_client = models.ForeignKey("omni.ApiClient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

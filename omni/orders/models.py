@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from omni.models import Attributed
 
 
 class FulfilmentType(models.TextChoices):
@@ -180,17 +181,13 @@ class OrderEventType(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class OrderEvent(models.Model):
+class OrderEvent(Attributed):
     """One step in an order's life, with who took it. Insert-only."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
     type = models.CharField(_("event"), max_length=20, choices=OrderEventType.choices)
     from_status = models.CharField(_("from"), max_length=20, choices=OrderStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=OrderStatus.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    api_client = models.ForeignKey("omni.ApiClient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
