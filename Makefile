@@ -13,7 +13,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+## install: the virtualenv, then the compiled translations (GNU gettext's msgfmt, from apt if missing)
 install: $(STAMP)
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  as_root() { if [ "$$(id -u)" = 0 ]; then "$$@"; else sudo "$$@"; fi; }; \
+	  echo "install: apt-get install gettext" >&2; \
+	  as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq gettext >&2; }
+	$(PY) manage.py compilemessages --ignore '$(VENV)/*' --verbosity 0
 
 ## demo: SQLite, eager Celery, demo data loaded once, served on 127.0.0.1:8000
 demo: install

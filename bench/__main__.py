@@ -1,4 +1,4 @@
-"""`python -m bench`: run every benchmark, print one line each, write results.json and BENCHMARKS.md.
+"""`python -m bench`: run every benchmark, print one line each, merge them into results.json and BENCHMARKS.md.
 
 Usage: python -m bench [--scale S] [--repeat N] [--only NAME] [--smoke]
 
@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["bench.catalog", "bench.inventory", "bench.orders", "bench.loyalty", "bench.kpis"]
+MODULES = [
+    "bench.catalog",
+    "bench.inventory",
+    "bench.orders",
+    "bench.loyalty",
+    "bench.kpis",
+    "bench.imports",
+    "bench.load",
+]
 
 
 def configure_django() -> None:
@@ -45,20 +53,54 @@ def describe_database(connection) -> str:
     return connection.vendor
 
 
-def update_report(results: list[dict], scale: float, when: str, database: str) -> None:
+def merge_results(previous: list[dict], fresh: list[dict]) -> list[dict]:
+    """The earlier rows with this run's rows in place of those of the same name and scale; new ones at the end.
+
+    A run with --only or another --scale then updates its own rows and leaves the
+    others (each with the scale and date it was measured at): the same benchmark
+    at scale 1 and at scale 140 are two rows.
+    """
+
+    def key(row: dict) -> tuple[str, float | None]:
+        return row["name"], row.get("scale")
+
+    by_key = {key(r): r for r in fresh}
+    merged = [by_key.pop(key(r), r) for r in previous]
+    return merged + [r for r in fresh if key(r) in by_key]
+
+
+def load_results(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    try:
+        rows = json.loads(path.read_text())
+    except ValueError:
+        return []
+    return [r for r in rows if isinstance(r, dict) and "name" in r] if isinstance(rows, list) else []
+
+
+def _scale(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else ""
+
+
+def update_report(results: list[dict]) -> None:
+    """Rewrite the results table of BENCHMARKS.md from every row (merged), one line per benchmark."""
     report = ROOT / "BENCHMARKS.md"
     text = report.read_text() if report.exists() else "# Benchmarks\n\n<!-- results -->\n<!-- /results -->\n"
     rows = [
-        f"Last run: {when}, scale {scale}, {database}, {machine()}.",
+        "Each row keeps the scale, date and database of the run that measured it "
+        "(a run with `--only` or another `--scale` replaces only its own rows).",
         "",
-        "| benchmark | figure | p95 | baseline | baseline figure | ratio | target |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| benchmark | scale | figure | p95 | baseline | baseline figure | ratio | target | run |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         p95 = f"{r['p95']:.3f}" if r.get("p95") is not None else ""
+        ratio = r["figure"] / r["baseline"] if r.get("baseline") else float("inf")
+        run = ", ".join(part for part in (str(r.get("date", "")), r.get("database", "")) if part)
         rows.append(
-            f"| {r['name']} | {r['figure']:.3f} {r['unit']} | {p95} | {r['baseline_name']} | "
-            f"{r['baseline']:.3f} | {r['ratio']:.2f} | {r['target']} |"
+            f"| {r['name']} | {_scale(r.get('scale'))} | {r['figure']:.3f} {r['unit']} | {p95} | "
+            f"{r['baseline_name']} | {r['baseline']:.3f} | {ratio:.2f} | {r['target']} | {run} |"
         )
     start, end = "<!-- results -->", "<!-- /results -->"
     head, _, rest = text.partition(start)
@@ -102,10 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         when = datetime.now(UTC).isoformat(timespec="seconds")
         database = describe_database(connection)
         for r in results:
-            r.update(scale=args.scale, date=when, machine=machine())
-        (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        update_report(results, args.scale, when, database)
-        print(f"bench: {len(results)} results written to bench/results.json and BENCHMARKS.md")
+            r.update(scale=args.scale, date=when, machine=machine(), database=database)
+        path = ROOT / "bench" / "results.json"
+        merged = merge_results(load_results(path), results)
+        path.write_text(json.dumps(merged, indent=2) + "\n")
+        update_report(merged)
+        print(f"bench: {len(results)} results merged into bench/results.json and BENCHMARKS.md ({len(merged)} rows)")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -15,7 +16,33 @@ from omni.catalog.models import Channel, Location, LocationKind, Variant
 from omni.orders import services
 from omni.orders.models import Order
 
-counter = itertools.count(1)
+# Numbers of this run's orders: a run on a database that already holds a run's orders does not collide.
+counter = itertools.count(random.randrange(10**8, 9 * 10**8))
+
+
+def insert_raw_order(*, channel, store, variant, price, n: int) -> None:
+    """The floor of an order: its order, line and payment rows written by hand, in one transaction."""
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO orders_order (number, channel_id, location_id, external_id, status, fulfilment_type, "
+            "shipping_address, is_endless_aisle, currency, subtotal, discount_total, total, points_value, "
+            "points_earned, points_redeemed, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, 'completed', 'carry_out', '{}', false, 'EUR', %s, 0, %s, 0, 0, 0, %s, %s)",
+            [f"RAW{n:09d}", channel.pk, store.pk, f"RAW-{n}", price, price, now, now],
+        )
+        order_id = Order.objects.get(number=f"RAW{n:09d}").pk if connection.vendor == "sqlite" else None
+        if order_id is None:
+            cursor.execute("SELECT lastval()")
+            order_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO orders_orderline (order_id, variant_id, quantity, unit_price, discount, line_total) "
+            "VALUES (%s, %s, 1, %s, 0, %s)",
+            [order_id, variant.pk, price, price],
+        )
+        cursor.execute(
+            "INSERT INTO orders_payment (order_id, tender, amount) VALUES (%s, 'card', %s)", [order_id, price]
+        )
 
 
 def run(*, repeat: int, smoke: bool) -> list[Result]:
@@ -39,28 +66,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
         )
 
     def raw_insert():
-        n = next(counter)
-        now = timezone.now()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO orders_order (number, channel_id, location_id, external_id, status, fulfilment_type, "
-                "shipping_address, is_endless_aisle, currency, subtotal, discount_total, total, points_value, "
-                "points_earned, points_redeemed, created_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, 'completed', 'carry_out', '{}', false, 'EUR', %s, 0, %s, 0, 0, 0, %s, %s)",
-                [f"RAW{n:09d}", channel.pk, store.pk, f"RAW-{n}", price, price, now, now],
-            )
-            order_id = Order.objects.get(number=f"RAW{n:09d}").pk if connection.vendor == "sqlite" else None
-            if order_id is None:
-                cursor.execute("SELECT lastval()")
-                order_id = cursor.fetchone()[0]
-            cursor.execute(
-                "INSERT INTO orders_orderline (order_id, variant_id, quantity, unit_price, discount, line_total) "
-                "VALUES (%s, %s, 1, %s, 0, %s)",
-                [order_id, variant.pk, price, price],
-            )
-            cursor.execute(
-                "INSERT INTO orders_payment (order_id, tender, amount) VALUES (%s, 'card', %s)", [order_id, price]
-            )
+        insert_raw_order(channel=channel, store=store, variant=variant, price=price, n=next(counter))
 
     service = measure(through_service, warmup=3, repeat=repeat)
     raw = measure(raw_insert, warmup=3, repeat=repeat)

@@ -244,7 +244,7 @@ class IdentifierAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_verified"]
     search_fields = ["value"]
     list_select_related = ["customer"]
-    raw_id_fields = ["customer"]
+    autocomplete_fields = ["customer"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from customers.models import ConsentChange, CustomerMerge
 from customers.registry import TimelineEntry, register_timeline_source
 
@@ -13,7 +15,8 @@ def consent_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]:
             occurred_at=change.changed_at,
             kind="consent",
             channel=change.channel,
-            title=f"{change.get_purpose_display()} {'given' if change.is_granted else 'withdrawn'}",
+            title=(_("%(purpose)s given") if change.is_granted else _("%(purpose)s withdrawn"))
+            % {"purpose": change.get_purpose_display()},
             summary=change.source,
             source="customers",
         )
@@ -31,7 +34,7 @@ def merge_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]:
         TimelineEntry(
             occurred_at=merge.merged_at,
             kind="merge",
-            title=f"Customer #{merge.merged_id} merged into this one",
+            title=_("Customer #%(id)s merged into this one") % {"id": merge.merged_id},
             reference=str(merge.merged_id),
             source="customers",
         )

@@ -27,7 +27,7 @@ from customers.models import (
 )
 from customers.normalise import normalise_email, normalise_identifier, normalise_phone
 from customers.registry import registry
-from customers.selectors import current_consents, related_rows, segment_members
+from customers.selectors import MAX_MERGE_HOPS, current_consents, related_rows, segment_members
 from omni.actor import SYSTEM, Actor
 from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound
 
@@ -229,7 +229,8 @@ def merge_customers(
     if survivor.pk == merged.pk:
         raise MergeNotAllowed("A customer cannot be merged into itself.")
     with transaction.atomic():
-        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk])}
+        both = Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")
+        locked = {c.pk: c for c in both}
         if len(locked) != 2:
             raise NotFound("One of the customers does not exist.")
         for customer in locked.values():
@@ -299,6 +300,22 @@ def _merge_locked(*, survivor: Customer, merged: Customer, actor: Actor, request
     return CustomerMerge.objects.create(
         survivor=survivor, merged=merged, moved=moved, **_attribution(actor, request_key)
     )
+
+
+def lock_survivor(customer: Customer) -> Customer:
+    """Lock the row of the live customer `customer` now is, following merges; for writes that belong to them.
+
+    A merge holds both customers' rows until it commits, so a write made under
+    this lock either lands before the merge (which then moves it) or sees the
+    merge and lands on the survivor: never on the merged customer afterwards.
+    Call it inside the caller's transaction.
+    """
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    for _hop in range(MAX_MERGE_HOPS):
+        if locked.merged_into_id is None:
+            break
+        locked = Customer.objects.select_for_update().get(pk=locked.merged_into_id)
+    return locked
 
 
 def _lock_for_change(customer: Customer) -> Customer:

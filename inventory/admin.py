@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export import fields, resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
@@ -37,6 +38,7 @@ from omni.actor import Actor
 from omni.catalog.models import Location, Variant
 from omni.catalog.scoping import StoreScopedAdmin, locations_for, sees_all_locations
 from omni.errors import DomainError, Invalid
+from omni.uploads import CheckedImportForm
 
 
 class StockCountResource(resources.Resource):
@@ -53,12 +55,12 @@ class StockCountResource(resources.Resource):
 
     @classmethod
     def get_display_name(cls) -> str:
-        return "Stock count"
+        return _("Stock count")
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
         """Check and apply the whole file through count_many; errors are reported per row, nothing is half done."""
         result = Result()
-        result.diff_headers = [*COLUMNS, "on hand before", "change"]
+        result.diff_headers = [*COLUMNS, str(_("on hand before")), str(_("change"))]
         result.total_rows = len(dataset)
         try:
             rows = rows_of(dataset)
@@ -104,7 +106,9 @@ class CountForm(forms.Form):
     """Count one SKU at one location."""
 
     location = forms.ModelChoiceField(
-        queryset=Location.objects.filter(is_active=True).order_by("code"), label=_("Location")
+        queryset=Location.objects.filter(is_active=True).order_by("code"),
+        label=_("Location"),
+        widget=admin.widgets.AutocompleteSelect(StockLevel._meta.get_field("location"), admin.site),
     )
     sku = forms.CharField(max_length=64, label=_("SKU"), help_text=_("Scan or type the SKU on the label."))
     on_hand = forms.IntegerField(
@@ -131,6 +135,7 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
     """Stock per location and SKU. On hand changes only by counting, importing or the stock services."""
 
     resource_classes = [StockCountResource]
+    import_form_class = CheckedImportForm
     formats = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt.is_available()]
     skip_admin_log = True
     import_export_change_list_template = "admin/inventory/stocklevel/change_list.html"
@@ -207,7 +212,9 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    format_html("{} at {}: on hand is now {}.", data["sku"].sku, data["location"].code, level.on_hand),
+                    format_html(
+                        _("{} at {}: on hand is now {}."), data["sku"].sku, data["location"].code, level.on_hand
+                    ),
                     messages.SUCCESS,
                 )
                 if "_another" in request.POST:
@@ -297,15 +304,29 @@ class ReservationAdmin(StoreScopedAdmin, admin.ModelAdmin):
             except DomainError:
                 skipped += 1
         skipped += queryset.exclude(status=ReservationStatus.ACTIVE).count()
-        self.message_user(request, f"{cancelled} hold(s) cancelled.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d hold cancelled.", "%(n)d holds cancelled.", cancelled) % {"n": cancelled},
+            messages.SUCCESS,
+        )
         if skipped:
             self.message_user(
-                request, f"{skipped} hold(s) were no longer active and were left as they are.", messages.WARNING
+                request,
+                ngettext(
+                    "%(n)d hold was no longer active and was left as it is.",
+                    "%(n)d holds were no longer active and were left as they are.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
             )
 
 
-def _run_each(modeladmin, request, queryset, operation, done: str) -> None:
-    """Apply a stock service to each selected row; report successes and refusals, never half a row."""
+def _run_each(modeladmin, request, queryset, operation, done) -> None:
+    """Apply a stock service to each selected row; report successes and refusals, never half a row.
+
+    `done(n)` words the success message for n rows.
+    """
     actor = Actor.of(request.user)
     succeeded, refused = 0, []
     for obj in queryset:
@@ -315,7 +336,7 @@ def _run_each(modeladmin, request, queryset, operation, done: str) -> None:
         except DomainError as exc:
             refused.append(f"{obj}: {exc.detail}")
     if succeeded:
-        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
+        modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
     for line in refused[:20]:
         modeladmin.message_user(request, line, messages.WARNING)
 
@@ -377,7 +398,7 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
             request,
             queryset.select_related("variant", "from_location", "to_location"),
             lambda t, actor: services.ship_transfer(transfer=t, actor=actor),
-            "transfer(s) shipped",
+            lambda n: ngettext("%(n)d transfer shipped.", "%(n)d transfers shipped.", n) % {"n": n},
         )
 
     @admin.action(description=_("Receive the selected transfers (units arrive at the destination)"))
@@ -387,7 +408,7 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
             request,
             queryset.select_related("variant", "from_location", "to_location"),
             lambda t, actor: services.receive_transfer(transfer=t, actor=actor),
-            "transfer(s) received",
+            lambda n: ngettext("%(n)d transfer received.", "%(n)d transfers received.", n) % {"n": n},
         )
 
     @admin.action(description=_("Cancel the selected requested transfers"))
@@ -397,7 +418,7 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
             request,
             queryset.filter(status=TransferStatus.REQUESTED).select_related("variant", "from_location", "to_location"),
             lambda t, actor: services.cancel_transfer(transfer=t, actor=actor),
-            "transfer(s) cancelled",
+            lambda n: ngettext("%(n)d transfer cancelled.", "%(n)d transfers cancelled.", n) % {"n": n},
         )
 
 
@@ -442,10 +463,14 @@ class ReplenishmentProposalAdmin(StoreScopedAdmin, admin.ModelAdmin):
             request,
             queryset.filter(status=ProposalStatus.PROPOSED),
             lambda p, actor: services.accept_proposal(proposal=p, actor=actor),
-            "transfer(s) requested",
+            lambda n: ngettext("%(n)d transfer requested.", "%(n)d transfers requested.", n) % {"n": n},
         )
 
     @admin.action(description=_("Dismiss the selected proposals"))
     def dismiss(self, request, queryset):
         count = queryset.filter(status=ProposalStatus.PROPOSED).update(status=ProposalStatus.DISMISSED)
-        self.message_user(request, f"{count} proposal(s) dismissed.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d proposal dismissed.", "%(n)d proposals dismissed.", count) % {"n": count},
+            messages.SUCCESS,
+        )

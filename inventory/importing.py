@@ -12,6 +12,7 @@ import tablib
 
 from inventory.services import CountRow
 from omni.errors import Invalid
+from omni.uploads import check_path
 
 COLUMNS = ("location", "sku", "on_hand", "reason")
 REQUIRED_COLUMNS = ("location", "sku", "on_hand")
@@ -44,8 +45,8 @@ def rows_of(dataset: tablib.Dataset) -> list[CountRow]:
 
 
 def dataset_from_file(path: Path) -> tablib.Dataset:
-    """Load a .csv or .xlsx file (XLSX needs openpyxl installed)."""
-    suffix = path.suffix.lower()
+    """Load a .csv or .xlsx file (XLSX needs openpyxl installed); a file `check_path` refuses is not read."""
+    suffix = check_path(path)
     if suffix == ".csv":
         return tablib.Dataset().load(path.read_text(encoding="utf-8-sig"), format="csv")
     if suffix == ".xlsx":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -81,14 +82,43 @@ def availability(
     near: tuple[float, float] | None = None,
     location: Location | None = None,
 ) -> list[SkuAvailability]:
+    """`availability_data()` as dataclasses, for code that prefers attributes (the admin)."""
+    answer = []
+    for entry in availability_data(skus, channel, near=near, location=location):
+        answer.append(
+            SkuAvailability(
+                sku=entry["sku"],
+                product=entry["product"],
+                sold_on_channel=entry["sold_on_channel"],
+                network_available=entry["network_available"],
+                locations=[LocationStock(**place) for place in entry["locations"]],
+                options=[Option(**option) for option in entry["options"]],
+            )
+        )
+    return answer
+
+
+# The columns of a location that an availability answer shows, in the order it shows them.
+_PLACE_COLUMNS = ("code", "name", "kind", "city")
+
+
+def availability_data(
+    skus: Sequence[str],
+    channel: str,
+    near: tuple[float, float] | None = None,
+    location: Location | None = None,
+) -> list[dict[str, Any]]:
     """Per SKU: the network's available units, each location's, and the ways to get it on `channel`.
 
-    Three queries whatever the number of locations: the variants (with whether
-    the channel sells them), their stock figures at active locations, and the
-    active locations themselves. Distances are computed once per location in
-    Python (haversine). Locations are listed when they have units available
-    (and the one asked for with `location`, even at 0), nearest first when
-    `near` is given, else by code. Unknown SKUs are simply absent from the answer.
+    The answer is plain data (dicts and lists, the API's shape), built from
+    three queries of plain rows whatever the number of locations: the
+    variants (with whether the channel sells them), their stock figures at
+    active locations, and the active locations themselves. No model instance
+    is made: an answer over hundreds of locations costs little more than the
+    queries. Distances are computed once per location in Python (haversine).
+    Locations are listed when they have units available (and the one asked
+    for with `location`, even at 0), nearest first when `near` is given, else
+    by code. Unknown SKUs are simply absent from the answer.
 
     Options (see the README): ship_to_home when locations that ship to
     customers hold units; click_and_collect at each pick-up store holding units
@@ -100,81 +130,86 @@ def availability(
     sold_here = Product.channels.through.objects.filter(product_id=OuterRef("product_id"), channel__code=channel)
     variants = list(
         Variant.objects.filter(sku__in=list(skus))
-        .select_related("product")
         .annotate(sold=Exists(sold_here))
         .order_by("sku")
+        .values_list("pk", "sku", "product__name", "sold", "is_active", "product__is_active")
     )
-    selling = [v.pk for v in variants if v.sold and v.is_active and v.product.is_active]
+    selling = [pk for pk, _sku, _name, sold, active, product_active in variants if sold and active and product_active]
     units: dict[int, dict[int, int]] = {pk: {} for pk in selling}  # variant -> location -> available
-    for variant_id, location_id, available in (
-        with_available()
-        .filter(variant__in=selling, location__is_active=True)
-        .values_list("variant_id", "location_id", "units_available")  # type: ignore[misc]  # an annotation
-    ):
-        units[variant_id][location_id] = available
-    # The network's active locations, each with its distance, in the order answers list them.
-    places = list(Location.objects.filter(is_active=True)) if selling else []
-    if location is not None and location.pk not in {p.pk for p in places} and location.is_active:
-        places.append(location)
-    distance = {
-        place.pk: (
-            round(distance_km(near[0], near[1], float(place.latitude), float(place.longitude)), 1)
-            if near is not None
-            else None
+    if selling:
+        for variant_id, location_id, available in (
+            with_available()
+            .filter(variant__in=selling, location__is_active=True)
+            .values_list("variant_id", "location_id", "units_available")  # type: ignore[misc]  # an annotation
+        ):
+            units[variant_id][location_id] = available
+    # The network's active locations, each with its distance, in the order answers list them:
+    # (pk, code, name, kind, city, is_pickup_point, ships_to_customers, distance_km).
+    columns = ("pk", *_PLACE_COLUMNS, "is_pickup_point", "ships_to_customers", "latitude", "longitude")
+    rows = list(Location.objects.filter(is_active=True).values_list(*columns)) if selling else []
+    if location is not None and location.is_active and location.pk not in {row[0] for row in rows}:
+        rows.append(tuple(getattr(location, name) for name in columns))
+    places = []
+    for *head, latitude, longitude in rows:
+        distance = (
+            round(distance_km(near[0], near[1], float(latitude), float(longitude)), 1) if near is not None else None
         )
-        for place in places
-    }
-    places.sort(key=lambda place: (distance[place.pk] or 0.0, place.code))
-    pickup_points = [place for place in places if place.is_pickup_point]
-    ship_to_store_targets = (
-        ([location] if location.is_pickup_point and location.is_active else [])
-        if location is not None
-        else (pickup_points[:SHIP_TO_STORE_CHOICES] if near is not None else [])
-    )
+        places.append((*head, distance))
+    places.sort(key=lambda place: (place[7] or 0.0, place[1]))
+    asked, asked_code = (location.pk, location.code) if location is not None else (None, None)
+    if asked is not None:
+        ship_to_store_targets = [place for place in places if place[0] == asked and place[5]]
+    elif near is not None:
+        ship_to_store_targets = [place for place in places if place[5]][:SHIP_TO_STORE_CHOICES]
+    else:
+        ship_to_store_targets = []
 
-    answer: list[SkuAvailability] = []
-    for variant in variants:
-        sold = variant.pk in units
-        entry = SkuAvailability(sku=variant.sku, product=variant.product.name, sold_on_channel=sold)
+    answer: list[dict[str, Any]] = []
+    for pk, sku, product_name, *_flags in variants:
+        entry: dict[str, Any] = {
+            "sku": sku,
+            "product": product_name,
+            "sold_on_channel": pk in units,
+            "network_available": 0,
+            "locations": [],
+            "options": [],
+        }
         answer.append(entry)
-        if not sold:
+        if pk not in units:
             continue
-        units_at = units[variant.pk]
-        entry.network_available = sum(units_at.values())
-        listed = [
-            place
-            for place in places
-            if units_at.get(place.pk, 0) > 0 or (location is not None and place.pk == location.pk)
+        units_at = units[pk]
+        entry["network_available"] = sum(units_at.values())
+        listed = [place for place in places if units_at.get(place[0], 0) > 0 or place[0] == asked]
+        entry["locations"] = [
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "city": city,
+                "available": units_at.get(place_pk, 0),
+                "is_pickup_point": is_pickup_point,
+                "ships_to_customers": ships,
+                "distance_km": distance,
+            }
+            for place_pk, code, name, kind, city, is_pickup_point, ships, distance in listed
         ]
-        entry.locations = [
-            LocationStock(
-                code=place.code,
-                name=place.name,
-                kind=place.kind,
-                city=place.city,
-                available=units_at.get(place.pk, 0),
-                is_pickup_point=place.is_pickup_point,
-                ships_to_customers=place.ships_to_customers,
-                distance_km=distance[place.pk],
-            )
-            for place in listed
-        ]
-        shipping = sum(units_at.get(place.pk, 0) for place in listed if place.ships_to_customers)
+        options = entry["options"]
+        shipping = sum(units_at.get(place[0], 0) for place in listed if place[6])
         if shipping > 0:
-            entry.options.append(Option(SHIP_TO_HOME, None, shipping))
+            options.append({"fulfilment": SHIP_TO_HOME, "location": None, "available": shipping})
         collect_here = [
             place
             for place in listed
-            if place.is_pickup_point and units_at.get(place.pk, 0) > 0 and (location is None or place.pk == location.pk)
+            if place[5] and units_at.get(place[0], 0) > 0 and (asked is None or place[0] == asked)
         ]
         for place in collect_here[:CLICK_AND_COLLECT_CHOICES]:
-            entry.options.append(Option(CLICK_AND_COLLECT, place.code, units_at[place.pk]))
+            options.append({"fulfilment": CLICK_AND_COLLECT, "location": place[1], "available": units_at[place[0]]})
         for place in ship_to_store_targets:
-            elsewhere = entry.network_available - units_at.get(place.pk, 0)
+            elsewhere = entry["network_available"] - units_at.get(place[0], 0)
             if elsewhere > 0:
-                entry.options.append(Option(SHIP_TO_STORE, place.code, elsewhere))
-        if channel == "store" and location is not None and units_at.get(location.pk, 0) > 0:
-            entry.options.append(Option(CARRY_OUT, location.code, units_at[location.pk]))
+                options.append({"fulfilment": SHIP_TO_STORE, "location": place[1], "available": elsewhere})
+        if channel == "store" and asked is not None and units_at.get(asked, 0) > 0:
+            options.append({"fulfilment": CARRY_OUT, "location": asked_code, "available": units_at[asked]})
     return answer
 
 

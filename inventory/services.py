@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -494,19 +494,6 @@ class Allocated:
         return not self.taken
 
 
-@dataclass
-class _Candidate:
-    level_id: int
-    location: Location
-    available: int
-    distance_km: float | None = None
-    sort_key: tuple = field(default_factory=tuple)
-
-
-class _Raced(Exception):
-    """Stock moved between reading and locking: plan again."""
-
-
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine) on a 6371 km sphere."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
@@ -563,29 +550,37 @@ def allocate(
     if near is None and pickup_location is not None:
         near = (float(pickup_location.latitude), float(pickup_location.longitude))
 
+    # A carry out inside the caller's transaction reads the selling store's rows locked, so the plan
+    # is made on figures nobody can change; elsewhere the plan is checked again under the lock.
+    locked_read = fulfilment == CARRY_OUT and transaction.get_connection().in_atomic_block
     for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _allocate_once(
-                    lines=lines,
-                    fulfilment=fulfilment,
-                    selling_location=selling_location,
-                    pickup_location=pickup_location,
-                    near=near,
-                    allow_split=allow_split,
-                    order_id=order_id,
-                    prefer_warehouses=prefer_warehouses,
-                    actor=actor,
-                )
-        except _Raced:
-            continue
+        found = _candidates({line.variant.pk for line in lines}, fulfilment, selling_location, lock=locked_read)
+        plan = _plan(
+            found,
+            lines=lines,
+            fulfilment=fulfilment,
+            selling_location=selling_location,
+            pickup_location=pickup_location,
+            near=near,
+            allow_split=allow_split,
+            prefer_warehouses=prefer_warehouses,
+        )
+        # Nothing is written before this point: a plan that cannot be made leaves the caller's
+        # transaction usable. From here a failure aborts the caller's transaction (no savepoint).
+        with transaction.atomic(savepoint=False):
+            if not locked_read and not _still_fits(plan, fulfilment):
+                continue
+            return _apply(plan, fulfilment=fulfilment, order_id=order_id, actor=actor)
     raise InsufficientStock("Stock kept changing while the order was sourced; try again.")
 
 
 def _candidates(
-    variant_ids: Iterable[int], fulfilment: str, selling_location: Location | None
+    variant_ids: Iterable[int], fulfilment: str, selling_location: Location | None, *, lock: bool = False
 ) -> dict[int, list[tuple[int, Location, int]]]:
-    """(row id, location, units usable) per variant, from one query over active locations."""
+    """(row id, location, units usable) per variant, from one query over active locations.
+
+    With `lock` the rows are locked (only the stock rows, in primary-key order).
+    """
     rows = StockLevel.objects.filter(variant_id__in=list(variant_ids), location__is_active=True).select_related(
         "location"
     )
@@ -593,15 +588,28 @@ def _candidates(
         rows = rows.filter(location=selling_location)
     elif fulfilment == SHIP_TO_HOME:
         rows = rows.filter(location__ships_to_customers=True)
+    if lock:
+        rows = rows.select_for_update(of=("self",)).order_by("pk")
     found: dict[int, list[tuple[int, Location, int]]] = {}
     for row in rows:
-        usable = row.on_hand - row.reserved if fulfilment == CARRY_OUT else row.available
+        usable = _usable(row.on_hand, row.reserved, row.safety_stock, fulfilment)
         if usable > 0:
             found.setdefault(row.variant_id, []).append((row.pk, row.location, usable))
     return found
 
 
-def _allocate_once(
+def _usable(on_hand: int, reserved: int, safety_stock: int, fulfilment: str) -> int:
+    """Units a fulfilment may use: a carry out may take the safety stock, the others may not."""
+    if fulfilment == CARRY_OUT:
+        return on_hand - reserved
+    return max(on_hand - reserved - safety_stock, 0)
+
+
+_Plan = list[tuple[LineNeed, int, Location, int]]  # (line, stock row id, location, units)
+
+
+def _plan(
+    found: dict[int, list[tuple[int, Location, int]]],
     *,
     lines: Sequence[LineNeed],
     fulfilment: str,
@@ -609,13 +617,11 @@ def _allocate_once(
     pickup_location: Location | None,
     near: tuple[float, float] | None,
     allow_split: bool,
-    order_id: int | None,
     prefer_warehouses: bool,
-    actor: Actor,
-) -> list[Allocated]:
-    found = _candidates({line.variant.pk for line in lines}, fulfilment, selling_location)
+) -> _Plan:
+    """Which rows serve which lines; raises InsufficientStock naming the first SKU that cannot be served."""
     left: dict[int, int] = {}  # row id -> units still usable by later lines of this order
-    plan: list[tuple[LineNeed, int, Location, int]] = []
+    plan: _Plan = []
     for line in lines:
         ranked = []
         for level_id, location, usable in found.get(line.variant.pk, []):
@@ -659,32 +665,73 @@ def _allocate_once(
         if need > 0:
             where = selling_location if fulfilment == CARRY_OUT else None
             raise _insufficient(line.variant, where, line.quantity)
+    return plan
 
-    # Lock what will change, in primary-key order, then change it with the conditional updates.
-    list(StockLevel.objects.select_for_update().filter(pk__in={p[1] for p in plan}).order_by("pk").values_list("pk"))
+
+def _still_fits(plan: _Plan, fulfilment: str) -> bool:
+    """Lock the planned rows in primary-key order and check the plan against what they hold now."""
+    wanted: dict[int, int] = {}
+    for _line, level_id, _location, quantity in plan:
+        wanted[level_id] = wanted.get(level_id, 0) + quantity
+    rows = (
+        StockLevel.objects.select_for_update()
+        .filter(pk__in=list(wanted))
+        .order_by("pk")
+        .values_list("pk", "on_hand", "reserved", "safety_stock")
+    )
+    usable = {pk: _usable(on_hand, reserved, safety, fulfilment) for pk, on_hand, reserved, safety in rows}
+    return all(usable.get(level_id, 0) >= quantity for level_id, quantity in wanted.items())
+
+
+def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) -> list[Allocated]:
+    """Take or hold the planned units (rows already locked), with their movements and holds written in bulk.
+
+    Each change is still the conditional update of `take` / `reserve`: if one finds too little
+    (it cannot, under the lock), InsufficientStock aborts the caller's transaction.
+    """
+    reason = f"order {order_id}" if order_id is not None else fulfilment
+    now = timezone.now()
+    movements: list[StockMovement] = []
+    holds: list[Reservation] = []
     allocated: list[Allocated] = []
-    for line, _level_id, location, quantity in plan:
-        reason = f"order {order_id}" if order_id is not None else fulfilment
-        try:
-            if fulfilment == CARRY_OUT:
-                take(location=location, variant=line.variant, quantity=quantity, reason=reason, actor=actor)
-                allocated.append(Allocated(line.variant, location, quantity, taken=True))
-            elif order_id is not None:
-                held = hold(
-                    location=location,
+    for line, level_id, location, quantity in plan:
+        if fulfilment == CARRY_OUT:
+            changed = StockLevel.objects.filter(pk=level_id, on_hand__gte=F("reserved") + quantity).update(
+                on_hand=F("on_hand") - quantity, updated_at=now
+            )
+            kind, deltas = MovementKind.SALE, {"on_hand": -quantity}
+        else:
+            changed = StockLevel.objects.filter(
+                pk=level_id, on_hand__gte=F("reserved") + F("safety_stock") + quantity
+            ).update(reserved=F("reserved") + quantity, updated_at=now)
+            kind, deltas = MovementKind.RESERVATION, {"reserved": quantity}
+        if not changed:
+            raise _insufficient(line.variant, location, quantity)
+        movements.append(
+            _movement(level_or_ids=(location.pk, line.variant.pk), kind=kind, actor=actor, reason=reason, **deltas)
+        )
+        if fulfilment != CARRY_OUT and order_id is not None:
+            holds.append(
+                Reservation(
                     variant=line.variant,
+                    location=location,
                     quantity=quantity,
                     order_id=order_id,
-                    hold_minutes=None,
-                    reason=reason,
-                    actor=actor,
+                    expires_at=None,
+                    reason=reason[:REASON_MAX_LENGTH],
+                    user=actor.user,
+                    api_client=actor.api_client,
                 )
-                allocated.append(Allocated(line.variant, location, quantity, taken=False, reservation_id=held.pk))
-            else:
-                reserve(location=location, variant=line.variant, quantity=quantity, reason=reason, actor=actor)
-                allocated.append(Allocated(line.variant, location, quantity, taken=False))
-        except InsufficientStock:
-            raise _Raced()
+            )
+        allocated.append(Allocated(line.variant, location, quantity, taken=fulfilment == CARRY_OUT))
+    StockMovement.objects.bulk_create(movements)
+    if holds:
+        Reservation.objects.bulk_create(holds)
+        held = iter(holds)
+        allocated = [
+            a if a.taken else Allocated(a.variant, a.location, a.quantity, taken=False, reservation_id=next(held).pk)
+            for a in allocated
+        ]
     return allocated
 
 

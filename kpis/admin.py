@@ -16,6 +16,7 @@ from import_export.results import Result, RowResult
 from kpis import services
 from kpis.importing import COLUMNS, rows_of
 from kpis.models import RollupDay, SocialMetric, TouchpointEvent
+from omni.uploads import CheckedImportForm
 
 
 @admin.register(TouchpointEvent)
@@ -73,6 +74,7 @@ class SocialMetricAdmin(ImportMixin, admin.ModelAdmin):
     """Daily likes, shares, comments, mentions and followers per network; import a CSV or XLSX to add or replace."""
 
     resource_classes = [SocialFiguresResource]
+    import_form_class = CheckedImportForm
     formats = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt.is_available()]
     skip_admin_log = True
     list_display = ["date", "network", "likes", "shares", "comments", "mentions", "followers", "engagement"]

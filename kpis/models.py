@@ -189,7 +189,15 @@ class BuyerDay(models.Model):
 
 
 class VisitorDay(models.Model):
-    """A visitor seen on a day, channel and location: a customer, or else a device or session key."""
+    """A visitor seen on a day, channel and location: a customer, or else a device or session key.
+
+    An anonymous visitor's device or session is kept as a 64-bit key
+    (`visitor_key`, see `kpis.rollups.visitor_key`), always below zero: a
+    period's visitors are then one COUNT(DISTINCT) over integers,
+    COALESCE(customer, visitor_key), which sorts far faster than text and
+    never mistakes a device for a customer id. The customer stays a plain
+    foreign key, so a merge re-points it to the survivor.
+    """
 
     day = models.DateField(_("day"))
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
@@ -199,7 +207,7 @@ class VisitorDay(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    visitor = models.CharField(_("device or session"), max_length=140, blank=True)
+    visitor_key = models.BigIntegerField(_("device or session key"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("visitor-day")

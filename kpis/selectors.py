@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Case, Count, DateField, Expression, F, IntegerField, Max, Q, Sum, Value, When
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from kpis.models import BuyerDay, CreditReason, DailyFigures, JourneyPath, SocialMetric, StoreCreditDay, VisitorDay
 from kpis.rollups import ONLINE, as_date
@@ -129,10 +129,28 @@ def _ratio(part: Decimal | int | None, whole: Decimal | int | None, places: Deci
 
 
 def kpi_report(scope: Scope, granularity: str = "day") -> list[dict[str, Any]]:
-    """The KPIs of each period of the scope (granularity day, week, month or total). Four queries."""
+    """The KPIs of each period of the scope (granularity day, week, month or total)."""
+    return _report(scope, granularity, with_total=False)[1]
+
+
+def kpi_summary(scope: Scope, granularity: str = "day") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The KPIs of the whole scope and of each of its periods, reading each rollup table once.
+
+    The additive figures of the whole are the sums of the periods' (added up
+    here); distinct counts (visitors, buyers) are not additive, so PostgreSQL
+    counts the whole and the periods in one statement (GROUPING SETS) and
+    other databases ask once more for the whole.
+    """
+    total, rows = _report(scope, granularity, with_total=True)
+    assert total is not None
+    return total, rows
+
+
+def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     expression = _period(granularity, scope.start)
     spans = periods(scope.start, scope.end, granularity)
     figures: dict[date, dict[str, Any]] = {start: {} for start, _ in spans}
+    whole: dict[str, Any] = {}
     online = Q(channel__code__in=ONLINE)
 
     rows = (
@@ -147,26 +165,11 @@ def kpi_report(scope: Scope, granularity: str = "day") -> list[dict[str, Any]]:
         .order_by()
     )
     for row in rows:
-        key = _key(row["p"], granularity, scope.start)
-        figures[key].update({name: row[f"sum_{name}"] for name in ADDITIVE})
-        figures[key].update(online_orders=row["online_orders"], online_sessions=row["online_sessions"])
-
-    visitors = (
-        _sliced(VisitorDay.objects.all(), scope)
-        .annotate(p=expression)
-        .values("p")
-        .annotate(
-            known=Count("customer", distinct=True),
-            anonymous=Count("visitor", distinct=True, filter=Q(customer__isnull=True)),
-        )
-        .order_by()
-    )
-    for row in visitors:
-        figures[_key(row["p"], granularity, scope.start)]["visitors"] = row["known"] + row["anonymous"]
-
-    for p, buyers, omnichannel in _buyers(scope, expression):
-        key = _key(p, granularity, scope.start)
-        figures[key].update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel or 0))
+        period = figures[_key(row["p"], granularity, scope.start)]
+        for name in (*ADDITIVE, "online_orders", "online_sessions"):
+            value = row[f"sum_{name}"] if name in ADDITIVE else row[name]
+            period[name] = _add(period.get(name), value)
+            whole[name] = _add(whole.get(name), value)
 
     with_social = scope.location is None and (scope.channel is None or scope.channel.code == ChannelCode.SOCIAL)
     if with_social:
@@ -178,43 +181,152 @@ def kpi_report(scope: Scope, granularity: str = "day") -> list[dict[str, Any]]:
             .order_by()
         )
         for row in social:
-            figures[_key(row["p"], granularity, scope.start)]["social_engagement"] = row["total_engagement"]
+            period = figures[_key(row["p"], granularity, scope.start)]
+            period["social_engagement"] = _add(period.get("social_engagement"), row["total_engagement"])
+            whole["social_engagement"] = _add(whole.get("social_engagement"), row["total_engagement"])
 
-    return [_shape(start, end, figures[start], with_social) for start, end in spans]
+    for key, count in _visitors(scope, granularity, with_total).items():
+        (whole if key is None else figures[key])["visitors"] = count
+    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total).items():
+        (whole if key is None else figures[key]).update(buyers=buyers, omnichannel_buyers=omnichannel)
+
+    total = _shape(scope.start, scope.end, whole, with_social) if with_total else None
+    return total, [_shape(start, end, figures[start], with_social) for start, end in spans]
 
 
-def _buyers(scope: Scope, expression: Expression | F) -> list[tuple[Any, Any, Any]]:
-    """Per period: identified buyers in the scope, and how many of them bought on two channels or more.
+def _add(a: Any, b: Any) -> Any:
+    if b is None:
+        return a
+    return b if a is None else a + b
+
+
+# Each granularity's period start as PostgreSQL computes it from a `day` column (for GROUPING SETS).
+PG_PERIODS = {
+    "day": "day",
+    "week": "date_trunc('week', day)::date",
+    "month": "date_trunc('month', day)::date",
+    "total": "NULL::date",
+}
+
+
+def _pg_grouping(granularity: str, with_total: bool, *extra: str) -> tuple[str, str]:
+    """The period column and the GROUPING SETS clause: per period, and the whole scope too if asked."""
+    period = PG_PERIODS[granularity]
+    per_period = ", ".join((period, *extra)) if granularity != "total" else ", ".join(extra)
+    sets = [f"({per_period})"]
+    if with_total and granularity != "total":
+        sets.append(f"({', '.join(extra)})")
+    return period, f"GROUPING SETS ({', '.join(sets)})"
+
+
+def _keys(p: Any, granularity: str, scope: Scope, with_total: bool) -> list[date | None]:
+    """Where a row of a PostgreSQL grouped read goes: a period start, or None for the whole scope."""
+    if granularity == "total":
+        return [scope.start, None] if with_total else [scope.start]
+    return [None] if p is None else [_key(p, granularity, scope.start)]
+
+
+def _in_scope_sql(scope: Scope) -> tuple[str, list[Any]]:
+    sql, params = [], []
+    if scope.channel is not None:
+        sql.append("channel_id = %s")
+        params.append(scope.channel.pk)
+    if scope.location is not None:
+        sql.append("location_id = %s")
+        params.append(scope.location.pk)
+    return " AND ".join(sql), params
+
+
+def _grains(granularity: str, with_total: bool) -> list[tuple[str, bool]]:
+    """The grouped reads other databases make: (granularity, whether it is the extra whole-scope read)."""
+    if with_total and granularity != "total":
+        return [(granularity, False), ("total", True)]
+    return [(granularity, False)]
+
+
+def _visitors(scope: Scope, granularity: str, with_total: bool) -> dict[date | None, int]:
+    """Distinct visitors per period (keys: period starts) and, with_total, of the whole scope (key None).
+
+    Customers count by id and anonymous visitors by their key (below zero), so
+    one COUNT(DISTINCT) over integers counts both.
+    """
+    found: dict[date | None, int] = {}
+    if connection.vendor == "postgresql":
+        inside, params = _in_scope_sql(scope)
+        period, grouping = _pg_grouping(granularity, with_total)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {period}, COUNT(DISTINCT COALESCE(customer_id, visitor_key)) FROM kpis_visitorday "
+                f"WHERE day >= %s AND day <= %s{' AND ' + inside if inside else ''} GROUP BY {grouping}",
+                [scope.start, scope.end, *params],
+            )
+            for p, n in cursor.fetchall():
+                for key in _keys(p, granularity, scope, with_total):
+                    found[key] = int(n or 0)
+        return found
+    for grain, whole in _grains(granularity, with_total):
+        rows = (
+            _sliced(VisitorDay.objects.all(), scope)
+            .annotate(p=_period(grain, scope.start))
+            .values("p")
+            .annotate(n=Count(Coalesce("customer_id", "visitor_key"), distinct=True))
+            .order_by()
+        )
+        for row in rows:
+            keys = [None] if whole else _keys(row["p"], grain, scope, with_total)
+            for key in keys:
+                found[key] = row["n"]
+    return found
+
+
+def _buyers(scope: Scope, granularity: str, with_total: bool) -> dict[date | None, tuple[int, int]]:
+    """Per period (and, with_total, the whole scope as key None): identified buyers in the scope, and how many
+    of them bought on two channels or more.
 
     A buyer's channels are counted over the whole network (a store's buyer who
     also bought on the web is omnichannel), so the inner query groups every
     buyer-day of the period by customer and marks those inside the scope.
     """
-    inside = Q()
-    if scope.channel is not None:
-        inside &= Q(channel=scope.channel)
-    if scope.location is not None:
-        inside &= Q(location=scope.location)
-    hit = (
-        Max(Case(When(inside, then=Value(1)), default=Value(0), output_field=IntegerField()))
-        if inside
-        else Max(Value(1))
-    )
-    per_buyer = (
-        BuyerDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
-        .annotate(p=expression)
-        .values("p", who=F("customer_id"))
-        .annotate(n=Count("channel", distinct=True), hit=hit)
-        .order_by()
-    )
-    sql, params = per_buyer.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT b.p, SUM(b.hit), SUM(CASE WHEN b.hit = 1 AND b.n >= 2 THEN 1 ELSE 0 END) "
-            f"FROM ({sql}) b GROUP BY b.p",
-            params,
+    outer = "SELECT b.p, SUM(b.hit), SUM(CASE WHEN b.hit = 1 AND b.n >= 2 THEN 1 ELSE 0 END) FROM ({}) b GROUP BY b.p"
+    found: dict[date | None, tuple[int, int]] = {}
+    if connection.vendor == "postgresql":
+        inside, params = _in_scope_sql(scope)
+        hit = f"MAX(CASE WHEN {inside} THEN 1 ELSE 0 END)" if inside else "1"
+        period, grouping = _pg_grouping(granularity, with_total, "customer_id")
+        inner = (
+            f"SELECT {period} AS p, COUNT(DISTINCT channel_id) AS n, {hit} AS hit FROM kpis_buyerday "
+            f"WHERE day >= %s AND day <= %s GROUP BY {grouping}"
         )
-        return list(cursor.fetchall())
+        with connection.cursor() as cursor:
+            cursor.execute(outer.format(inner), [*params, scope.start, scope.end])
+            for p, buyers, omnichannel in cursor.fetchall():
+                for key in _keys(p, granularity, scope, with_total):
+                    found[key] = (int(buyers or 0), int(omnichannel or 0))
+        return found
+    mark = Q()
+    if scope.channel is not None:
+        mark &= Q(channel=scope.channel)
+    if scope.location is not None:
+        mark &= Q(location=scope.location)
+    hit_expression = (
+        Max(Case(When(mark, then=Value(1)), default=Value(0), output_field=IntegerField())) if mark else Max(Value(1))
+    )
+    for grain, whole in _grains(granularity, with_total):
+        per_buyer = (
+            BuyerDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
+            .annotate(p=_period(grain, scope.start))
+            .values("p", who=F("customer_id"))
+            .annotate(n=Count("channel", distinct=True), hit=hit_expression)
+            .order_by()
+        )
+        sql, sql_params = per_buyer.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(outer.format(sql), sql_params)
+            for p, buyers, omnichannel in cursor.fetchall():
+                keys = [None] if whole else _keys(p, grain, scope, with_total)
+                for key in keys:
+                    found[key] = (int(buyers or 0), int(omnichannel or 0))
+    return found
 
 
 def _shape(start: date, end: date, f: dict[str, Any], with_social: bool) -> dict[str, Any]:
@@ -269,13 +381,10 @@ def by_channel(scope: Scope) -> list[dict[str, Any]]:
         .order_by()
     }
     visitors = {
-        row["channel_id"]: row["known"] + row["anonymous"]
+        row["channel_id"]: row["n"]
         for row in _sliced(VisitorDay.objects.all(), scope)
         .values("channel_id")
-        .annotate(
-            known=Count("customer", distinct=True),
-            anonymous=Count("visitor", distinct=True, filter=Q(customer__isnull=True)),
-        )
+        .annotate(n=Count(Coalesce("customer_id", "visitor_key"), distinct=True))
         .order_by()
     }
     channels = Channel.objects.all() if scope.channel is None else [scope.channel]

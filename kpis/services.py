@@ -222,19 +222,22 @@ class RebuildResult:
 def rebuild(*, start: date, end: date) -> RebuildResult:
     """Recompute the rollups of every day from `start` to `end` (inclusive) from the raw rows.
 
-    Each chunk of days is replaced in one transaction, under a lock on its
-    `RollupDay` rows, so two refreshes of the same day queue instead of
-    doubling its rows. Idempotent: the same raw rows give the same rollups.
+    The days are computed a chunk at a time (memory stays flat) but replaced
+    in one transaction, under a lock on their `RollupDay` rows taken in day
+    order, so two refreshes of the same day queue instead of doubling its
+    rows, and a run that dies half way (a killed worker) leaves the old
+    figures of every day. Idempotent: the same raw rows give the same rollups.
     """
     if end < start:
         raise Invalid("The end is before the start.", {"to": ["Must be on or after from."]})
     totals: dict[str, int] = {model._meta.model_name or "": 0 for model in ROLLUP_MODELS}
     chunk_start = start
-    while chunk_start <= end:
-        chunk_end = min(end, chunk_start + timedelta(days=REBUILD_CHUNK_DAYS - 1))
-        for name, count in _rebuild_chunk(chunk_start, chunk_end).items():
-            totals[name] += count
-        chunk_start = chunk_end + timedelta(days=1)
+    with transaction.atomic():
+        while chunk_start <= end:
+            chunk_end = min(end, chunk_start + timedelta(days=REBUILD_CHUNK_DAYS - 1))
+            for name, count in _rebuild_chunk(chunk_start, chunk_end).items():
+                totals[name] += count
+            chunk_start = chunk_end + timedelta(days=1)
     return RebuildResult(days=(end - start).days + 1, rows=totals)
 
 

@@ -16,6 +16,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kpis import rollups, selectors
@@ -70,12 +71,12 @@ def _display(value: Any, kind: str) -> str:
     if value is None:
         return "–"
     if kind == "share":
-        return f"{Decimal(value) * 100:.1f}%"
+        return f"{number_format(Decimal(value) * 100, 1)}%"
     if kind == "money":
-        return f"€ {value:,.2f}"
+        return f"€ {number_format(value, 2, force_grouping=True)}"
     if kind == "ratio":
-        return f"{value:.2f}"
-    return f"{value:,}"
+        return number_format(value, 2)
+    return number_format(value, force_grouping=True)
 
 
 def _change(now: Any, before: Any) -> str:
@@ -89,8 +90,8 @@ def overview(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
     """The KPI table beside the previous period of the same length, and the figures over time."""
     scope = filters.scope()
     previous = scope.previous()
-    now, before = selectors.kpi_total(scope), selectors.kpi_total(previous)
-    series = selectors.kpi_report(scope, filters.cleaned_data["granularity"])
+    now, series = selectors.kpi_summary(scope, filters.cleaned_data["granularity"])
+    before = selectors.kpi_total(previous)
     if _wants_csv(request, "kpis"):
         return csv_response(
             "kpis.csv",

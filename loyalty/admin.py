@@ -80,7 +80,7 @@ class LoyaltyAccountAdmin(admin.ModelAdmin):
     list_filter = ["tier"]
     search_fields = ["cards__number", "customer__email", "customer__last_name", "customer__phone"]
     list_select_related = ["customer", "tier"]
-    raw_id_fields = ["customer"]
+    autocomplete_fields = ["customer"]
     readonly_fields = ["balance", "debt", "lifetime_points", "rolling_spend", "tier", "latest_movements", "adjust_link"]
     fields = [
         "customer",

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.registry import (
@@ -74,7 +75,7 @@ def timeline_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]
             occurred_at=entry.created_at,
             kind=f"points_{entry.kind}",
             channel=entry.channel,
-            title=f"{entry.get_kind_display()}: {entry.points:+d} points",
+            title=_("%(kind)s: %(points)+d points") % {"kind": entry.get_kind_display(), "points": entry.points},
             summary=entry.reason,
             reference=entry.order.number if entry.order else entry.reference,
             points=entry.points,
@@ -95,8 +96,9 @@ def panel(customer: Customer) -> Panel | None:
     entries = list(account.entries.select_related("order").order_by("-created_at", "-pk")[:PANEL_ROWS])
     cards = ", ".join(account.cards.filter(is_active=True).values_list("number", flat=True)) or "-"
     return Panel(
-        title=f"Loyalty: {account.balance} points, tier {account.tier or '-'}, cards {cards}",
-        columns=["Date", "Movement", "Points", "Order"],
+        title=_("Loyalty: %(balance)s points, tier %(tier)s, cards %(cards)s")
+        % {"balance": account.balance, "tier": account.tier or "-", "cards": cards},
+        columns=[_("Date"), _("Movement"), _("Points"), _("Order")],
         rows=[
             [
                 Cell(f"{e.created_at:%Y-%m-%d %H:%M}"),

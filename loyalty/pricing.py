@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from math import floor
 
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from loyalty.models import EarningRule, LoyaltyAccount, Programme, Promotion, PromotionKind, PromotionTarget, Tier
-from omni.catalog.models import Channel, ChannelPrice, Variant
+from omni.catalog.models import Channel, ChannelPrice, Product, Variant
 from omni.errors import Invalid, NotSoldOnChannel
 from omni.money import to_cents
 
@@ -77,6 +77,7 @@ class Quote:
     points_to_earn: int
     points_value: Decimal
     basket_promotions: list[str] = field(default_factory=list)
+    terms: Terms | None = None
 
     @property
     def subtotal(self) -> Decimal:
@@ -95,6 +96,28 @@ def programme() -> Programme:
     """The programme (made by a migration; recreated with defaults if someone deleted it)."""
     found = Programme.objects.first()
     return found if found is not None else Programme.objects.create()
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The programme and the earning rules in force at one moment.
+
+    Read once per quote or order and handed down to every step that needs
+    them, so an order reads them once. They are never kept beyond the call
+    that read them: staff edit the programme in the admin.
+    """
+
+    programme: Programme
+    earning_rules: list[EarningRule]
+
+
+def earning_rules(at) -> list[EarningRule]:
+    """The earning rules active at `at`, with their channels."""
+    return list(EarningRule.objects.filter(active_q(at), is_active=True).prefetch_related("channels"))
+
+
+def terms_at(at=None) -> Terms:
+    return Terms(programme=programme(), earning_rules=earning_rules(at or timezone.now()))
 
 
 def active_q(at) -> Q:
@@ -119,13 +142,18 @@ def resolve_lines(lines: Sequence[LineIn], channel: Channel) -> list[QuotedLine]
             errors[f"lines.{index}.unit_price"] = ["Cannot be negative."]
     if not lines:
         errors["lines"] = ["At least one line."]
+    # One query: whether the channel sells the product and the channel's price ride along with each variant.
     variants = {
         variant.sku: variant
         for variant in Variant.objects.filter(sku__in=[line.sku for line in lines])
         .select_related("product")
-        .prefetch_related(
-            "product__channels",
-            Prefetch("channel_prices", queryset=ChannelPrice.objects.filter(channel=channel), to_attr="on_channel"),
+        .annotate(
+            sold_on_channel=Exists(
+                Product.channels.through.objects.filter(product_id=OuterRef("product_id"), channel_id=channel.pk)
+            ),
+            channel_price=Subquery(
+                ChannelPrice.objects.filter(variant_id=OuterRef("pk"), channel_id=channel.pk).values("price")[:1]
+            ),
         )
     }
     for index, line in enumerate(lines):
@@ -137,10 +165,10 @@ def resolve_lines(lines: Sequence[LineIn], channel: Channel) -> list[QuotedLine]
     quoted = []
     for line in lines:
         variant = variants[line.sku]
-        sold = variant.is_active and variant.product.is_active
-        if not sold or channel.pk not in {c.pk for c in variant.product.channels.all()}:
+        sold = variant.is_active and variant.product.is_active and variant.sold_on_channel
+        if not sold:
             raise NotSoldOnChannel(f"{variant.sku} is not sold on {channel.code}.", sku=variant.sku)
-        channel_price = variant.on_channel[0].price if variant.on_channel else variant.price
+        channel_price = variant.channel_price if variant.channel_price is not None else variant.price
         unit_price = to_cents(line.unit_price) if line.unit_price is not None else channel_price
         quoted.append(
             QuotedLine(variant=variant, quantity=line.quantity, list_price=channel_price, unit_price=unit_price)
@@ -190,12 +218,21 @@ def apply_promotions(lines: list[QuotedLine], promotions: Iterable[Promotion]) -
 
 
 def points_for(
-    *, paid_by_category: Sequence[tuple[str, Decimal]], channel: Channel, tier: Tier | None, at, rules=None
+    *,
+    paid_by_category: Sequence[tuple[str, Decimal]],
+    channel: Channel,
+    tier: Tier | None,
+    at,
+    rules=None,
+    terms: Terms | None = None,
 ) -> int:
-    """Points earned on amounts paid: per euro, times the tier and the best category multiplier, plus bonuses."""
-    settings = programme()
+    """Points earned on amounts paid: per euro, times the tier and the best category multiplier, plus bonuses.
+
+    `terms` (or `rules`) already read by the caller are used as they are; otherwise they are read now.
+    """
+    settings = terms.programme if terms is not None else programme()
     if rules is None:
-        rules = [r for r in EarningRule.objects.filter(active_q(at), is_active=True).prefetch_related("channels")]
+        rules = terms.earning_rules if terms is not None else earning_rules(at)
     rules = [rule for rule in rules if holds_on(rule, channel, tier)]
     tier_multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
     points = Decimal("0")
@@ -209,14 +246,30 @@ def points_for(
     return earned
 
 
-def quote_basket(*, channel: Channel, lines: Sequence[LineIn], account: LoyaltyAccount | None = None, at=None) -> Quote:
-    """Price a basket for a customer on a channel. Raises Invalid or NotSoldOnChannel."""
+def quote_basket(
+    *,
+    channel: Channel,
+    lines: Sequence[LineIn],
+    account: LoyaltyAccount | None = None,
+    at=None,
+    terms: Terms | None = None,
+) -> Quote:
+    """Price a basket for a customer on a channel. Raises Invalid or NotSoldOnChannel.
+
+    The programme and earning rules used are on the quote (`quote.terms`), so the
+    caller that records the sale does not read them again.
+    """
     at = at or timezone.now()
     tier = account.tier if account is not None else None
     quoted = resolve_lines(lines, channel)
     basket_codes = apply_promotions(quoted, applicable_promotions(channel, tier, at))
+    terms = terms or terms_at(at)
     points = points_for(
-        paid_by_category=[(line.category, line.line_total) for line in quoted], channel=channel, tier=tier, at=at
+        paid_by_category=[(line.category, line.line_total) for line in quoted],
+        channel=channel,
+        tier=tier,
+        at=at,
+        terms=terms,
     )
     balance = account.balance if account is not None else 0
     return Quote(
@@ -225,6 +278,7 @@ def quote_basket(*, channel: Channel, lines: Sequence[LineIn], account: LoyaltyA
         tier=tier,
         balance=balance,
         points_to_earn=points,
-        points_value=to_cents(balance * programme().point_value),
+        points_value=to_cents(balance * terms.programme.point_value),
         basket_promotions=basket_codes,
+        terms=terms,
     )

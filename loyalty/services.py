@@ -20,7 +20,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from customers.models import Customer
-from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Tier
+from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
 from omni.actor import SYSTEM, Actor
 from omni.errors import Conflict, InsufficientPoints, Invalid
@@ -41,7 +41,7 @@ class CardTaken(Conflict):
 
 def open_account(*, customer: Customer) -> LoyaltyAccount:
     """The customer's account, created on first need (one per customer, race-safe)."""
-    account = LoyaltyAccount.objects.filter(customer=customer).first()
+    account = LoyaltyAccount.objects.filter(customer=customer).select_related("tier").first()
     if account is not None:
         return account
     try:
@@ -93,14 +93,22 @@ def _entry(
     actor: Actor = SYSTEM,
     at=None,
     spend: Decimal = Decimal("0"),
+    balance_after: int | None = None,
 ) -> LedgerEntry:
-    balance = LoyaltyAccount.objects.filter(pk=account_id).values_list("balance", flat=True).get()
-    entry = LedgerEntry.objects.create(
+    """Append one ledger entry, in one INSERT.
+
+    Callers that hold the account row locked pass the balance they left it at;
+    the others let it be read back. The entry is dated `at` (when the points
+    moved, which may be a receipt's time) in the INSERT itself.
+    """
+    if balance_after is None:
+        balance_after = LoyaltyAccount.objects.filter(pk=account_id).values_list("balance", flat=True).get()
+    entry = LedgerEntry(
         account_id=account_id,
         kind=kind,
         points=points,
         debt_change=debt_change,
-        balance_after=balance,
+        balance_after=balance_after,
         spend=spend,
         order=order,
         reference=reference,
@@ -108,10 +116,10 @@ def _entry(
         reason=reason,
         user=actor.user,
         api_client=actor.api_client,
+        created_at=at or timezone.now(),
     )
-    if at is not None:
-        LedgerEntry.objects.filter(pk=entry.pk).update(created_at=at)
-        entry.created_at = at
+    # A raw save writes the fields as they are set (auto_now_add would overwrite the date): one INSERT.
+    entry.save_base(raw=True, force_insert=True)
     return entry
 
 
@@ -149,17 +157,20 @@ def earn(
     kind: str = EntryKind.EARN,
     at=None,
     spend: Decimal = Decimal("0"),
+    settings: Programme | None = None,
 ) -> LedgerEntry | None:
     """Add points (earned or adjusted up). Debt from earlier reversals is paid off first.
 
     `spend` is the amount paid behind the points: tiers are computed from it.
+    `settings` is the programme if the caller has already read it (an order has).
     """
     if points <= 0 and spend <= 0:
         return None
     points = max(points, 0)
     at = at or timezone.now()
-    with transaction.atomic():
-        locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
+    # Inside a caller's transaction a savepoint would buy nothing: any failure here aborts the caller too.
+    with transaction.atomic(savepoint=False):
+        locked = LoyaltyAccount.objects.select_for_update().only("balance", "debt").get(pk=account.pk)
         paid_off = min(locked.debt, points)
         credit = points - paid_off
         earned = points if kind == EntryKind.EARN else 0
@@ -177,18 +188,23 @@ def earn(
             actor=actor,
             at=at,
             spend=spend,
+            balance_after=locked.balance + credit,  # the row is locked: nobody else moved it
         )
         if credit:
-            add_to_lot(account.pk, credit, entry=entry, earned_at=at)
+            add_to_lot(account.pk, credit, entry=entry, earned_at=at, settings=settings)
     return entry
 
 
-def add_to_lot(account_id: int, points: int, *, entry: LedgerEntry, earned_at) -> None:
+def add_to_lot(
+    account_id: int, points: int, *, entry: LedgerEntry, earned_at, settings: Programme | None = None
+) -> None:
     """Points lapsing on the same day share one lot, so the next expiries are a few rows whatever the history.
 
     Called with the account row locked, so two earnings cannot both create the day's lot.
+    `settings` is the programme if the caller has already read it.
     """
-    expires_at = end_of_day(earned_at + timedelta(days=programme().points_valid_days))
+    settings = settings or programme()
+    expires_at = end_of_day(earned_at + timedelta(days=settings.points_valid_days))
     grown = PointsLot.objects.filter(account_id=account_id, expires_at=expires_at).update(
         points=F("points") + points, remaining=F("remaining") + points
     )
@@ -271,6 +287,7 @@ def reverse(
             reason=reason,
             actor=actor,
             spend=-spend,
+            balance_after=locked.balance - from_balance,  # the row is locked: nobody else moved it
         )
 
 

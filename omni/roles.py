@@ -35,6 +35,7 @@ ROLES: dict[str, list[str]] = {
     "Store managers": [
         "@Store staff",
         "loyalty.adjust_points",
+        "orders.import_receipts",
         "inventory.add_transfer",
         "inventory.change_transfer",
         "inventory.view_transfer",

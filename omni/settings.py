@@ -153,6 +153,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Rome"
 USE_I18N = True
 USE_TZ = True
+# Pages show numbers and money grouped (1.234,56 in Italian); the API and the CSV
+# exports write plain values (1234.56), since they never go through localisation.
+USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["omni.formats"]
 
 # --- Static files ---------------------------------------------------------------
 STATIC_URL = "static/"
@@ -248,11 +252,24 @@ KPIS_JOURNEY_DAYS = int(os.environ.get("KPIS_JOURNEY_DAYS", "14"))
 # Sourcing ships from warehouses before stores unless this is turned off.
 INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)
 
+# Imports (stock counts, receipts, social figures): the largest file accepted, in bytes.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+# Receipt files longer than this many lines import in the background, with a progress page.
+RECEIPT_IMPORT_IN_REQUEST_LINES = int(os.environ.get("RECEIPT_IMPORT_IN_REQUEST_LINES", "2000"))
+
 # --- Logging --------------------------------------------------------------------
+# Every record goes through the one handler, whose filter masks e-mails, phones and
+# card numbers (omni/logs.py). Django's own loggers are routed to it too: by default
+# they keep handlers of their own that would write request paths unmasked.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"personal_data": {"()": "omni.logs.PersonalDataFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["personal_data"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

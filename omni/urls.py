@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from omni.api.errors import api_not_found, api_server_error, is_api_path
+from omni.views import managers_home
 
 api_v1 = [
     path("", include("omni.catalog.api.urls")),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("dashboards/", include("kpis.urls")),
+    path("managers/", managers_home, name="managers_home"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

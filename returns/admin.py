@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -57,7 +58,8 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
     list_filter = ["status", "order__channel", "location", "refund_to", "created_at"]
     search_fields = ["rma", "order__number", "order__external_id", "customer__email", "customer__last_name"]
     list_select_related = ["order", "customer", "location"]
-    raw_id_fields = ["order", "customer", "exchange_order"]
+    raw_id_fields = ["order", "exchange_order"]
+    autocomplete_fields = ["customer"]
     date_hierarchy = "created_at"
     inlines = [ReturnLineInline, RefundInline]
     show_full_result_count = False
@@ -176,7 +178,11 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
                     messages.success(
                         request,
                         _("Return %(rma)s received: %(amount)s refunded, %(points)s points taken back.")
-                        % {"rma": ret.rma, "amount": ret.refund_amount, "points": ret.points_reversed},
+                        % {
+                            "rma": ret.rma,
+                            "amount": number_format(ret.refund_amount, 2, force_grouping=True),
+                            "points": ret.points_reversed,
+                        },
                     )
                     return redirect(reverse("admin:returns_return_change", args=[ret.pk]))
             except DomainError as error:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.formats import date_format, number_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.registry import (
@@ -28,10 +31,16 @@ PANEL_ROWS = 20
 
 
 def _summary(ret: Return) -> str:
-    where = f" at {ret.location.name}" if ret.location else ""
-    text = f"{ret.get_status_display()}{where}, order {ret.order.number}"
+    if ret.location:
+        text = _("%(status)s at %(where)s, order %(order)s") % {
+            "status": ret.get_status_display(),
+            "where": ret.location.name,
+            "order": ret.order.number,
+        }
+    else:
+        text = _("%(status)s, order %(order)s") % {"status": ret.get_status_display(), "order": ret.order.number}
     if ret.points_reversed:
-        text += f", {ret.points_reversed} points taken back"
+        text += ", " + _("%(points)s points taken back") % {"points": ret.points_reversed}
     return text
 
 
@@ -46,7 +55,7 @@ def timeline_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]
             occurred_at=ret.received_at or ret.created_at,
             kind="return",
             channel=ret.order.channel.code,
-            title=f"Return {ret.rma}",
+            title=_("Return %(rma)s") % {"rma": ret.rma},
             summary=_summary(ret),
             reference=ret.rma,
             amount=ret.refund_amount if ret.status == "received" else None,
@@ -72,16 +81,24 @@ def panel(customer: Customer) -> Panel:
     if len(rows) > PANEL_ROWS:
         more = reverse("admin:returns_return_changelist") + f"?customer__id__exact={customer.pk}"
     return Panel(
-        title="Returns",
-        columns=["RMA", "Opened", "Order", "Received at", "Status", "Refund", "Points taken back"],
+        title=_("Returns"),
+        columns=[
+            _("RMA"),
+            _("Opened"),
+            _("Order"),
+            _("Received at"),
+            _("Status"),
+            _("Refund"),
+            _("Points taken back"),
+        ],
         rows=[
             [
                 Cell(ret.rma, reverse("admin:returns_return_change", args=[ret.pk])),
-                Cell(f"{ret.created_at:%Y-%m-%d %H:%M}"),
+                Cell(date_format(localtime(ret.created_at), "SHORT_DATETIME_FORMAT")),
                 Cell(ret.order.number, reverse("admin:orders_order_change", args=[ret.order_id])),
                 Cell(ret.location.name if ret.location else ""),
                 Cell(ret.get_status_display()),
-                Cell(f"{ret.refund_amount}"),
+                Cell(number_format(ret.refund_amount, 2, force_grouping=True)),
                 Cell(str(ret.points_reversed)),
             ]
             for ret in rows[:PANEL_ROWS]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.translation import gettext_lazy as _
 
 from omni.catalog.models import Location
-from returns.models import Condition, RefundTarget, ReturnReason
+from returns.models import Condition, RefundTarget, Return, ReturnReason
 from returns.selectors import ReturnableLine
 from returns.services import ReturnLineIn
 
@@ -26,7 +28,11 @@ class FindOrderForm(forms.Form):
 class ReturnForm(forms.Form):
     """One quantity, reason and condition per order line, plus where it is received and how it is refunded."""
 
-    location = forms.ModelChoiceField(label=_("Received at"), queryset=Location.objects.none())
+    location = forms.ModelChoiceField(
+        label=_("Received at"),
+        queryset=Location.objects.none(),
+        widget=AutocompleteSelect(Return._meta.get_field("location"), admin.site),
+    )
     refund_to = forms.ChoiceField(label=_("Refund to"), choices=RefundTarget.choices, initial=RefundTarget.ORIGINAL)
 
     def __init__(self, *args, lines: list[ReturnableLine], locations, **kwargs):

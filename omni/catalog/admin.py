@@ -1,7 +1,9 @@
+from django.apps import apps
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from omni.catalog.models import Channel, ChannelPrice, Location, Product, Variant
+from omni.catalog.scoping import StoreScopedAdmin, locations_for
 
 
 @admin.register(Channel)
@@ -21,6 +23,23 @@ class LocationAdmin(admin.ModelAdmin):
         (_("Address"), {"fields": ["address", "postcode", "city", "country", "latitude", "longitude"]}),
         (_("Services"), {"fields": ["is_pickup_point", "ships_to_customers"]}),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """An autocomplete on a store-scoped form offers only the locations the user may act for."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if self._autocomplete_is_store_scoped(request):
+            queryset = queryset.filter(pk__in=locations_for(request.user).values("pk"))
+        return queryset, distinct
+
+    def _autocomplete_is_store_scoped(self, request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.url_name != "autocomplete":
+            return False
+        try:
+            source = apps.get_model(request.GET.get("app_label", ""), request.GET.get("model_name", ""))
+        except (LookupError, ValueError):
+            return False
+        return isinstance(self.admin_site._registry.get(source), StoreScopedAdmin)
 
 
 class VariantInline(admin.TabularInline):

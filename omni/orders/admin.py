@@ -12,6 +12,7 @@ from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
 from omni.orders import services
+from omni.orders.admin_handover import handover_urls
 from omni.orders.forms import EndlessAisleForm
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
 
@@ -20,7 +21,7 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     fields = ["variant", "quantity", "unit_price", "discount", "line_total"]
-    raw_id_fields = ["variant"]
+    autocomplete_fields = ["variant"]
 
 
 class PaymentInline(admin.TabularInline):
@@ -56,7 +57,7 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     list_filter = ["channel", "status", "fulfilment_type", "is_endless_aisle", "location", "created_at"]
     search_fields = ["number", "external_id", "customer__email", "customer__last_name"]
     list_select_related = ["channel", "location", "customer"]
-    raw_id_fields = ["customer"]
+    autocomplete_fields = ["customer", "location", "pickup_location"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     show_full_result_count = False
@@ -65,6 +66,7 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("endless-aisle/", self.admin_site.admin_view(self.endless_aisle_view), name="orders_endless_aisle"),
+            *handover_urls(self),
             *super().get_urls(),
         ]
 
@@ -123,3 +125,6 @@ class AllocationAdmin(StoreScopedAdmin, admin.ModelAdmin):
     list_display = ["line", "location", "quantity"]
     list_select_related = ["line", "line__order", "location"]
     raw_id_fields = ["line"]
+
+
+from omni.orders import admin_receipts  # noqa: E402,F401  (the receipt import pages)

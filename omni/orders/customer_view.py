@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Min, Sum
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.registry import (
@@ -43,9 +44,9 @@ def timeline_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]
             occurred_at=order.created_at,
             kind="order",
             channel=order.channel.code,
-            title=f"Order {order.number}",
+            title=_("Order %(number)s") % {"number": order.number},
             summary=f"{order.get_status_display()}, {order.get_fulfilment_type_display()}"
-            + (f" at {order.location.name}" if order.location else ""),
+            + (_(" at %(store)s") % {"store": order.location.name} if order.location else ""),
             reference=order.number,
             amount=order.total,
             points=order.points_earned or None,
@@ -103,8 +104,8 @@ def panel(customer: Customer) -> Panel:
     if len(orders) > PANEL_ROWS:
         more = reverse("admin:orders_order_changelist") + f"?customer__id__exact={customer.pk}"
     return Panel(
-        title="Orders (every channel)",
-        columns=["Number", "Date", "Channel", "Store", "Fulfilment", "Status", "Total"],
+        title=_("Orders (every channel)"),
+        columns=[_("Number"), _("Date"), _("Channel"), _("Store"), _("Fulfilment"), _("Status"), _("Total")],
         rows=rows,
         more_url=more,
     )

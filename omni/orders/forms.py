@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from omni.catalog.models import Location, LocationKind, Variant
-from omni.orders.models import FulfilmentType, Tender
+from omni.orders.models import FulfilmentType, Order, Tender
 
 AISLE_FULFILMENTS = [
     (FulfilmentType.SHIP_TO_HOME, _("Ship to the customer's home")),
@@ -18,13 +20,16 @@ AISLE_FULFILMENTS = [
 
 class EndlessAisleForm(forms.Form):
     store = forms.ModelChoiceField(
-        queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True), label=_("Your store")
+        queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True),
+        label=_("Your store"),
+        widget=AutocompleteSelect(Order._meta.get_field("location"), admin.site),
     )
-    customer = forms.IntegerField(
-        label=_("Customer number"),
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True),
+        label=_("Customer"),
         required=False,
-        min_value=1,
-        help_text=_("Find the customer first (search by card, phone or e-mail); empty for a walk-in customer."),
+        help_text=_("Type the card, phone, e-mail or name; empty for a walk-in customer."),
+        widget=AutocompleteSelect(Order._meta.get_field("customer"), admin.site),
     )
     sku = forms.CharField(label=_("SKU"), max_length=64)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100, initial=1)
@@ -40,11 +45,10 @@ class EndlessAisleForm(forms.Form):
             raise forms.ValidationError(_("No variant with this SKU."))
         return sku
 
-    def clean_customer(self):
-        pk = self.cleaned_data.get("customer")
-        if pk and not Customer.objects.filter(pk=pk).exists():
-            raise forms.ValidationError(_("No customer with this number."))
-        return pk
+    def clean_customer(self) -> int | None:
+        """The customer's number, as the view expects it."""
+        customer = self.cleaned_data.get("customer")
+        return customer.pk if customer is not None else None
 
     def clean(self):
         data = super().clean()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -197,3 +198,70 @@ class OrderEvent(Attributed):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.type}"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ReceiptImport(models.Model):
+    """A file of POS receipts imported in the background, with its progress and outcome.
+
+    The file's bytes are kept in the row, so any worker can read them
+    without a shared disk.
+    """
+
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=8)
+    content = models.BinaryField(_("content"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    location = models.ForeignKey(
+        "catalog.Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("store"),
+        help_text=_("Set when the importer may import one store's receipts only."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True
+    )
+    total_lines = models.PositiveIntegerField(_("lines"), default=0)
+    lines_done = models.PositiveIntegerField(_("lines done"), default=0)
+    orders_created = models.PositiveIntegerField(_("orders created"), default=0)
+    receipts_skipped = models.PositiveIntegerField(_("receipts already imported"), default=0)
+    row_errors = models.JSONField(_("row errors"), default=list, blank=True)
+    shortfalls = models.JSONField(_("stock shortfalls"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("receipt import")
+        verbose_name_plural = _("receipt imports")
+        permissions = [("import_receipts", _("Can import POS receipt files"))]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_lines:
+            return 100 if self.status in (ImportStatus.DONE, ImportStatus.FAILED) else 0
+        return min(100, self.lines_done * 100 // self.total_lines)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)

@@ -19,13 +19,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import selectors as customer_selectors
 from customers import services as customer_services
 from customers.models import Customer
 from inventory import services as inventory
 from loyalty import services as loyalty
 from loyalty import store_credit
-from loyalty.pricing import LineIn, points_for, programme, quote_basket
+from loyalty.pricing import LineIn, points_for, quote_basket, terms_at
 from omni import outbox
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
@@ -70,7 +69,7 @@ def resolve_customer(
 ) -> Customer | None:
     """The live customer of the order: the one given (followed through merges) or the one identified."""
     if customer is not None:
-        return customer_selectors.survivor_of(customer)
+        return customer_services.lock_survivor(customer)
     if identifiers:
         return customer_services.identify(identifiers=identifiers, actor=actor, request_key=request_key).customer
     return None
@@ -159,8 +158,9 @@ def record_order(
     account = loyalty.open_account(customer=buyer) if buyer is not None else None
     at = created_at or timezone.now()
     quote = quote_basket(channel=channel, lines=lines, account=account, at=at)
+    terms = quote.terms or terms_at(at)  # the programme and rules, read once for the whole order
 
-    points_value = to_cents(points_to_redeem * programme().point_value)
+    points_value = to_cents(points_to_redeem * terms.programme.point_value)
     if points_to_redeem and account is None:
         raise InsufficientPoints("Only a known customer can pay with points.")
     if (
@@ -176,6 +176,16 @@ def record_order(
         raise Invalid(
             "Only a known customer can pay with store credit.", {"payments": ["Store credit needs a customer."]}
         )
+    earned = 0
+    if account is not None:
+        share = due / quote.total if quote.total else Decimal("0")
+        earned = points_for(
+            paid_by_category=[(line.category, line.line_total * share) for line in quote.lines],
+            channel=channel,
+            tier=account.tier,
+            at=at,
+            terms=terms,
+        )
 
     order = _create_order(
         channel=channel,
@@ -186,6 +196,7 @@ def record_order(
         quote=quote,
         points_value=points_value,
         points_to_redeem=points_to_redeem,
+        points_earned=earned,
         at=at,
     )
     order_lines = OrderLine.objects.bulk_create(
@@ -223,17 +234,16 @@ def record_order(
     if account is not None:
         if points_to_redeem:
             loyalty.redeem(account=account, points=points_to_redeem, order=order, channel=channel.code, actor=actor)
-        share = due / quote.total if quote.total else Decimal("0")
-        earned = points_for(
-            paid_by_category=[(line.category, line.line_total * share) for line in quote.lines],
-            channel=channel,
-            tier=account.tier,
+        loyalty.earn(
+            account=account,
+            points=earned,
+            order=order,
+            channel=channel.code,
+            actor=actor,
+            spend=due,
             at=at,
+            settings=terms.programme,
         )
-        loyalty.earn(account=account, points=earned, order=order, channel=channel.code, actor=actor, spend=due, at=at)
-        if earned:
-            Order.objects.filter(pk=order.pk).update(points_earned=earned)
-            order.points_earned = earned
 
     OrderEvent.objects.create(
         order=order, type=OrderEventType.PLACED, to_status=order.status, user=actor.user, api_client=actor.api_client
@@ -242,7 +252,9 @@ def record_order(
     return order
 
 
-def _create_order(*, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, at):
+def _create_order(
+    *, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, points_earned, at
+):
     carry_out = fulfilment.type == FulfilmentType.CARRY_OUT
     fields = {
         "channel": channel,
@@ -260,6 +272,7 @@ def _create_order(*, channel, location, buyer, external_id, fulfilment, quote, p
         "total": quote.total,
         "points_value": points_value,
         "points_redeemed": points_to_redeem,
+        "points_earned": points_earned,
         "created_at": at,
     }
     for _attempt in range(5):

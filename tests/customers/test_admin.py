@@ -63,7 +63,7 @@ def test_the_change_page_shows_the_single_view(boss):
     IdentifierFactory(customer=anna, kind="card", value="0420000000017")
     OrderFactory(customer=anna, number="OM-STORE-1", channel=channel("store"))
     OrderFactory(customer=anna, number="OM-WEB-1", channel=channel("web"))
-    page = boss.get(change_url(anna)).content.decode()
+    page = boss.get(change_url(anna), headers={"accept-language": "en"}).content.decode()
     assert "0420000000017" in page
     assert "OM-STORE-1" in page and "OM-WEB-1" in page
     assert "Orders (every channel)" in page
@@ -146,7 +146,8 @@ def test_the_export_downloads_the_persons_data_as_json(boss):
 
 def test_erasing_from_the_admin_asks_first_then_erases(boss):
     anna = CustomerFactory(email="anna@example.it")
-    assert "Yes, erase" in boss.get(f"/admin/customers/customer/{anna.pk}/erase/").content.decode()
+    erase_page = boss.get(f"/admin/customers/customer/{anna.pk}/erase/", headers={"accept-language": "en"})
+    assert "Yes, erase" in erase_page.content.decode()
     anna.refresh_from_db()
     assert anna.erased_at is None
     boss.post(f"/admin/customers/customer/{anna.pk}/erase/")

@@ -1,8 +1,12 @@
 """Twenty channels after the last unit at the same moment: one sale, nineteen refusals, never below zero."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
-import pytest
 from django.db import connection
 
 from inventory import selectors, services
@@ -66,18 +70,89 @@ def test_twenty_buyers_of_the_last_unit_get_one_sale_on_postgresql(postgres):
     race_for_the_last_unit()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_twenty_buyers_of_the_last_unit_get_one_sale_on_sqlite_too():
-    """The same takers on SQLite, one after another on the test database's one connection.
+# Run in a process of its own against an SQLite file in the demo configuration
+# (settings: IMMEDIATE transactions, busy timeout, WAL): the suite's in-memory
+# SQLite test database cannot be shared by threads, and a PostgreSQL run of the
+# suite would not touch SQLite at all.
+SQLITE_RACE = """
+import json, threading
+from decimal import Decimal
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+from inventory import selectors, services as inventory
+from inventory.models import StockLevel
+from loyalty.pricing import LineIn
+from omni.errors import InsufficientStock
+from omni.orders import services as orders
+from omni.orders.models import Order
+from tests.factories import LocationFactory, VariantFactory, channel
 
-    The in-memory test database of SQLite is shared between threads with table
-    locks that ignore the busy timeout, so real threads would fail on the test
-    setup rather than on the code; the conditional updates are the same SQL.
-    """
-    if connection.vendor != "sqlite":
-        pytest.skip("the PostgreSQL run is the test above")
-    outcomes = race_for_the_last_unit(threads=False)
-    assert outcomes[0] == "held" and outcomes.count("refused") == 19
+call_command("migrate", verbosity=0)
+store = LocationFactory(code="LAST-1")
+shirt = VariantFactory(sku="LAST-SHIRT", price=Decimal("39.90"))
+inventory.count(location=store, variant=shirt, on_hand=1, reason="count")
+connection.close()
+start = threading.Barrier(20)
+outcomes = []
+
+def buy(index):
+    try:
+        till, web = channel("store"), channel("web")
+        start.wait(30)
+        if index % 2:
+            kind = dict(channel=till, location=store, fulfilment=orders.FulfilmentIn(type="carry_out"))
+        else:
+            kind = dict(channel=web, fulfilment=orders.FulfilmentIn(type="click_and_collect", pickup_location=store))
+        orders.record_order(
+            lines=[LineIn("LAST-SHIRT", 1)], payments=[orders.PaymentIn("card", Decimal("39.90"))], **kind
+        )
+        outcomes.append("sold")
+    except InsufficientStock as error:
+        outcomes.append(error.code)
+    except Exception as error:
+        outcomes.append(f"{type(error).__name__}: {error}")
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=buy, args=(i,)) for i in range(20)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(120)
+level = StockLevel.objects.get(location=store, variant=shirt)
+print(json.dumps({
+    "engine": connection.vendor,
+    "mode": connection.settings_dict["OPTIONS"].get("transaction_mode"),
+    "outcomes": sorted(outcomes),
+    "orders": Order.objects.count(),
+    "on_hand": level.on_hand,
+    "reserved": level.reserved,
+    "ledger_differences": len(selectors.ledger_differences()),
+}))
+"""
+
+
+def test_twenty_buyers_of_the_last_unit_get_one_sale_on_a_sqlite_file_too(tmp_path):
+    """The demo configuration: twenty threads through record_order on an SQLite file, one sale."""
+    env = {key: value for key, value in os.environ.items() if key not in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", DJANGO_SETTINGS_MODULE="omni.settings")
+    done = subprocess.run(
+        [sys.executable, "-c", SQLITE_RACE],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (result["engine"], result["mode"]) == ("sqlite", "IMMEDIATE")
+    assert result["outcomes"] == ["insufficient_stock"] * 19 + ["sold"]
+    assert result["orders"] == 1
+    assert result["on_hand"] >= 0 and result["on_hand"] - result["reserved"] == 0
+    assert result["ledger_differences"] == 0
 
 
 def test_the_refusal_reaches_the_api_as_insufficient_stock(api, store, shirt):

@@ -98,9 +98,11 @@ def staff(client):
 
 def upload(staff, text: str):
     csv_index = 0  # CSV is the first format offered
+    file = io.BytesIO(text.encode())
+    file.name = "count.csv"  # as a browser sends it: the import checks the extension
     return staff.post(
         "/admin/inventory/stocklevel/import/",
-        {"format": csv_index, "import_file": io.BytesIO(text.encode()), "resource": 0},
+        {"format": csv_index, "import_file": file, "resource": 0},
         format="multipart",
     )
 

@@ -64,9 +64,9 @@ def test_every_page_shows_its_table_and_charts_from_the_projects_own_chart_js(ma
 
 def test_the_overview_puts_last_month_beside_the_month_before(manager, march):
     page = manager.get("/dashboards/", MARCH).content.decode()
-    assert "€ 1,540.00" in page  # 11 × (100 + 40)
-    assert "€ 5.00" in page  # the previous 31 days, 29 January to 28 February
-    assert "Revenue ÷ orders." in page  # each KPI has its definition beside it
+    assert "€ 1.540,00" in page  # 11 × (100 + 40), written the Italian way
+    assert "€ 5,00" in page  # the previous 31 days, 29 January to 28 February
+    assert "Fatturato ÷ ordini." in page  # each KPI has its definition beside it
 
 
 def test_the_stores_page_credits_the_pickup_store_and_downloads_as_csv(manager, march):
@@ -96,7 +96,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused(manager, march):
 def test_reversed_dates_are_refused_with_a_message(manager):
     response = manager.get("/dashboards/", {"start": "2025-03-31", "end": "2025-03-01"})
     assert response.status_code == 400
-    assert "Please correct the filters" in response.content.decode()
+    assert "Correggi i filtri" in response.content.decode()  # staff read Italian
 
 
 @pytest.mark.parametrize("url", PAGES)

@@ -24,7 +24,7 @@ def snapshot() -> dict[str, list]:
             )
         ),
         "buyers": sorted(BuyerDay.objects.values_list("day", "channel_id", "location_id", "customer_id")),
-        "visitors": sorted(VisitorDay.objects.values_list("day", "channel_id", "customer_id", "visitor")),
+        "visitors": sorted(VisitorDay.objects.values_list("day", "channel_id", "customer_id", "visitor_key")),
         "credits": sorted(StoreCreditDay.objects.values_list("day", "location_id", "reason", "orders", "revenue")),
         "paths": sorted(JourneyPath.objects.values_list("day", "channel_id", "path", "purchases")),
     }
