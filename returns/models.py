@@ -103,7 +103,7 @@ class Return(Attributed):
         null=True,
         blank=True,
         related_name="returns",
-        verbose_name=_("received at"),
+        verbose_name=_("receiving store"),
         help_text=_("Where the goods were (or will be) received."),
     )
     refund_to = models.CharField(

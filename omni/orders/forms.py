@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from omni.catalog.models import Location, LocationKind, Variant
-from omni.orders.models import FulfilmentType, Order, Tender
+from omni.orders.models import FulfilmentType, Order, OrderLine, Tender
 
 AISLE_FULFILMENTS = [
     (FulfilmentType.SHIP_TO_HOME, _("Ship to the customer's home")),
@@ -31,7 +31,19 @@ class EndlessAisleForm(forms.Form):
         help_text=_("Type the card, phone, e-mail or name; empty for a walk-in customer."),
         widget=AutocompleteSelect(Order._meta.get_field("customer"), admin.site),
     )
-    sku = forms.CharField(label=_("SKU"), max_length=64)
+    item = forms.ModelChoiceField(
+        queryset=Variant.objects.all(),
+        label=_("Item"),
+        required=False,
+        help_text=_("Type the SKU or the product's name."),
+        widget=AutocompleteSelect(OrderLine._meta.get_field("variant"), admin.site),
+    )
+    sku = forms.CharField(
+        label=_("or scan the SKU"),
+        max_length=64,
+        required=False,
+        help_text=_("A barcode scanner types it here."),
+    )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100, initial=1)
     fulfilment = forms.ChoiceField(choices=AISLE_FULFILMENTS, label=_("How the customer gets it"))
     address = forms.CharField(label=_("Street and number"), max_length=200, required=False)
@@ -41,7 +53,7 @@ class EndlessAisleForm(forms.Form):
 
     def clean_sku(self):
         sku = self.cleaned_data["sku"].strip()
-        if not Variant.objects.filter(sku=sku).exists():
+        if sku and not Variant.objects.filter(sku=sku).exists():
             raise forms.ValidationError(_("No variant with this SKU."))
         return sku
 
@@ -52,6 +64,11 @@ class EndlessAisleForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        item = data.get("item")
+        if item is not None:
+            data["sku"] = item.sku  # the picked item wins over a stale scan
+        elif not data.get("sku") and "sku" not in self.errors:
+            raise forms.ValidationError(_("Choose the item, or scan or type its SKU."))
         if data.get("fulfilment") == FulfilmentType.SHIP_TO_HOME and not (data.get("address") and data.get("city")):
             raise forms.ValidationError(_("Shipping to home needs the street and the city."))
         return data

@@ -100,7 +100,7 @@ def test_a_clerk_sells_a_shirt_sold_out_here_from_the_network_for_home_delivery(
     page = open_as(shop.clerk, lang)
 
     page.goto(f"{page.base}/admin/orders/order/endless-aisle/?customer={shop.customer.pk}")
-    page.fill("[name=sku]", "CAM-ROSSA-M")
+    choose(page, "item", "CAM-ROSSA-M")  # the autocomplete, searched by SKU
     choose(page, "fulfilment", words["home"])
     page.fill("[name=address]", "Via Dante 5")
     page.fill("[name=postcode]", "20121")

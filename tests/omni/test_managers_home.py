@@ -77,3 +77,9 @@ def test_visitors_who_are_not_staff_are_sent_to_the_login(client):
     assert client.get(URL).status_code == 302
     client.force_login(User.objects.create_user("shopper", password="pw-Secret-1"))
     assert client.get(URL)["Location"].startswith("/admin/login/")
+
+
+def test_the_dashboards_lead_back_to_the_managers_home(client):
+    login_as(client, "Marketing")
+    page = client.get("/dashboards/").content.decode()
+    assert f'href="{URL}"' in page

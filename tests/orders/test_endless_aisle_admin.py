@@ -56,3 +56,24 @@ def test_an_item_nowhere_in_the_network_is_refused_with_a_message(clerk, network
     page = clerk.post(URL, {**form(network, CustomerFactory()), "place": "1"}).content.decode()
     assert "Not enough stock of CAM-ROSSA-M" in page
     assert not Order.objects.exists()
+
+
+def test_the_item_picked_by_autocomplete_is_what_gets_ordered(clerk, network):
+    stock(network["warehouse"], network["shirt"], 3)
+    found = clerk.get(
+        "/admin/autocomplete/",
+        {"app_label": "orders", "model_name": "orderline", "field_name": "variant", "term": "CAM-ROSSA"},
+    ).json()["results"]
+    picked = next(result["id"] for result in found if result["text"].startswith("CAM-ROSSA-M"))
+    response = clerk.post(URL, {**form(network, CustomerFactory(), sku="", item=picked), "place": "1"})
+    assert response.status_code == 302
+    assert Order.objects.get().lines.get().variant == network["shirt"]
+
+
+def test_without_an_item_or_a_sku_the_form_asks_for_one_and_writes_nothing(clerk, network):
+    stock(network["warehouse"], network["shirt"], 3)
+    page = clerk.post(
+        URL, {**form(network, CustomerFactory(), sku=""), "place": "1"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Choose the item, or scan or type its SKU." in page
+    assert not Order.objects.exists()
