@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -49,6 +49,7 @@ from inventory.models import (
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
 from omni.errors import InsufficientStock, Invalid, InvalidTransition, NotFound
+from omni.uploads import whole_number
 
 MAX_ON_HAND = 1_000_000
 MAX_QUANTITY = 100_000
@@ -776,21 +777,6 @@ class CountFileInvalid(Invalid):
         super().__init__(f"{len(row_errors)} row(s) of the file are not valid; nothing was imported.", flat)
 
 
-def _whole_number(value: Any) -> int | None:
-    """12, "12", "12.0" and 12.0 (spreadsheets) read as 12; anything else is None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
-        return None
-    return int(number)
-
-
 def count_many(rows: Sequence[CountRow], *, actor: Actor = SYSTEM, dry_run: bool = False) -> list[CountOutcome]:
     """Apply a whole count file, all or nothing: set-based reads and writes, one transaction.
 
@@ -820,7 +806,7 @@ def count_many(rows: Sequence[CountRow], *, actor: Actor = SYSTEM, dry_run: bool
             problems["sku"] = ["This field is required."]
         elif variant is None:
             problems["sku"] = [f"No variant with SKU {sku}."]
-        on_hand = _whole_number(row.on_hand)
+        on_hand = whole_number(row.on_hand)
         if on_hand is None:
             problems["on_hand"] = ["A whole number is required."]
         elif not 0 <= on_hand <= MAX_ON_HAND:

@@ -10,6 +10,7 @@ the code `invalid_file`, before anything is parsed or written.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import IO, Any
 
@@ -106,3 +107,18 @@ class CheckedImportForm(ImportForm):
         except InvalidFile as exc:
             raise forms.ValidationError(exc.detail, code=exc.code) from None
         return uploaded
+
+
+def whole_number(value: object) -> int | None:
+    """A spreadsheet cell read as a whole number: 12, "12", "12.0" and 12.0 give 12; anything else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)

@@ -66,6 +66,7 @@ from omni.orders.models import (
     Tender,
 )
 from omni.orders.services import MAX_LINES, new_order_number
+from omni.uploads import whole_number
 
 COLUMNS = ("store", "receipt", "sold_at", "sku", "quantity", "unit_price", "card", "tender")
 REQUIRED_COLUMNS = ("store", "receipt", "sold_at", "sku", "quantity", "unit_price", "tender")
@@ -163,20 +164,6 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a spreadsheet turns 1042 into 1042.0
     return str(value).strip()
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
-        return None
-    return int(number)
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -323,7 +310,7 @@ def _check_rows(
             problems["sku"] = [f"No variant with SKU {sku}."]
         elif sku not in sold_here:
             problems["sku"] = [f"{sku} is not sold in stores."]
-        quantity = _whole_number(row.quantity)
+        quantity = whole_number(row.quantity)
         if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
             problems["quantity"] = [f"A whole number from 1 to {MAX_QUANTITY}."]
         price = _amount(row.unit_price)
@@ -510,7 +497,9 @@ def record_receipts(
     Locks, in one transaction: the loyalty accounts of the identified
     customers and the stock rows of the (store, SKU) pairs sold, each in
     primary-key order. Stock is taken with one conditional UPDATE per stock
-    row; every other write is a bulk insert.
+    row; every other write is a bulk insert (on PostgreSQL the orders, lines,
+    payments, allocations, movements, ledger entries and events go in with
+    COPY, ids reserved from their sequences where later rows point at them).
     """
     total_lines = len(rows)
     report = progress or (lambda done, total: None)
@@ -642,47 +631,138 @@ def _write(
             created_at=receipt.sold_at,
         )
         orders.append(receipt.order)
-    Order.objects.bulk_create(orders, batch_size=1000)
+    _insert_objects(Order, orders)
     report(total_lines * 3 // 10, total_lines)
 
-    order_lines = [
-        OrderLine(
-            order=receipt.order,
-            variant=q.variant,
-            quantity=q.quantity,
-            unit_price=q.unit_price,
-            discount=q.discount,
-            line_total=q.line_total,
-        )
+    line_rows = [
+        (receipt.order.pk, q.variant.pk, q.quantity, q.unit_price, q.discount, q.line_total)
         for receipt in receipts
+        if receipt.order is not None
         for q in receipt.quoted
     ]
-    OrderLine.objects.bulk_create(order_lines, batch_size=2000)
-    Payment.objects.bulk_create(
-        [Payment(order=r.order, tender=r.tender, amount=r.total) for r in receipts], batch_size=2000
+    line_ids = _insert(
+        OrderLine, ("order_id", "variant_id", "quantity", "unit_price", "discount", "line_total"), line_rows, ids=True
     )
-    Allocation.objects.bulk_create(
-        [Allocation(line=line, location=line.order.location, quantity=line.quantity) for line in order_lines],
-        batch_size=2000,
+    _insert(Payment, ("order_id", "tender", "amount"), [(r.order.pk, r.tender, r.total) for r in receipts if r.order])
+    locations = [receipt.location.pk for receipt in receipts for _ in receipt.quoted]
+    _insert(
+        Allocation,
+        ("line_id", "location_id", "quantity"),
+        [
+            (line_id, location_id, row[2])
+            for line_id, location_id, row in zip(line_ids, locations, line_rows, strict=True)
+        ],
     )
     report(total_lines * 5 // 10, total_lines)
 
     _take_stock(receipts, levels=levels, actor=actor)
     report(total_lines * 7 // 10, total_lines)
     _earn_points(receipts, channel=channel, actor=actor)
-    OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(
-                order=r.order,
-                type=OrderEventType.PLACED,
-                to_status=OrderStatus.COMPLETED,
-                user=actor.user,
-                api_client=actor.api_client,
-            )
-            for r in receipts
-        ],
-        batch_size=2000,
+    who = _attribution(actor)
+    now = timezone.now()
+    _insert(
+        OrderEvent,
+        ("order_id", "type", "to_status", "user_id", "api_client_id", "created_at"),
+        [(r.order.pk, OrderEventType.PLACED, OrderStatus.COMPLETED, *who, now) for r in receipts if r.order],
     )
+
+
+def _attribution(actor: Actor) -> tuple[Any, Any]:
+    """(user_id, api_client_id) of an Attributed row written by `actor`."""
+    user, client = actor.user, actor.api_client
+    return (user.pk if user is not None else None, client.pk if client is not None else None)
+
+
+def _insert_objects(model: Any, objects: Sequence[Any]) -> None:
+    """bulk_create of `objects`, their ids set; on PostgreSQL through COPY (fields prepared as bulk_create does)."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=1000)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [[f.pre_save(obj, True) for f in fields] for obj in objects]
+    if any(hasattr(value, "resolve_expression") for row in rows for value in row):
+        raise ValueError(f"{model._meta.label}: expressions (a database default left unset) need bulk_create")
+    rows = [[f.get_db_prep_save(value, connection) for f, value in zip(fields, row, strict=True)] for row in rows]
+    ids = _insert(model, [f.attname for f in fields], rows, ids=True)
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _update(model: Any, names: Sequence[str], objects: Sequence[Any]) -> None:
+    """bulk_update of the fields `names` of `objects`; on PostgreSQL one UPDATE ... FROM (VALUES ...) per chunk."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objects, list(names), batch_size=1000)
+        return
+    meta = model._meta
+    fields = [meta.pk, *(meta.get_field(name) for name in names)]
+    quote = connection.ops.quote_name
+    columns = [quote(f.column) for f in fields]
+    row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields) + ")"
+    sets = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    with connection.cursor() as cursor:
+        for part in _chunks(objects):
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM (VALUES {', '.join([row] * len(part))}) "
+                f"AS v({', '.join(columns)}) WHERE t.{columns[0]} = v.{columns[0]}",
+                [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in part for f in fields],
+            )
+
+
+def _insert(
+    model: Any, names: Sequence[str], rows: Sequence[Sequence[Any]], *, ids: bool = False, restamp: bool = False
+) -> list[int]:
+    """Insert `rows` (values of the fields whose attnames are `names`) into the model's table, in order.
+
+    Fields not named get their default (those with a database default are left
+    to the database). On PostgreSQL the rows are written with COPY, their ids
+    reserved from the table's sequence first when `ids` is asked for; elsewhere
+    model instances go through bulk_create. Returns the new ids when `ids`.
+    A named auto_now_add field keeps the value given on PostgreSQL; elsewhere
+    only with `restamp` (bulk_create stamps it, a bulk_update puts it back).
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        objects = [model(**dict(zip(names, row, strict=True))) for row in rows]
+        model.objects.bulk_create(objects, batch_size=2000)
+        stamped = [n for n in names if restamp and getattr(model._meta.get_field(n), "auto_now_add", False)]
+        if stamped:  # auto_now_add stamped the insert: put the given values back
+            for obj, row in zip(objects, rows, strict=True):
+                for name in stamped:
+                    setattr(obj, name, row[names.index(name)])
+            model.objects.bulk_update(objects, stamped, batch_size=1000)
+        return [obj.pk for obj in objects] if ids else []
+    meta = model._meta
+    by_name = {f.attname: f for f in meta.concrete_fields}
+    rest = [f for f in meta.concrete_fields if f.attname not in names and not f.primary_key and not f.has_db_default()]
+    for f in rest:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            raise ValueError(f"{meta.label}.{f.name} must be given")
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
+    columns = [by_name[name].column for name in names] + [f.column for f in rest]
+    quote = connection.ops.quote_name
+    new_ids: list[int] = []
+    with connection.cursor() as cursor:
+        if ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            new_ids = sorted(row[0] for row in cursor.fetchall())
+            columns.insert(0, meta.pk.column)
+        sql = f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            if ids:
+                for pk, row in zip(new_ids, rows, strict=True):
+                    copy.write_row((pk, *row, *defaults))
+            else:
+                for row in rows:
+                    copy.write_row((*row, *defaults))
+    return new_ids
 
 
 def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], StockLevel], actor: Actor) -> None:
@@ -691,8 +771,10 @@ def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], Stock
     sold: dict[tuple[int, int], int] = defaultdict(int)
     found: dict[tuple[int, int], int] = defaultdict(int)
     on_hand = {key: level.on_hand for key, level in levels.items()}
-    adjustments: list[StockMovement] = []
-    sales: list[StockMovement] = []
+    adjustments: list[tuple[Any, ...]] = []
+    sales: list[tuple[Any, ...]] = []
+    who = _attribution(actor)
+    now = timezone.now()
     for receipt in receipts:
         assert receipt.order is not None
         for line in receipt.lines:
@@ -702,16 +784,9 @@ def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], Stock
             sold[key] += line.quantity
             found[key] += short
             if short:
-                adjustments.append(
-                    _movement(
-                        key,
-                        MovementKind.ADJUSTMENT,
-                        short,
-                        f"sold at the till beyond the stock on file: receipt {receipt.number}",
-                        actor,
-                    )
-                )
-            sales.append(_movement(key, MovementKind.SALE, -line.quantity, f"order {receipt.order.pk}", actor))
+                reason = f"sold at the till beyond the stock on file: receipt {receipt.number}"
+                adjustments.append((*key, MovementKind.ADJUSTMENT, short, reason[:200], *who, now))
+            sales.append((*key, MovementKind.SALE, -line.quantity, f"order {receipt.order.pk}"[:200], *who, now))
     changes = sorted((levels[key].pk, found[key] - sold[key], sold[key] - found[key]) for key in sold)
     if connection.vendor == "postgresql":
         _update_levels_at_once(changes)
@@ -723,7 +798,11 @@ def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], Stock
             )
             if not changed:  # the row is locked: this means the plan was made on other figures
                 raise RuntimeError(f"stock row {pk} changed under its lock")
-    StockMovement.objects.bulk_create(adjustments + sales, batch_size=2000)
+    _insert(
+        StockMovement,
+        ("location_id", "variant_id", "kind", "on_hand_delta", "reason", "user_id", "api_client_id", "created_at"),
+        adjustments + sales,
+    )
 
 
 def _update_levels_at_once(changes: list[tuple[int, int, int]]) -> None:
@@ -742,18 +821,6 @@ def _update_levels_at_once(changes: list[tuple[int, int, int]]) -> None:
                 raise RuntimeError("stock rows changed under their lock")
 
 
-def _movement(key: tuple[int, int], kind: str, delta: int, reason: str, actor: Actor) -> StockMovement:
-    return StockMovement(
-        location_id=key[0],
-        variant_id=key[1],
-        kind=kind,
-        on_hand_delta=delta,
-        reason=reason[:200],
-        user=actor.user,
-        api_client=actor.api_client,
-    )
-
-
 def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) -> None:
     """loyalty.services.earn for every identified receipt, in file order, as sets of rows.
 
@@ -770,7 +837,8 @@ def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) ->
         for r in identified
         if r.account is not None
     }
-    entries: list[LedgerEntry] = []
+    entries: list[tuple[Any, ...]] = []
+    who = _attribution(actor)
     credits: list[tuple[int, int, datetime]] = []  # (account, points, earned at), per entry
     for receipt in identified:
         account = receipt.account
@@ -783,28 +851,44 @@ def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) ->
         now["debt"] -= paid_off
         now["lifetime"] += points
         entries.append(
-            LedgerEntry(
-                account_id=account.pk,
-                kind=EntryKind.EARN,
-                points=credit,
-                debt_change=-paid_off,
-                balance_after=now["balance"],
-                spend=receipt.total,
-                order=receipt.order,
-                channel=channel.code,
-                reason="",
-                user=actor.user,
-                api_client=actor.api_client,
+            (
+                account.pk,
+                EntryKind.EARN,
+                credit,
+                -paid_off,
+                now["balance"],
+                receipt.total,
+                receipt.order.pk,
+                channel.code,
+                "",
+                *who,
+                receipt.sold_at,  # the ledger dates the sale
             )
         )
         credits.append((account.pk, credit, receipt.sold_at))
-    LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-    for entry, (_, _, at) in zip(entries, credits, strict=True):
-        entry.created_at = at  # auto_now_add stamped the insert; the ledger dates the sale
-    LedgerEntry.objects.bulk_update(entries, ["created_at"], batch_size=1000)
+    entry_ids = _insert(
+        LedgerEntry,
+        (
+            "account_id",
+            "kind",
+            "points",
+            "debt_change",
+            "balance_after",
+            "spend",
+            "order_id",
+            "channel",
+            "reason",
+            "user_id",
+            "api_client_id",
+            "created_at",
+        ),
+        entries,
+        ids=True,
+        restamp=True,
+    )
 
     lots: dict[tuple[int, datetime], list[Any]] = {}  # (account, expires) -> [points, entry, earned_at]
-    for entry, (account_id, credit, at) in zip(entries, credits, strict=True):
+    for entry, (account_id, credit, at) in zip(entry_ids, credits, strict=True):
         if not credit:
             continue
         expires_at = end_of_day(at + timedelta(days=valid_days))
@@ -827,11 +911,11 @@ def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) ->
                 found.points += points
                 found.remaining += points
                 grown.append(found)
-        PointsLot.objects.bulk_update(grown, ["points", "remaining"], batch_size=1000)
+        _update(PointsLot, ("points", "remaining"), grown)
         PointsLot.objects.bulk_create(
             [
                 PointsLot(
-                    account_id=key[0], entry=entry, points=points, remaining=points, earned_at=at, expires_at=key[1]
+                    account_id=key[0], entry_id=entry, points=points, remaining=points, earned_at=at, expires_at=key[1]
                 )
                 for key, (points, entry, at) in lots.items()
                 if key not in existing
@@ -843,7 +927,7 @@ def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) ->
         accounts.append(
             LoyaltyAccount(pk=account_id, balance=now["balance"], debt=now["debt"], lifetime_points=now["lifetime"])
         )
-    LoyaltyAccount.objects.bulk_update(accounts, ["balance", "debt", "lifetime_points"], batch_size=1000)
+    _update(LoyaltyAccount, ("balance", "debt", "lifetime_points"), accounts)
 
 
 # --- Reading files -----------------------------------------------------------------------------------------------
