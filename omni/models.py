@@ -99,6 +99,26 @@ class OutboxMessage(models.Model):
         return f"{self.task} #{self.pk}"
 
 
+class OutboxPending(models.Model):
+    """A coalesced task handed to Celery and not started yet.
+
+    While it waits, later messages with the same task and arguments are not
+    sent again: the waiting run will read their rows, which committed before
+    it starts. The worker deletes the row as the task starts (see
+    `omni.outbox.task_starting`).
+    """
+
+    key = models.CharField(_("task and arguments"), max_length=255, unique=True)
+    sent_at = models.DateTimeField(_("sent"))
+
+    class Meta:
+        verbose_name = _("pending coalesced task")
+        verbose_name_plural = _("pending coalesced tasks")
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Attributed(models.Model):
     """Who made a change: a staff user, an API client, or the system (both empty).
 

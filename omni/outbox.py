@@ -5,49 +5,116 @@ its transaction. That writes a row; once the transaction commits, the row is
 sent to Celery by task name and marked sent. If the broker is down the row
 stays unsent and the ``omni.relay_outbox`` task (run by beat) sends it later.
 Tasks must therefore be idempotent: a message can arrive more than once.
+
+Some tasks recompute a whole thing from the committed rows (the KPI refresh
+of a day). Sending one per sale would queue thousands of identical runs on
+a busy day, each slower than the sales that queue them. Those tasks, listed
+in `COALESCED_TASKS`, are coalesced: after its commit a message is sent only
+if no run with the same arguments is already waiting to start; otherwise it
+is marked sent as "coalesced", because the waiting run starts after this
+commit and so reads this transaction's rows. A run that never starts (a lost
+message) stops holding the others back after `PENDING_FOR_AT_MOST`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from omni.models import OutboxMessage
+from omni.models import OutboxMessage, OutboxPending
 
 logger = logging.getLogger(__name__)
+
+COALESCED_TASKS = frozenset({"kpis.refresh_day"})
+PENDING_FOR_AT_MOST = timedelta(minutes=5)
+COALESCED = "coalesced"  # the task id of a message that a waiting run covers
 
 
 def enqueue(task: str, **kwargs: Any) -> OutboxMessage:
     """Record `task(**kwargs)` to run after the current transaction commits."""
     message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
-    transaction.on_commit(lambda: send(message.pk))
+    transaction.on_commit(lambda: send(message.pk, task=task, kwargs=kwargs))
     return message
 
 
-def send(message_id: int) -> bool:
-    """Send one unsent message to Celery; True when it was handed over."""
-    message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
-    if message is None:
-        return False
+def send(message_id: int, *, task: str | None = None, kwargs: dict[str, Any] | None = None) -> bool:
+    """Send one unsent message to Celery; True when it was handed over.
+
+    Right after the commit the caller still holds the task and its arguments
+    and passes them: the row is not read back, only marked sent (one UPDATE,
+    guarded by `sent_at IS NULL`). The relay passes the id alone and the row is
+    read. Either way a message may go twice (the relay racing the commit
+    hook), never zero times: tasks are idempotent.
+
+    Only the after-commit path coalesces; the relay always sends, so a run
+    that was claimed and never sent cannot hold back what the relay recovers.
+    """
+    key = None
+    if task is None or kwargs is None:
+        row = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).values_list("task", "kwargs").first()
+        if row is None:
+            return False
+        task, kwargs = row
+    elif task in COALESCED_TASKS and not current_app.conf.task_always_eager:
+        key = coalescing_key(task, kwargs)
+    if key is not None and not _claim(key):
+        OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
+            sent_at=timezone.now(), attempts=F("attempts") + 1, task_id=COALESCED
+        )
+        return True
     try:
         if current_app.conf.task_always_eager:
-            result = eager_task(message.task).apply(kwargs=message.kwargs, throw=True)
+            result = eager_task(task).apply(kwargs=kwargs, throw=True)
         else:
             # No retries here: a broker that is down must not hold the request; the relay retries.
-            result = current_app.send_task(message.task, kwargs=message.kwargs, retry=False)
+            result = current_app.send_task(task, kwargs=kwargs, retry=False)
     except Exception as exc:  # the broker is down or the task failed eagerly
-        logger.warning("outbox message %s (%s) not sent: %s", message.pk, message.task, exc)
-        OutboxMessage.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])
+        logger.warning("outbox message %s (%s) not sent: %s", message_id, task, exc)
+        if key is not None:  # nothing waits under this key after all
+            OutboxPending.objects.filter(key=key).delete()
+        OutboxMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])
         return False
-    OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+    OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
         sent_at=timezone.now(), attempts=F("attempts") + 1, task_id=result.id or ""
     )
     return True
+
+
+def coalescing_key(task: str, kwargs: dict[str, Any]) -> str:
+    return f"{task}:{json.dumps(kwargs, sort_keys=True, separators=(',', ':'), default=str)}"[:255]
+
+
+def _claim(key: str) -> bool:
+    """True when the caller must send: no run with this key waits, or the one that does is overdue.
+
+    One statement (an upsert), so two senders cannot both stand aside.
+    """
+    now = timezone.now()
+    table, column = connection.ops.quote_name(OutboxPending._meta.db_table), connection.ops.quote_name("key")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({column}, sent_at) VALUES (%s, %s) "
+            f"ON CONFLICT ({column}) DO UPDATE SET sent_at = excluded.sent_at WHERE {table}.sent_at < %s RETURNING id",
+            [
+                key,
+                connection.ops.adapt_datetimefield_value(now),
+                connection.ops.adapt_datetimefield_value(now - PENDING_FOR_AT_MOST),
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+def task_starting(sender=None, kwargs=None, **_: Any) -> None:
+    """Celery's task_prerun: a coalesced run starting no longer covers messages committed from now on."""
+    if sender is not None and sender.name in COALESCED_TASKS:
+        OutboxPending.objects.filter(key=coalescing_key(sender.name, dict(kwargs or {}))).delete()
 
 
 def eager_task(name: str):

@@ -56,3 +56,17 @@ def test_a_committed_message_runs_on_a_real_worker(celery_worker):
     sent = OutboxMessage.objects.get(pk=message.pk)
     assert sent.sent_at is not None and sent.task_id
     assert AsyncResult(sent.task_id, app=celery_worker).get(timeout=60) == "pong:through-redis"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sending_after_the_commit_costs_one_update_and_no_read_back(eager, django_assert_num_queries):
+    # Every sale hands its KPI refresh over after its commit: that stays one statement, not a re-read.
+    message = OutboxMessage.objects.create(task="omni.ping", kwargs={"token": "cheap"})
+    with django_assert_num_queries(1):
+        assert outbox.send(message.pk, task="omni.ping", kwargs={"token": "cheap"})
+    sent = OutboxMessage.objects.get(pk=message.pk)
+    assert sent.sent_at is not None and sent.attempts == 1
+    # Sent already (the relay raced the hook): the guarded UPDATE leaves the row as it was.
+    outbox.send(message.pk, task="omni.ping", kwargs={"token": "cheap"})
+    assert OutboxMessage.objects.get(pk=message.pk).attempts == 1
+    assert outbox.relay() == 0

@@ -1,0 +1,122 @@
+"""A busy day queues one KPI refresh at a time, and the figures still count every sale.
+
+Each sale asks for its day's KPIs to be recomputed after its commit. A
+refresh recomputes the whole day, so while one waits in the queue the next
+sales do not queue more: the waiting run starts after their commit and
+reads them. These tests use the real Redis broker (and, for the last one, a
+real worker on PostgreSQL).
+"""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from celery.result import AsyncResult
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from kpis.models import DailyFigures, RollupDay
+from loyalty.pricing import LineIn
+from omni import outbox
+from omni.catalog.models import Channel
+from omni.models import OutboxMessage, OutboxPending
+from omni.orders import services
+from tests.orders.conftest import stock
+
+REFRESH = "kpis.refresh_day"
+
+
+def sell(network, n: int):
+    with transaction.atomic():  # committed for real: the refresh is handed over after the commit
+        return services.record_order(
+            channel=Channel.objects.get(code="store"),
+            location=network["milano"],
+            external_id=f"C-{n}",
+            lines=[LineIn("CAM-ROSSA-M", 1)],
+            payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
+        )
+
+
+def refreshes_of(day) -> list[str]:
+    rows = OutboxMessage.objects.filter(task=REFRESH, kwargs__day=day.isoformat()).order_by("pk")
+    assert all(row.sent_at is not None for row in rows), "every message is handed over or covered"
+    return [row.task_id for row in rows]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sales_while_a_refresh_waits_are_covered_by_it_not_queued_again(network):
+    stock(network["milano"], network["shirt"], 10)
+    for n in range(4):
+        sell(network, n)
+    today = timezone.localdate()
+    task_ids = refreshes_of(today)
+    assert len(task_ids) == 4
+    assert task_ids[0] not in ("", outbox.COALESCED)  # the first went to the broker
+    assert task_ids[1:] == [outbox.COALESCED] * 3  # the others wait for it
+
+    # Another day is another refresh.
+    with transaction.atomic():
+        outbox.enqueue(REFRESH, day=(today - timedelta(days=1)).isoformat())
+    assert refreshes_of(today - timedelta(days=1))[0] != outbox.COALESCED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_once_the_waiting_refresh_starts_the_next_sale_queues_a_new_one(network):
+    stock(network["milano"], network["shirt"], 10)
+    sell(network, 1)
+    today = timezone.localdate()
+    # The worker starting the task (Celery's task_prerun) frees the key: what commits now is not covered.
+    outbox.task_starting(sender=type("Task", (), {"name": REFRESH}), kwargs={"day": today.isoformat()})
+    sell(network, 2)
+    assert outbox.COALESCED not in refreshes_of(today)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_that_never_started_stops_holding_the_others_back(network):
+    stock(network["milano"], network["shirt"], 10)
+    sell(network, 1)
+    OutboxPending.objects.update(sent_at=timezone.now() - outbox.PENDING_FOR_AT_MOST - timedelta(seconds=1))
+    sell(network, 2)  # the first message was lost somewhere: this one goes again
+    assert outbox.COALESCED not in refreshes_of(timezone.localdate())
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_counts_every_sale_made_while_its_refresh_waited(celery_worker, network):
+    stock(network["milano"], network["shirt"], 10)
+    today = timezone.localdate()
+    earlier = today - timedelta(days=3)
+    RollupDay.objects.create(day=earlier)
+
+    # Keep the worker (one task at a time) busy on another day's refresh, blocked on that day's lock,
+    # so today's refresh is queued and not started while the sales commit.
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_earlier_day():
+        try:
+            with transaction.atomic():
+                list(RollupDay.objects.select_for_update().filter(day=earlier))
+                locked.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_earlier_day)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with transaction.atomic():
+            outbox.enqueue(REFRESH, day=earlier.isoformat())
+        for n in range(3):
+            sell(network, n)
+    finally:
+        release.set()
+        holder.join(30)
+
+    task_ids = refreshes_of(today)
+    assert task_ids[1:] == [outbox.COALESCED, outbox.COALESCED]
+    AsyncResult(task_ids[0], app=celery_worker).get(timeout=60)
+    figures = DailyFigures.objects.filter(day=today).aggregate(orders=Sum("orders"), units=Sum("units"))
+    assert figures == {"orders": 3, "units": 3}
