@@ -1,7 +1,8 @@
 """Reads of stock: availability across the network, one stock row, the ledger check.
 
 `with_available()` is the one place that subtracts: every list of stock rows
-(the API, the admin, availability) annotates `available` through it.
+(the API, the admin) annotates `available` through it, and availability's
+plain SQL writes the same subtraction once, in `_AVAILABLE_SQL`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Sum, Value
+from django.db import connection
+from django.db.models import F, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from inventory.models import StockLevel, StockMovement
 from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distance_km
-from omni.catalog.models import Location, Product, Variant
+from omni.catalog.models import Channel, Location, Product, Variant
 
 MAX_SKUS = 50
 SHIP_TO_STORE_CHOICES = 3
@@ -98,8 +100,51 @@ def availability(
     return answer
 
 
-# The columns of a location that an availability answer shows, in the order it shows them.
-_PLACE_COLUMNS = ("code", "name", "kind", "city")
+# with_available()'s subtraction, for a stock row `s` in plain SQL.
+_AVAILABLE_SQL = "s.on_hand - s.reserved - s.safety_stock"
+
+
+def _availability_rows(
+    skus: Sequence[str], channel: str, *, with_pickup_points: bool
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The one statement behind availability_data(), in plain SQL (PostgreSQL and SQLite alike).
+
+    Returns the variants of `skus` in SKU order, as (pk, sku, product name,
+    sold: whether `channel` sells it and the variant and its product are
+    active), and for those sold the active locations holding units of them,
+    one row per location and variant, as (location pk, code, name, kind, city,
+    is_pickup_point, ships_to_customers, latitude, longitude, variant pk,
+    units available); with `with_pickup_points`, also every active pick-up
+    point, with no variant and no units (the candidates for ship to store).
+    The subtraction is with_available()'s; rows without units are left out
+    rather than floored at 0, which sums the same.
+    """
+    variant, product, location, stock = (model._meta.db_table for model in (Variant, Product, Location, StockLevel))
+    sold_on, channels = Product.channels.through._meta.db_table, Channel._meta.db_table
+    pickup_points = " OR l.is_pickup_point AND EXISTS (SELECT 1 FROM asked WHERE sold)" if with_pickup_points else ""
+    # A location row has its pk in the fifth column; a variant row has NULL there. The variant
+    # rows come in SKU order (the database's collation, as the ORM's order_by would give).
+    sql = (
+        f"WITH asked AS (SELECT v.id, v.sku, p.name, v.is_active AND p.is_active AND EXISTS ("
+        f"SELECT 1 FROM {sold_on} pc JOIN {channels} c ON c.id = pc.channel_id "
+        f"WHERE pc.product_id = v.product_id AND c.code = %s) AS sold "
+        f"FROM {variant} v JOIN {product} p ON p.id = v.product_id "
+        f"WHERE v.sku IN ({', '.join(['%s'] * len(skus))})) "
+        f"SELECT id, sku, name, sold, {', '.join(['NULL'] * 11)} FROM asked "
+        f"UNION ALL "
+        f"SELECT NULL, NULL, NULL, NULL, l.id, l.code, l.name, l.kind, l.city, l.is_pickup_point, "
+        f"l.ships_to_customers, l.latitude, l.longitude, s.variant_id, {_AVAILABLE_SQL} "
+        f"FROM {location} l LEFT JOIN {stock} s ON s.location_id = l.id AND {_AVAILABLE_SQL} > 0 "
+        f"AND s.variant_id IN (SELECT id FROM asked WHERE sold) "
+        f"WHERE l.is_active AND (s.variant_id IS NOT NULL{pickup_points}) "
+        f"ORDER BY 2"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [channel, *skus])
+        rows = cursor.fetchall()
+    variants = [row[:4] for row in rows if row[4] is None]
+    places = [row[4:] for row in rows if row[4] is not None]
+    return variants, places
 
 
 def availability_data(
@@ -111,14 +156,15 @@ def availability_data(
     """Per SKU: the network's available units, each location's, and the ways to get it on `channel`.
 
     The answer is plain data (dicts and lists, the API's shape), built from
-    three queries of plain rows whatever the number of locations: the
-    variants (with whether the channel sells them), their stock figures at
-    active locations, and the active locations themselves. No model instance
-    is made: an answer over hundreds of locations costs little more than the
-    queries. Distances are computed once per location in Python (haversine).
-    Locations are listed when they have units available (and the one asked
-    for with `location`, even at 0), nearest first when `near` is given, else
-    by code. Unknown SKUs are simply absent from the answer.
+    one SQL statement whatever the number of locations (_availability_rows):
+    the variants, and the active locations that hold units of those sold on
+    the channel (and the pick-up points, when ship to store must find the
+    nearest). No model instance is made: an answer over hundreds of locations
+    costs little more than the queries. Distances are computed once per
+    location in Python (haversine). Locations are listed when they have units
+    available (and the one asked for with `location`, even at 0), nearest
+    first when `near` is given, else by code. Unknown SKUs are simply absent
+    from the answer.
 
     Options (see the README): ship_to_home when locations that ship to
     customers hold units; click_and_collect at each pick-up store holding units
@@ -127,36 +173,28 @@ def availability_data(
     asked for, else the three nearest to `near`); carry_out on channel `store`
     at the `location` asked for when it holds units.
     """
-    sold_here = Product.channels.through.objects.filter(product_id=OuterRef("product_id"), channel__code=channel)
-    variants = list(
-        Variant.objects.filter(sku__in=list(skus))
-        .annotate(sold=Exists(sold_here))
-        .order_by("sku")
-        .values_list("pk", "sku", "product__name", "sold", "is_active", "product__is_active")
-    )
-    selling = [pk for pk, _sku, _name, sold, active, product_active in variants if sold and active and product_active]
-    units: dict[int, dict[int, int]] = {pk: {} for pk in selling}  # variant -> location -> available
-    if selling:
-        for variant_id, location_id, available in (
-            with_available()
-            .filter(variant__in=selling, location__is_active=True)
-            .values_list("variant_id", "location_id", "units_available")  # type: ignore[misc]  # an annotation
-        ):
-            units[variant_id][location_id] = available
-    # The network's active locations, each with its distance, in the order answers list them:
-    # (pk, code, name, kind, city, is_pickup_point, ships_to_customers, distance_km).
-    columns = ("pk", *_PLACE_COLUMNS, "is_pickup_point", "ships_to_customers", "latitude", "longitude")
-    rows = list(Location.objects.filter(is_active=True).values_list(*columns)) if selling else []
-    if location is not None and location.is_active and location.pk not in {row[0] for row in rows}:
-        rows.append(tuple(getattr(location, name) for name in columns))
-    places = []
-    for *head, latitude, longitude in rows:
-        distance = (
-            round(distance_km(near[0], near[1], float(latitude), float(longitude)), 1) if near is not None else None
-        )
-        places.append((*head, distance))
-    places.sort(key=lambda place: (place[7] or 0.0, place[1]))
+    skus = list(skus)
+    if not skus:
+        return []
     asked, asked_code = (location.pk, location.code) if location is not None else (None, None)
+    variants, rows = _availability_rows(skus, channel, with_pickup_points=near is not None and asked is None)
+    # variant -> location -> units available, for the variants sold on the channel.
+    units: dict[int, dict[int, int]] = {pk: {} for pk, _sku, _name, sold in variants if sold}
+    if location is not None and location.is_active and units:
+        rows.append(
+            (location.pk, location.code, location.name, location.kind, location.city, location.is_pickup_point)
+            + (location.ships_to_customers, location.latitude, location.longitude, None, None)
+        )
+    # The locations, each once with its distance, as
+    # (pk, code, name, kind, city, is_pickup_point, ships_to_customers, distance_km).
+    found: dict[int, tuple[Any, ...]] = {}
+    for pk, code, name, kind, city, is_pickup_point, ships, latitude, longitude, variant_id, available in rows:
+        if pk not in found:
+            distance = near and round(distance_km(near[0], near[1], float(latitude), float(longitude)), 1)
+            found[pk] = (pk, code, name, kind, city, bool(is_pickup_point), bool(ships), distance)
+        if variant_id is not None:
+            units[variant_id][pk] = available
+    places = sorted(found.values(), key=lambda place: (place[7] or 0.0, place[1]))
     if asked is not None:
         ship_to_store_targets = [place for place in places if place[0] == asked and place[5]]
     elif near is not None:
@@ -165,7 +203,7 @@ def availability_data(
         ship_to_store_targets = []
 
     answer: list[dict[str, Any]] = []
-    for pk, sku, product_name, *_flags in variants:
+    for pk, sku, product_name, _sold in variants:
         entry: dict[str, Any] = {
             "sku": sku,
             "product": product_name,
@@ -179,31 +217,33 @@ def availability_data(
             continue
         units_at = units[pk]
         entry["network_available"] = sum(units_at.values())
-        listed = [place for place in places if units_at.get(place[0], 0) > 0 or place[0] == asked]
-        entry["locations"] = [
-            {
-                "code": code,
-                "name": name,
-                "kind": kind,
-                "city": city,
-                "available": units_at.get(place_pk, 0),
-                "is_pickup_point": is_pickup_point,
-                "ships_to_customers": ships,
-                "distance_km": distance,
-            }
-            for place_pk, code, name, kind, city, is_pickup_point, ships, distance in listed
-        ]
+        # One pass over the places, nearest first: the listed ones, what ships, where to collect.
+        shipping, collect_here = 0, []
+        for place_pk, code, name, kind, city, is_pickup_point, ships, distance in places:
+            available = units_at.get(place_pk, 0)
+            if available <= 0 and place_pk != asked:
+                continue
+            entry["locations"].append(
+                {
+                    "code": code,
+                    "name": name,
+                    "kind": kind,
+                    "city": city,
+                    "available": available,
+                    "is_pickup_point": is_pickup_point,
+                    "ships_to_customers": ships,
+                    "distance_km": distance,
+                }
+            )
+            if ships:
+                shipping += available
+            if is_pickup_point and available > 0 and asked in (None, place_pk):
+                collect_here.append((code, available))
         options = entry["options"]
-        shipping = sum(units_at.get(place[0], 0) for place in listed if place[6])
         if shipping > 0:
             options.append({"fulfilment": SHIP_TO_HOME, "location": None, "available": shipping})
-        collect_here = [
-            place
-            for place in listed
-            if place[5] and units_at.get(place[0], 0) > 0 and (asked is None or place[0] == asked)
-        ]
-        for place in collect_here[:CLICK_AND_COLLECT_CHOICES]:
-            options.append({"fulfilment": CLICK_AND_COLLECT, "location": place[1], "available": units_at[place[0]]})
+        for code, available in collect_here[:CLICK_AND_COLLECT_CHOICES]:
+            options.append({"fulfilment": CLICK_AND_COLLECT, "location": code, "available": available})
         for place in ship_to_store_targets:
             elsewhere = entry["network_available"] - units_at.get(place[0], 0)
             if elsewhere > 0:
