@@ -70,13 +70,47 @@ def merge_results(previous: list[dict], fresh: list[dict]) -> list[dict]:
 
 
 def load_results(path: Path) -> list[dict]:
+    """The rows of earlier runs: results.json, or else (a fresh clone) the table in BENCHMARKS.md."""
     if not path.exists():
-        return []
+        report = ROOT / "BENCHMARKS.md"
+        return rows_from_report(report.read_text()) if report.exists() else []
     try:
         rows = json.loads(path.read_text())
     except ValueError:
         return []
     return [r for r in rows if isinstance(r, dict) and "name" in r] if isinstance(rows, list) else []
+
+
+def rows_from_report(text: str) -> list[dict]:
+    """Read back the rows that update_report() wrote, so a run with --only keeps the others."""
+    _, _, rest = text.partition("<!-- results -->")
+    table, _, _ = rest.partition("<!-- /results -->")
+    rows = []
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if len(cells) != 9 or cells[0] == "benchmark" or cells[0].startswith("---"):
+            continue
+        name, scale, figure, p95, baseline_name, baseline, _ratio, target, run = cells
+        try:
+            value, unit = figure.split(" ", 1)
+            date, _, database = run.partition(", ")
+            rows.append(
+                {
+                    "name": name,
+                    "figure": float(value),
+                    "unit": unit,
+                    "baseline": float(baseline),
+                    "baseline_name": baseline_name,
+                    "p95": float(p95) if p95 else None,
+                    "target": target,
+                    "scale": float(scale) if scale else None,
+                    "date": date,
+                    "database": database,
+                }
+            )
+        except ValueError:
+            continue
+    return rows
 
 
 def _scale(value: object) -> str:
