@@ -5,8 +5,10 @@
 - touchpoint events appear in the customer's timeline and export;
 - erasure keeps the events for the figures but drops their device and properties.
 
-Merges need nothing special: `TouchpointEvent.customer` and the buyer and
-visitor rollups are plain foreign keys, re-pointed to the survivor.
+On a merge `TouchpointEvent.customer` is re-pointed to the survivor like any
+foreign key; the buyer and visitor rollups too, but through
+`services.follow_merge`, which also forgets the distinct counts of the
+periods they fall in (two buyers may have become one).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from customers.registry import (
     register_erase_hook,
     register_export_part,
     register_identifier_hook,
+    register_merge_handler,
     register_timeline_source,
 )
 from kpis import services
@@ -83,6 +86,8 @@ def erase(*, customer: Customer) -> dict[str, int]:
 
 def register() -> None:
     register_identifier_hook("device", "kpis", attach_device)
+    register_merge_handler("kpis.BuyerDay", services.follow_merge)
+    register_merge_handler("kpis.VisitorDay", services.follow_merge)
     register_timeline_source("kpis", entries=timeline_entries, count=timeline_count)
     register_export_part("touchpoint_events", export)
     register_erase_hook("kpis", erase)

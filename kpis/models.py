@@ -8,6 +8,8 @@ recomputing any range gives the same figures as the nightly task did.
 - `DailyFigures`: the additive figures per day, channel and location;
 - `BuyerDay` and `VisitorDay`: who bought / who visited on a day, so that a
   period's distinct count is a COUNT(DISTINCT) over these compact tables;
+- `PeriodCount`: those distinct counts for finished periods, so a long
+  report recounts only the periods that are not finished or were changed;
 - `StoreCreditDay`: online revenue credited to a store, and why;
 - `JourneyPath`: the channels a buyer went through before a purchase.
 """
@@ -172,8 +174,9 @@ class BuyerDay(models.Model):
     location = models.ForeignKey(
         Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
     )
+    # A named reverse relation (not "+"), so a merge of customers finds these rows (`services.follow_merge`).
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+        "customers.Customer", on_delete=models.CASCADE, related_name="kpis_buyer_days", verbose_name=_("customer")
     )
     researched_online = models.BooleanField(
         _("viewed the product online before"), default=False, help_text=_("A store purchase after a web/app view.")
@@ -185,7 +188,11 @@ class BuyerDay(models.Model):
     class Meta:
         verbose_name = _("buyer-day")
         verbose_name_plural = _("buyer-days")
-        indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_buyerday_day_idx")]
+        indexes = [
+            models.Index(fields=["day", "channel", "location"], name="kpis_buyerday_day_idx"),
+            # A range's distinct buyers read in customer order from the index alone: no hash, no sort.
+            models.Index(fields=["customer", "day", "channel", "location"], name="kpis_buyerday_buyer_idx"),
+        ]
 
 
 class VisitorDay(models.Model):
@@ -196,7 +203,7 @@ class VisitorDay(models.Model):
     period's visitors are then one COUNT(DISTINCT) over integers,
     COALESCE(customer, visitor_key), which sorts far faster than text and
     never mistakes a device for a customer id. The customer stays a plain
-    foreign key, so a merge re-points it to the survivor.
+    foreign key, so a merge re-points it to the survivor (`services.follow_merge`).
     """
 
     day = models.DateField(_("day"))
@@ -205,7 +212,7 @@ class VisitorDay(models.Model):
         Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("location")
     )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "customers.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="kpis_visitor_days"
     )
     visitor_key = models.BigIntegerField(_("device or session key"), null=True, blank=True)
 
@@ -213,6 +220,36 @@ class VisitorDay(models.Model):
         verbose_name = _("visitor-day")
         verbose_name_plural = _("visitor-days")
         indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx")]
+
+
+class PeriodCount(models.Model):
+    """The distinct visitors and buyers of one finished day, ISO week or calendar month, for one scope.
+
+    Distinct counts do not add up, so without this a year by month would count
+    them again over millions of buyer- and visitor-days on every read. The row
+    with no channel and no store is the whole network's and marks the period as
+    counted: a scope of a counted period without a row of its own counted zero.
+    A transaction that changes any day of a period (a rebuild, a merge of two
+    customers) deletes the period's rows, and `kpis.services.count_periods`
+    counts it again once no day of it is being changed (PostgreSQL only).
+    """
+
+    granularity = models.CharField(_("granularity"), max_length=5)
+    start = models.DateField(_("first day"))
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("channel")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("location")
+    )
+    visitors = models.IntegerField(_("visitors"), default=0)
+    buyers = models.IntegerField(_("buyers"), default=0)
+    omnichannel_buyers = models.IntegerField(_("omnichannel buyers"), default=0)
+
+    class Meta:
+        verbose_name = _("period count")
+        verbose_name_plural = _("period counts")
+        indexes = [models.Index(fields=["granularity", "start"], name="kpis_periodcount_idx")]
 
 
 class CreditReason(models.TextChoices):

@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -55,6 +56,7 @@ from kpis.models import (
     DailyFigures,
     EventType,
     JourneyPath,
+    PeriodCount,
     StoreCreditDay,
     TouchpointEvent,
     VisitorDay,
@@ -70,6 +72,14 @@ PICKUP_FULFILMENTS = (FulfilmentType.CLICK_AND_COLLECT, FulfilmentType.SHIP_TO_S
 PATH_STEPS = 4
 
 ReturnFigures = Callable[[date, date], Iterable[dict[str, Any]]]
+GRANULARITIES = ("day", "week", "month")
+# Each granularity's period start as PostgreSQL computes it from a `day` column.
+PG_PERIODS = {
+    "day": "day",
+    "week": "date_trunc('week', day)::date",
+    "month": "date_trunc('month', day)::date",
+    "total": "NULL::date",
+}
 
 
 def influence_days() -> int:
@@ -421,3 +431,99 @@ def journey_paths(start: date, end: date, channels: dict[str, int]) -> list[Jour
         JourneyPath(day=d, channel_id=ch, location_id=loc, path=path, purchases=n)
         for (d, ch, loc, path), n in counts.items()
     ]
+
+
+def period_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_end(day: date, granularity: str) -> date:
+    """The last day of the (whole) period `day` falls in."""
+    if granularity == "week":
+        return period_start(day, "week") + timedelta(days=6)
+    if granularity == "month":
+        return (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return day
+
+
+def whole_periods(start: date, end: date, granularity: str) -> list[tuple[date, date]]:
+    """Every whole period (first and last day) that has a day in start..end."""
+    found = []
+    cursor = period_start(start, granularity)
+    while cursor <= end:
+        last = period_end(cursor, granularity)
+        found.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return found
+
+
+def days_sql(spans: list[tuple[date, date]]) -> tuple[str, list[Any]]:
+    """A condition on `day` selecting the (ordered) spans, adjacent ones joined, and its parameters."""
+    runs: list[list[date]] = []
+    for start, end in spans:
+        if runs and runs[-1][1] + timedelta(days=1) == start:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    return "(" + " OR ".join(["(day >= %s AND day <= %s)"] * len(runs)) + ")", [day for run in runs for day in run]
+
+
+def period_counts(granularity: str, starts: Iterable[date]) -> list[PeriodCount]:
+    """The distinct visitors and buyers of the given whole periods for every scope that has any (PostgreSQL).
+
+    Scopes: the whole network (always a row, the period's mark), each channel,
+    each store, each channel in each store. A buyer is omnichannel when they
+    bought on two channels or more anywhere in the network during the period,
+    as `kpis.selectors` counts them live.
+    """
+    spans = [(first, period_end(first, granularity)) for first in sorted(set(starts))]
+    if not spans:
+        return []
+    wanted = {first for first, _ in spans}
+    days, params = days_sql(spans)
+    period = PG_PERIODS[granularity]
+    sets = "GROUPING SETS ((p), (p, channel_id), (p, location_id), (p, channel_id, location_id))"
+    rows: dict[tuple[date, int | None, int | None], PeriodCount] = {
+        (first, None, None): PeriodCount(granularity=granularity, start=first) for first in wanted
+    }
+
+    def row(p: Any, grouped: int, channel_id: int | None, location_id: int | None) -> PeriodCount | None:
+        # GROUPING() has bit 2 set when the channel is summed over, bit 1 when the store is.
+        channel_key = None if grouped & 2 else channel_id
+        location_key = None if grouped & 1 else location_id
+        if as_date(p) not in wanted or (not grouped & 1 and location_id is None):
+            return None  # outside the periods asked for, or online rows by "no store", which no scope selects
+        key = (as_date(p), channel_key, location_key)
+        if key not in rows:
+            rows[key] = PeriodCount(
+                granularity=granularity, start=key[0], channel_id=channel_key, location_id=location_key
+            )
+        return rows[key]
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p, GROUPING(channel_id, location_id), channel_id, location_id, COUNT(DISTINCT v) "
+            f"FROM (SELECT {period} AS p, channel_id, location_id, COALESCE(customer_id, visitor_key) AS v "
+            f"FROM kpis_visitorday WHERE {days}) x GROUP BY {sets}",
+            params,
+        )
+        for p, grouped, channel_id, location_id, n in cursor.fetchall():
+            if (found := row(p, grouped, channel_id, location_id)) is not None:
+                found.visitors = n
+        cursor.execute(
+            f"WITH per AS (SELECT {period} AS p, customer_id, MIN(channel_id) <> MAX(channel_id) AS omni "
+            f"FROM kpis_buyerday WHERE {days} GROUP BY 1, 2) "
+            "SELECT p, GROUPING(channel_id, location_id), channel_id, location_id, COUNT(DISTINCT customer_id), "
+            "COUNT(DISTINCT customer_id) FILTER (WHERE omni) "
+            f"FROM (SELECT {period} AS p, channel_id, location_id, customer_id FROM kpis_buyerday "
+            f"WHERE {days}) b JOIN per USING (p, customer_id) GROUP BY {sets}",
+            [*params, *params],
+        )
+        for p, grouped, channel_id, location_id, buyers, omnichannel in cursor.fetchall():
+            if (found := row(p, grouped, channel_id, location_id)) is not None:
+                found.buyers, found.omnichannel_buyers = buyers, omnichannel
+    return list(rows.values())

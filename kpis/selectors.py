@@ -18,8 +18,17 @@ from django.db import connection
 from django.db.models import Case, Count, DateField, Expression, F, IntegerField, Max, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
-from kpis.models import BuyerDay, CreditReason, DailyFigures, JourneyPath, SocialMetric, StoreCreditDay, VisitorDay
-from kpis.rollups import ONLINE, as_date
+from kpis.models import (
+    BuyerDay,
+    CreditReason,
+    DailyFigures,
+    JourneyPath,
+    PeriodCount,
+    SocialMetric,
+    StoreCreditDay,
+    VisitorDay,
+)
+from kpis.rollups import ONLINE, PG_PERIODS, as_date, days_sql, period_end, period_start
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.money import to_cents
 
@@ -67,14 +76,6 @@ class Scope:
             channel=self.channel,
             location=self.location,
         )
-
-
-def period_start(day: date, granularity: str) -> date:
-    if granularity == "week":
-        return day - timedelta(days=day.weekday())
-    if granularity == "month":
-        return day.replace(day=1)
-    return day
 
 
 def periods(start: date, end: date, granularity: str) -> list[tuple[date, date]]:
@@ -137,9 +138,11 @@ def kpi_summary(scope: Scope, granularity: str = "day") -> tuple[dict[str, Any],
     """The KPIs of the whole scope and of each of its periods, reading each rollup table once.
 
     The additive figures of the whole are the sums of the periods' (added up
-    here); distinct counts (visitors, buyers) are not additive, so PostgreSQL
-    counts the whole and the periods in one statement (GROUPING SETS) and
-    other databases ask once more for the whole.
+    here); distinct counts (visitors, buyers) are not additive. On PostgreSQL
+    those of whole finished periods (and of the scope, when it is one) are
+    read from `PeriodCount`, and only the other periods and the whole scope are
+    counted, one statement per table; other databases count every period,
+    then ask once more for the whole.
     """
     total, rows = _report(scope, granularity, with_total=True)
     assert total is not None
@@ -185,9 +188,16 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
             period["social_engagement"] = _add(period.get("social_engagement"), row["total_engagement"])
             whole["social_engagement"] = _add(whole.get("social_engagement"), row["total_engagement"])
 
-    for key, count in _visitors(scope, granularity, with_total).items():
+    counted = _counted(scope, granularity, spans, with_total)
+    for key, (visitors, buyers, omnichannel) in counted.items():
+        (whole if key is None else figures[key]).update(
+            visitors=visitors, buyers=buyers, omnichannel_buyers=omnichannel
+        )
+    live = [span for span in spans if span[0] not in counted]
+    count_whole = with_total and None not in counted
+    for key, count in _visitors(scope, granularity, with_total, live, count_whole).items():
         (whole if key is None else figures[key])["visitors"] = count
-    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total).items():
+    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, live, count_whole).items():
         (whole if key is None else figures[key]).update(buyers=buyers, omnichannel_buyers=omnichannel)
 
     total = _shape(scope.start, scope.end, whole, with_social) if with_total else None
@@ -200,23 +210,50 @@ def _add(a: Any, b: Any) -> Any:
     return b if a is None else a + b
 
 
-# Each granularity's period start as PostgreSQL computes it from a `day` column (for GROUPING SETS).
-PG_PERIODS = {
-    "day": "day",
-    "week": "date_trunc('week', day)::date",
-    "month": "date_trunc('month', day)::date",
-    "total": "NULL::date",
-}
+def _whole_period(start: date, end: date, granularity: str) -> str | None:
+    """The granularity of which start..end is one whole period (a day, an ISO week, a calendar month), if any."""
+    for candidate in (granularity,) if granularity in GRANULARITIES else GRANULARITIES:
+        if start == period_start(start, candidate) and end == period_end(start, candidate):
+            return candidate
+    return None
 
 
-def _pg_grouping(granularity: str, with_total: bool, *extra: str) -> tuple[str, str]:
-    """The period column and the GROUPING SETS clause: per period, and the whole scope too if asked."""
-    period = PG_PERIODS[granularity]
-    per_period = ", ".join((period, *extra)) if granularity != "total" else ", ".join(extra)
-    sets = [f"({per_period})"]
-    if with_total and granularity != "total":
-        sets.append(f"({', '.join(extra)})")
-    return period, f"GROUPING SETS ({', '.join(sets)})"
+def _counted(
+    scope: Scope, granularity: str, spans: list[tuple[date, date]], with_total: bool
+) -> dict[date | None, tuple[int, int, int]]:
+    """Visitors, buyers and omnichannel buyers of the spans (and, with_total, of the scope as key None) that are
+    whole periods already counted in `PeriodCount` (PostgreSQL; one query)."""
+    if connection.vendor != "postgresql":
+        return {}
+    wanted: dict[tuple[str, date], list[date | None]] = {}
+    for start, end in spans:
+        if grain := _whole_period(start, end, granularity):
+            wanted.setdefault((grain, start), []).append(start)
+    if with_total and (grain := _whole_period(scope.start, scope.end, "total")):
+        wanted.setdefault((grain, scope.start), []).append(None)
+    if not wanted:
+        return {}
+    which = Q()
+    for grain in GRANULARITIES:
+        starts = [start for g, start in wanted if g == grain]
+        if starts:
+            which |= Q(granularity=grain, start__in=starts)
+    channel_id = scope.channel.pk if scope.channel else None
+    location_id = scope.location.pk if scope.location else None
+    marked: set[tuple[str, date]] = set()
+    own: dict[tuple[str, date], tuple[int, int, int]] = {}
+    rows = (
+        PeriodCount.objects.filter(which)
+        .filter(Q(channel=None, location=None) | Q(channel_id=channel_id, location_id=location_id))
+        .values_list("granularity", "start", "channel_id", "location_id", "visitors", "buyers", "omnichannel_buyers")
+    )
+    for grain, start, row_channel, row_location, visitors, buyers, omnichannel in rows:
+        if row_channel is None and row_location is None:
+            marked.add((grain, start))
+        if row_channel == channel_id and row_location == location_id:
+            own[(grain, start)] = (visitors, buyers, omnichannel)
+    # A counted period without a row for this scope had no visitor and no buyer in it.
+    return {key: own.get(period, (0, 0, 0)) for period, keys in wanted.items() if period in marked for key in keys}
 
 
 def _keys(p: Any, granularity: str, scope: Scope, with_total: bool) -> list[date | None]:
@@ -244,22 +281,40 @@ def _grains(granularity: str, with_total: bool) -> list[tuple[str, bool]]:
     return [(granularity, False)]
 
 
-def _visitors(scope: Scope, granularity: str, with_total: bool) -> dict[date | None, int]:
+def _visitors(
+    scope: Scope, granularity: str, with_total: bool, live: list[tuple[date, date]], count_whole: bool
+) -> dict[date | None, int]:
     """Distinct visitors per period (keys: period starts) and, with_total, of the whole scope (key None).
 
     Customers count by id and anonymous visitors by their key (below zero), so
-    one COUNT(DISTINCT) over integers counts both.
+    one distinct count over integers counts both. On PostgreSQL only the `live`
+    spans are counted, and the whole scope if `count_whole`; the rest was
+    counted before (`PeriodCount`).
     """
     found: dict[date | None, int] = {}
     if connection.vendor == "postgresql":
         inside, params = _in_scope_sql(scope)
-        period, grouping = _pg_grouping(granularity, with_total)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {period}, COUNT(DISTINCT COALESCE(customer_id, visitor_key)) FROM kpis_visitorday "
-                f"WHERE day >= %s AND day <= %s{' AND ' + inside if inside else ''} GROUP BY {grouping}",
-                [scope.start, scope.end, *params],
+        where = f" AND {inside}" if inside else ""
+        who = "COALESCE(customer_id, visitor_key)"
+        parts, args = [], []
+        if live:
+            days, day_params = days_sql(live)
+            # GROUP BY rather than COUNT(DISTINCT): PostgreSQL hashes the former and sorts the latter.
+            parts.append(
+                f"SELECT p, COUNT(*) FROM (SELECT {PG_PERIODS[granularity]} AS p, {who} AS v FROM kpis_visitorday "
+                f"WHERE ({days}){where} GROUP BY 1, 2) s GROUP BY p"
             )
+            args += [*day_params, *params]
+        if count_whole and granularity != "total":
+            parts.append(
+                f"SELECT NULL::date, COUNT(*) FROM (SELECT {who} FROM kpis_visitorday "
+                f"WHERE day >= %s AND day <= %s{where} GROUP BY 1) w"
+            )
+            args += [scope.start, scope.end, *params]
+        if not parts:
+            return found
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), args)
             for p, n in cursor.fetchall():
                 for key in _keys(p, granularity, scope, with_total):
                     found[key] = int(n or 0)
@@ -279,26 +334,43 @@ def _visitors(scope: Scope, granularity: str, with_total: bool) -> dict[date | N
     return found
 
 
-def _buyers(scope: Scope, granularity: str, with_total: bool) -> dict[date | None, tuple[int, int]]:
+def _buyers(
+    scope: Scope, granularity: str, with_total: bool, live: list[tuple[date, date]], count_whole: bool
+) -> dict[date | None, tuple[int, int]]:
     """Per period (and, with_total, the whole scope as key None): identified buyers in the scope, and how many
     of them bought on two channels or more.
 
     A buyer's channels are counted over the whole network (a store's buyer who
     also bought on the web is omnichannel), so the inner query groups every
-    buyer-day of the period by customer and marks those inside the scope.
+    buyer-day of the period by customer and marks those inside the scope. On
+    PostgreSQL only the `live` spans (and the whole if `count_whole`) are counted.
     """
     outer = "SELECT b.p, SUM(b.hit), SUM(CASE WHEN b.hit = 1 AND b.n >= 2 THEN 1 ELSE 0 END) FROM ({}) b GROUP BY b.p"
     found: dict[date | None, tuple[int, int]] = {}
     if connection.vendor == "postgresql":
         inside, params = _in_scope_sql(scope)
         hit = f"MAX(CASE WHEN {inside} THEN 1 ELSE 0 END)" if inside else "1"
-        period, grouping = _pg_grouping(granularity, with_total, "customer_id")
-        inner = (
-            f"SELECT {period} AS p, COUNT(DISTINCT channel_id) AS n, {hit} AS hit FROM kpis_buyerday "
-            f"WHERE day >= %s AND day <= %s GROUP BY {grouping}"
-        )
+        # Two channels or more is MIN(channel) <> MAX(channel): hashed, where COUNT(DISTINCT) sorts.
+        counted = "COUNT(*) FILTER (WHERE hit = 1), COUNT(*) FILTER (WHERE hit = 1 AND lo <> hi)"
+        buyer_columns = "customer_id, MIN(channel_id) AS lo, MAX(channel_id) AS hi"
+        parts, args = [], []
+        if live:
+            days, day_params = days_sql(live)
+            parts.append(
+                f"SELECT p, {counted} FROM (SELECT {PG_PERIODS[granularity]} AS p, {buyer_columns}, {hit} AS hit "
+                f"FROM kpis_buyerday WHERE ({days}) GROUP BY 1, 2) s GROUP BY p"
+            )
+            args += [*params, *day_params]
+        if count_whole and granularity != "total":
+            parts.append(
+                f"SELECT NULL::date, {counted} FROM (SELECT {buyer_columns}, {hit} AS hit FROM kpis_buyerday "
+                "WHERE day >= %s AND day <= %s GROUP BY 1) w"
+            )
+            args += [*params, scope.start, scope.end]
+        if not parts:
+            return found
         with connection.cursor() as cursor:
-            cursor.execute(outer.format(inner), [*params, scope.start, scope.end])
+            cursor.execute(" UNION ALL ".join(parts), args)
             for p, buyers, omnichannel in cursor.fetchall():
                 for key in _keys(p, granularity, scope, with_total):
                     found[key] = (int(buyers or 0), int(omnichannel or 0))

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer, Identifier, IdentifierKind
@@ -22,6 +23,7 @@ from kpis.models import (
     BuyerDay,
     DailyFigures,
     JourneyPath,
+    PeriodCount,
     RollupDay,
     SocialMetric,
     StoreCreditDay,
@@ -33,6 +35,7 @@ from omni.catalog.models import Channel, Location, Product, Variant
 from omni.errors import Invalid
 
 REFRESH_TASK = "kpis.refresh_day"
+COUNT_TASK = "kpis.count_periods"
 ROLLUP_MODELS = (DailyFigures, BuyerDay, VisitorDay, StoreCreditDay, JourneyPath)
 # A rebuild of a long range is cut into transactions of this many days.
 REBUILD_CHUNK_DAYS = 31
@@ -227,6 +230,8 @@ def rebuild(*, start: date, end: date) -> RebuildResult:
     order, so two refreshes of the same day queue instead of doubling its
     rows, and a run that dies half way (a killed worker) leaves the old
     figures of every day. Idempotent: the same raw rows give the same rollups.
+    The distinct counts of the periods those days belong to are dropped with
+    the old rows and counted again after the commit (`count_periods`).
     """
     if end < start:
         raise Invalid("The end is before the start.", {"to": ["Must be on or after from."]})
@@ -238,6 +243,7 @@ def rebuild(*, start: date, end: date) -> RebuildResult:
             for name, count in _rebuild_chunk(chunk_start, chunk_end).items():
                 totals[name] += count
             chunk_start = chunk_end + timedelta(days=1)
+    count_periods(start=start, end=end)
     return RebuildResult(days=(end - start).days + 1, rows=totals)
 
 
@@ -248,6 +254,7 @@ def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
         list(RollupDay.objects.select_for_update().filter(day__gte=start, day__lte=end).order_by("day"))
         for model in ROLLUP_MODELS:
             model.objects.filter(day__gte=start, day__lte=end).delete()
+        drop_period_counts(start=start, end=end)
         computed = rollups.compute(start, end)
         written = {
             "dailyfigures": len(DailyFigures.objects.bulk_create(computed.figures, batch_size=2000)),
@@ -258,6 +265,81 @@ def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
         }
         RollupDay.objects.filter(day__gte=start, day__lte=end).update(refreshed_at=timezone.now())
     return written
+
+
+def drop_period_counts(*, start: date, end: date) -> int:
+    """Forget the distinct counts of every period with a day in start..end; call it where those days change."""
+    touching = Q()
+    for granularity in rollups.GRANULARITIES:
+        touching |= Q(granularity=granularity, start__gte=rollups.period_start(start, granularity), start__lte=end)
+    return PeriodCount.objects.filter(touching).delete()[0]
+
+
+def follow_merge(*, survivor: Customer, merged: Customer) -> int:
+    """A merge: `merged`'s buyer- and visitor-days become `survivor`'s; two people counted apart become one.
+
+    Registered for both tables: the first call moves both, the second finds
+    nothing. Locks the `RollupDay` rows of the days moved (in day order, as
+    rebuilds and counts do), forgets the counts of their periods and asks
+    for them to be counted again after the commit.
+    """
+    moved = [model.objects.filter(customer=merged) for model in (BuyerDay, VisitorDay)]
+    days = sorted({day for rows in moved for day in rows.values_list("day", flat=True).distinct().order_by()})
+    if not days:
+        return 0
+    list(RollupDay.objects.select_for_update().filter(day__in=days).order_by("day"))
+    touching = Q()
+    for granularity in rollups.GRANULARITIES:
+        touching |= Q(granularity=granularity, start__in={rollups.period_start(day, granularity) for day in days})
+    PeriodCount.objects.filter(touching).delete()
+    count = sum(rows.update(customer=survivor) for rows in moved)
+    outbox.enqueue(COUNT_TASK, start=days[0].isoformat(), end=days[-1].isoformat())
+    return count
+
+
+def count_periods(*, start: date, end: date) -> int:
+    """Count the visitors and buyers of every finished day, week and month with a day in start..end that is
+    not counted yet and whose days are all rolled up. Returns how many periods were counted.
+
+    Locks the `RollupDay` rows of those periods in day order, as a rebuild
+    does, so no day of them changes while they are counted. Run it outside a
+    rebuild's transaction: one that already holds some days would wait on
+    the other days' refreshes, which wait on it. Only on PostgreSQL (the
+    reads count everything live elsewhere).
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    yesterday = timezone.localdate() - timedelta(days=1)
+    end = min(end, yesterday)
+    wanted = {g: rollups.whole_periods(start, end, g) for g in rollups.GRANULARITIES} if start <= end else {}
+    wanted = {g: [span for span in spans if span[1] <= yesterday] for g, spans in wanted.items()}
+    spans = [span for found in wanted.values() for span in found]
+    if not spans:
+        return 0
+    counted = 0
+    with transaction.atomic():
+        low, high = min(first for first, _ in spans), max(last for _, last in spans)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT day FROM kpis_rollupday WHERE day >= %s AND day <= %s ORDER BY day FOR UPDATE", [low, high]
+            )
+            rolled_up = {rollups.as_date(day) for (day,) in cursor.fetchall()}
+        for granularity, found in wanted.items():
+            done = set(
+                PeriodCount.objects.filter(
+                    granularity=granularity, start__in=[first for first, _ in found], channel=None, location=None
+                ).values_list("start", flat=True)
+            )
+            missing = [
+                first
+                for first, last in found
+                if first not in done
+                and all(first + timedelta(days=n) in rolled_up for n in range((last - first).days + 1))
+            ]
+            if missing:
+                PeriodCount.objects.bulk_create(rollups.period_counts(granularity, missing), batch_size=2000)
+                counted += len(missing)
+    return counted
 
 
 def refresh_day(*, day: date) -> RebuildResult:

@@ -26,3 +26,9 @@ def rollup_yesterday(days: int = 1) -> dict[str, int]:
     """The nightly run: recompute the last `days` days before today (Europe/Rome)."""
     today = timezone.localdate()
     return services.rebuild(start=today - timedelta(days=max(days, 1)), end=today - timedelta(days=1)).rows
+
+
+@shared_task(name="kpis.count_periods")
+def count_periods(start: str, end: str) -> int:
+    """Count again the finished periods of start..end (ISO dates) whose distinct counts were dropped."""
+    return services.count_periods(start=date.fromisoformat(start), end=date.fromisoformat(end))
