@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
@@ -541,26 +541,32 @@ def record_receipts(
     return result
 
 
-def _plan_stock(receipts: list[_Receipt], *, lock: bool) -> tuple[dict[tuple[int, int], StockLevel], list[Shortfall]]:
+@dataclass(frozen=True)
+class _Level:
+    """What the import needs of a stock row: its id and figures, read without building a model instance."""
+
+    pk: int
+    on_hand: int
+    reserved: int
+
+
+def _plan_stock(receipts: list[_Receipt], *, lock: bool) -> tuple[dict[tuple[int, int], _Level], list[Shortfall]]:
     """The stock rows sold from (made empty when missing, locked when writing) and the file's shortfalls."""
     keys = {(r.location.pk, line.variant.pk) for r in receipts for line in r.lines}
     if lock and keys:
-        missing = keys - _existing_keys(keys)
-        StockLevel.objects.bulk_create(
-            [StockLevel(location_id=loc, variant_id=var) for loc, var in sorted(missing)],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
-    levels: dict[tuple[int, int], StockLevel] = {}
+        _create_missing_levels(keys)
+    levels: dict[tuple[int, int], _Level] = {}
     location_ids = sorted({loc for loc, _ in keys})
     variant_ids = sorted({var for _, var in keys})
     for part in _chunks(variant_ids):
         query = StockLevel.objects.filter(location_id__in=location_ids, variant_id__in=part).order_by("pk")
         if lock:
             query = query.select_for_update()
-        for level in query:
-            if (level.location_id, level.variant_id) in keys:
-                levels[(level.location_id, level.variant_id)] = level
+        for pk, location_id, variant_id, units, held in query.values_list(
+            "pk", "location_id", "variant_id", "on_hand", "reserved"
+        ):
+            if (location_id, variant_id) in keys:
+                levels[(location_id, variant_id)] = _Level(pk, units, held)
     on_hand = {key: level.on_hand for key, level in levels.items()}
     free = {key: level.on_hand - level.reserved for key, level in levels.items()}
     shortfalls = []
@@ -583,6 +589,37 @@ def _plan_stock(receipts: list[_Receipt], *, lock: bool) -> tuple[dict[tuple[int
     return levels, shortfalls
 
 
+def _create_missing_levels(keys: set[tuple[int, int]]) -> None:
+    """Empty stock rows for the (store, variant) pairs sold that have none; a row made meanwhile is kept.
+
+    On PostgreSQL one INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING;
+    elsewhere bulk_create of the pairs not found.
+    """
+    if connection.vendor != "postgresql":
+        missing = keys - _existing_keys(keys)
+        StockLevel.objects.bulk_create(
+            [StockLevel(location_id=loc, variant_id=var) for loc, var in sorted(missing)],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        return
+    pairs = sorted(keys)
+    now = timezone.now()
+    others = [
+        f for f in StockLevel._meta.concrete_fields if not f.primary_key and f.name not in ("location", "variant")
+    ]
+    columns = ", ".join(["location_id", "variant_id", *(f.column for f in others)])
+    values = [now if f.name == "updated_at" else f.get_default() for f in others]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {StockLevel._meta.db_table} ({columns}) "
+            f"SELECT t.location_id, t.variant_id{', %s' * len(others)} "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS t(location_id, variant_id) "
+            "ORDER BY 1, 2 ON CONFLICT (location_id, variant_id) DO NOTHING",
+            [*values, [loc for loc, _ in pairs], [var for _, var in pairs]],
+        )
+
+
 def _existing_keys(keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
     location_ids = sorted({loc for loc, _ in keys})
     variant_ids = sorted({var for _, var in keys})
@@ -600,7 +637,7 @@ def _write(
     receipts: list[_Receipt],
     *,
     channel: Channel,
-    levels: dict[tuple[int, int], StockLevel],
+    levels: dict[tuple[int, int], _Level],
     actor: Actor,
     report: Progress,
     total_lines: int,
@@ -682,7 +719,15 @@ def _insert_objects(model: Any, objects: Sequence[Any]) -> None:
     rows = [[f.pre_save(obj, True) for f in fields] for obj in objects]
     if any(hasattr(value, "resolve_expression") for row in rows for value in row):
         raise ValueError(f"{model._meta.label}: expressions (a database default left unset) need bulk_create")
-    rows = [[f.get_db_prep_save(value, connection) for f, value in zip(fields, row, strict=True)] for row in rows]
+    # A Decimal goes to COPY as it is: preparing it (get_db_prep_save) costs more than the COPY of it.
+    prepare = [None if isinstance(f, models.DecimalField) else f for f in fields]
+    rows = [
+        [
+            value if f is None and isinstance(value, Decimal) else (f or fields[i]).get_db_prep_save(value, connection)
+            for i, (f, value) in enumerate(zip(prepare, row, strict=True))
+        ]
+        for row in rows
+    ]
     ids = _insert(model, [f.attname for f in fields], rows, ids=True)
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
@@ -765,7 +810,7 @@ def _insert(
     return new_ids
 
 
-def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], StockLevel], actor: Actor) -> None:
+def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], _Level], actor: Actor) -> None:
     """A conditional UPDATE per stock row (one statement for them all on PostgreSQL), and the movements:
     an adjustment for units sold beyond on hand, then the sale."""
     sold: dict[tuple[int, int], int] = defaultdict(int)
@@ -806,19 +851,20 @@ def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], Stock
 
 
 def _update_levels_at_once(changes: list[tuple[int, int, int]]) -> None:
-    """PostgreSQL: the same conditional updates (on_hand += delta where on_hand >= need), one statement per chunk."""
-    table = StockLevel._meta.db_table
-    now = timezone.now()
+    """PostgreSQL: the same conditional updates (on_hand += delta where on_hand >= need) in one statement, the
+    changes passed as three arrays (no VALUES list of thousands of parameters to build)."""
+    if not changes:
+        return
+    ids, deltas, needs = (list(column) for column in zip(*changes, strict=True))
     with connection.cursor() as cursor:
-        for part in _chunks(changes):
-            values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(part))
-            cursor.execute(
-                f"UPDATE {table} AS s SET on_hand = s.on_hand + v.delta, updated_at = %s "
-                f"FROM (VALUES {values}) AS v(id, delta, need) WHERE s.id = v.id AND s.on_hand >= v.need",
-                [now, *(value for change in part for value in change)],
-            )
-            if cursor.rowcount != len(part):  # the rows are locked: the plan was made on other figures
-                raise RuntimeError("stock rows changed under their lock")
+        cursor.execute(
+            f"UPDATE {StockLevel._meta.db_table} AS s SET on_hand = s.on_hand + v.delta, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(id, delta, need) "
+            "WHERE s.id = v.id AND s.on_hand >= v.need",
+            [timezone.now(), ids, deltas, needs],
+        )
+        if cursor.rowcount != len(changes):  # the rows are locked: the plan was made on other figures
+            raise RuntimeError("stock rows changed under their lock")
 
 
 def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) -> None:
