@@ -49,9 +49,10 @@ def send(message_id: int, *, task: str | None = None, kwargs: dict[str, Any] | N
 
     Right after the commit the caller still holds the task and its arguments
     and passes them: the row is not read back, only marked sent (one UPDATE,
-    guarded by `sent_at IS NULL`). The relay passes the id alone and the row is
-    read. Either way a message may go twice (the relay racing the commit
-    hook), never zero times: tasks are idempotent.
+    guarded by `sent_at IS NULL`; a coalesced task claims its key first,
+    one upsert). The relay passes the id alone and the row is read. Either
+    way a message may go twice (the relay racing the commit hook), never
+    zero times: tasks are idempotent.
 
     Only the after-commit path coalesces; the relay always sends, so a run
     that was claimed and never sent cannot hold back what the relay recovers.
