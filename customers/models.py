@@ -183,6 +183,38 @@ class ConsentChange(Attributed):
         return f"{self.purpose}: {'granted' if self.is_granted else 'withdrawn'}"
 
 
+class PersonalDataAction(models.TextChoices):
+    EXPORT = "export", _("Export")
+    ERASE = "erase", _("Erasure")
+    MERGE = "merge", _("Merge")
+
+
+class Door(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    API_SESSION = "api_session", _("API, staff session")
+    API_KEY = "api_key", _("API key")
+    SYSTEM = "system", _("System")
+
+
+class PersonalDataAudit(Attributed):
+    """Who exported, erased or merged a customer's personal data, when, and through which door.
+
+    Append-only; only users who may erase personal data read it in the admin.
+    """
+
+    action = models.CharField(_("action"), max_length=10, choices=PersonalDataAction.choices)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="personal_data_audits", verbose_name=_("customer")
+    )
+    door = models.CharField(_("door"), max_length=12, choices=Door.choices)
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("personal data audit entry")
+        verbose_name_plural = _("personal data audit")
+
+
 class Erasure(Attributed):
     """The record that a customer's personal data was erased, by whom and when. It holds no personal data."""
 

@@ -23,13 +23,15 @@ from customers.models import (
     CustomerMerge,
     Erasure,
     Identifier,
+    PersonalDataAction,
+    PersonalDataAudit,
     Segment,
 )
 from customers.normalise import normalise_email, normalise_identifier, normalise_phone
 from customers.registry import registry
-from customers.selectors import MAX_MERGE_HOPS, current_consents, related_rows, segment_members
+from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data, related_rows, segment_members
 from omni.actor import SYSTEM, Actor
-from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound
+from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
 MAX_ATTEMPTS = 5
@@ -122,6 +124,7 @@ def identify(
     profile: Mapping[str, Any] | None = None,
     actor: Actor = SYSTEM,
     request_key: str = "",
+    may_merge: bool = True,
 ) -> IdentifyResult:
     """Find the customer these identifiers name: create one, return one, or merge several.
 
@@ -140,14 +143,16 @@ def identify(
     Two calls racing on the same new identifiers end with one customer: the
     unique (kind, value) constraint makes the loser's insert fail, and the
     loser takes its decision again, in a savepoint, up to MAX_ATTEMPTS times.
-    Locks the customers' rows in id order. Raises Invalid.
+    With ``may_merge`` false (a caller without the merge permission), identifiers
+    that would merge customers raise PermissionDenied and nothing is written.
+    Locks the customers' rows in id order. Raises Invalid, PermissionDenied.
     """
     cleaned = clean_identifiers(identifiers)
     fields = clean_profile(profile)
     for attempt in range(MAX_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _identify_once(cleaned, fields, actor, request_key)
+                return _identify_once(cleaned, fields, actor, request_key, may_merge)
         except (IntegrityError, _Retry):
             if attempt == MAX_ATTEMPTS - 1:
                 raise
@@ -155,7 +160,7 @@ def identify(
 
 
 def _identify_once(
-    cleaned: list[IdentifierIn], fields: dict[str, Any], actor: Actor, request_key: str
+    cleaned: list[IdentifierIn], fields: dict[str, Any], actor: Actor, request_key: str, may_merge: bool = True
 ) -> IdentifyResult:
     match = Q()
     for item in cleaned:
@@ -177,6 +182,8 @@ def _identify_once(
     created = False
     if owners:
         locked = _lock_live(owners)
+        if len(locked) > 1 and not may_merge:
+            raise PermissionDenied("These identifiers belong to several customers; merging them needs the permission.")
         survivor = min(locked, key=lambda c: (c.created_at, c.pk))
         for other in locked:
             if other.pk != survivor.pk:
@@ -297,9 +304,23 @@ def _merge_locked(*, survivor: Customer, merged: Customer, actor: Actor, request
         updated_at=timezone.now(),
     )
     merged.merged_into = survivor
+    _audit(PersonalDataAction.MERGE, merged, actor)
     return CustomerMerge.objects.create(
         survivor=survivor, merged=merged, moved=moved, **_attribution(actor, request_key)
     )
+
+
+def _audit(action: str, customer: Customer, actor: Actor) -> None:
+    PersonalDataAudit.objects.create(
+        action=action, customer=customer, door=actor.door_name, user=actor.user, api_client=actor.api_client
+    )
+
+
+def export_personal_data(*, customer: Customer, actor: Actor = SYSTEM) -> dict[str, Any]:
+    """All personal data held about `customer` (right of access); the export itself is audited."""
+    with transaction.atomic():
+        _audit(PersonalDataAction.EXPORT, customer, actor)
+        return personal_data(customer)
 
 
 def lock_survivor(customer: Customer) -> Customer:
@@ -405,6 +426,7 @@ def erase_customer(*, customer: Customer, actor: Actor = SYSTEM, request_key: st
             for purpose in granted
         )
         summary["consents_withdrawn"] = granted
+        _audit(PersonalDataAction.ERASE, locked, actor)
         now = timezone.now()
         Customer.objects.filter(pk=locked.pk).update(
             first_name="", last_name="", email="", phone="", birth_date=None, erased_at=now, updated_at=now

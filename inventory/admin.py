@@ -165,6 +165,9 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # rows are made by counting (the "Count stock" page) or the import
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # stock changes by counts and movements, never by deleting its row
+
     def has_import_permission(self, request):
         # A file may name any location: only staff who see every location import.
         return self.has_change_permission(request) and sees_all_locations(request.user)
@@ -293,7 +296,7 @@ class ReservationAdmin(StoreScopedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Cancel the selected holds (units become available again)"))
+    @admin.action(description=_("Cancel the selected holds (units become available again)"), permissions=["change"])
     def cancel_holds(self, request, queryset):
         cancelled, skipped = 0, 0
         actor = Actor.of(request.user)
@@ -391,7 +394,7 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
         except _TransferRefused:
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.action(description=_("Ship the selected transfers (units leave the source)"))
+    @admin.action(description=_("Ship the selected transfers (units leave the source)"), permissions=["change"])
     def ship(self, request, queryset):
         _run_each(
             self,
@@ -401,7 +404,9 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
             lambda n: ngettext("%(n)d transfer shipped.", "%(n)d transfers shipped.", n) % {"n": n},
         )
 
-    @admin.action(description=_("Receive the selected transfers (units arrive at the destination)"))
+    @admin.action(
+        description=_("Receive the selected transfers (units arrive at the destination)"), permissions=["change"]
+    )
     def receive(self, request, queryset):
         _run_each(
             self,
@@ -411,7 +416,7 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
             lambda n: ngettext("%(n)d transfer received.", "%(n)d transfers received.", n) % {"n": n},
         )
 
-    @admin.action(description=_("Cancel the selected requested transfers"))
+    @admin.action(description=_("Cancel the selected requested transfers"), permissions=["change"])
     def cancel(self, request, queryset):
         _run_each(
             self,
@@ -456,7 +461,7 @@ class ReplenishmentProposalAdmin(StoreScopedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Turn the selected proposals into transfers"))
+    @admin.action(description=_("Turn the selected proposals into transfers"), permissions=["change"])
     def make_transfers(self, request, queryset):
         _run_each(
             self,
@@ -466,7 +471,7 @@ class ReplenishmentProposalAdmin(StoreScopedAdmin, admin.ModelAdmin):
             lambda n: ngettext("%(n)d transfer requested.", "%(n)d transfers requested.", n) % {"n": n},
         )
 
-    @admin.action(description=_("Dismiss the selected proposals"))
+    @admin.action(description=_("Dismiss the selected proposals"), permissions=["change"])
     def dismiss(self, request, queryset):
         count = queryset.filter(status=ProposalStatus.PROPOSED).update(status=ProposalStatus.DISMISSED)
         self.message_user(

@@ -99,7 +99,7 @@ class RollupDayAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Recompute the figures of the selected days"))
+    @admin.action(description=_("Recompute the figures of the selected days"), permissions=["change"])
     def recompute(self, request, queryset):
         days = sorted(queryset.values_list("day", flat=True))
         for day in days:

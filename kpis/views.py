@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.formats import number_format
@@ -24,6 +25,7 @@ from kpis.csv_export import csv_response
 from kpis.definitions import KPIS
 from kpis.forms import DashboardFilters
 from kpis.models import RollupDay
+from omni.catalog.scoping import location_of, sees_all_locations
 
 PERMISSION = "kpis.view_dashboards"
 
@@ -36,6 +38,15 @@ def dashboard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
         filters = DashboardFilters.from_query(request.GET)
+        if not sees_all_locations(request.user):
+            # Staff held to one location read that store's figures only: never the network's,
+            # another store's, or the page that compares stores.
+            own = location_of(request.user)
+            asked = filters.data.get("store") or (own.code if own else "")
+            if own is None or asked != own.code or view.__name__ == "stores":
+                raise PermissionDenied
+            filters = DashboardFilters({**filters.data, "store": own.code})
+            filters.fields["store"].queryset = filters.fields["store"].queryset.filter(pk=own.pk)
         if not filters.is_valid():
             return render(request, "kpis/page.html", _context(request, filters, view.__name__), status=400)
         return view(request, filters)

@@ -81,7 +81,23 @@ class LoyaltyAccountAdmin(admin.ModelAdmin):
     search_fields = ["cards__number", "customer__email", "customer__last_name", "customer__phone"]
     list_select_related = ["customer", "tier"]
     autocomplete_fields = ["customer"]
-    readonly_fields = ["balance", "debt", "lifetime_points", "rolling_spend", "tier", "latest_movements", "adjust_link"]
+    readonly_fields = [
+        "customer",
+        "balance",
+        "debt",
+        "lifetime_points",
+        "rolling_spend",
+        "tier",
+        "latest_movements",
+        "adjust_link",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # accounts open through enrolment and identify, with their cards
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an account's ledger is kept; points move by adjustments with a reason
+
     fields = [
         "customer",
         "balance",
@@ -209,6 +225,9 @@ class PointsLotAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -22,7 +22,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     def scope_list(self, obj):
         return ", ".join(obj.scopes)
 
-    @admin.action(description=_("Revoke the selected clients' keys"))
+    @admin.action(description=_("Revoke the selected clients' keys"), permissions=["change"])
     def revoke(self, request, queryset):
         from django.utils import timezone
 

@@ -37,6 +37,14 @@ class NotFound(DomainError):
     default_detail = "Not found."
 
 
+class PermissionDenied(DomainError):
+    """The user may not do this here: a location outside theirs, or a right their role lacks."""
+
+    code = "permission_denied"
+    status = 403
+    default_detail = "You are not allowed to do this."
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

@@ -13,17 +13,21 @@ from django.db.models import Q
 
 VIEW = "view"
 # Each role: (group name, permission specs). A spec is "app_label.codename", or
-# "app_label.*" for every permission of the app, or "app_label.view_*" for its views.
+# "app_label.*" for every permission of the app, or "app_label.view_*" for its views; a spec
+# starting with "-" takes a permission away again (it wins over every grant of the same role).
 ROLES: dict[str, list[str]] = {
     "Store staff": [
         "catalog.view_*",
         "customers.view_*",
+        "-customers.view_personaldataaudit",
+        "customers.add_customer",
         "customers.change_customer",
         "orders.view_*",
         "orders.add_order",
         "orders.change_order",
         "inventory.view_*",
         "inventory.change_stocklevel",
+        "inventory.add_reservation",
         "inventory.change_reservation",
         "loyalty.view_loyaltyaccount",
         "loyalty.view_ledgerentry",
@@ -50,6 +54,7 @@ ROLES: dict[str, list[str]] = {
         "catalog.see_all_locations",
         "catalog.view_*",
         "customers.view_*",
+        "-customers.view_personaldataaudit",
         "customers.add_segment",
         "customers.change_segment",
         "customers.delete_segment",
@@ -65,27 +70,37 @@ ROLES: dict[str, list[str]] = {
         "customers.export_personal_data",
         "customers.erase_personal_data",
         "customers.merge_customers",
+        "customers.view_personaldataaudit",
         "loyalty.*",
     ],
 }
 
 
+def _matching(spec: str) -> Q:
+    app_label, codename = spec.split(".", 1)
+    if codename == "*":
+        return Q(content_type__app_label=app_label)
+    if codename.endswith("*"):
+        return Q(content_type__app_label=app_label, codename__startswith=codename[:-1])
+    return Q(content_type__app_label=app_label, codename=codename)
+
+
 def permissions_for(specs: list[str], seen: set[str] | None = None) -> Q:
+    """The permissions a role's specs grant, less the ones its own "-" specs take away."""
     seen = seen or set()
     condition = Q(pk__in=[])
     for spec in specs:
+        if spec.startswith("-"):
+            continue
         if spec.startswith("@"):
             name = spec[1:]
             if name not in seen:
                 condition |= permissions_for(ROLES[name], seen | {name})
             continue
-        app_label, codename = spec.split(".", 1)
-        if codename == "*":
-            condition |= Q(content_type__app_label=app_label)
-        elif codename.endswith("*"):
-            condition |= Q(content_type__app_label=app_label, codename__startswith=codename[:-1])
-        else:
-            condition |= Q(content_type__app_label=app_label, codename=codename)
+        condition |= _matching(spec)
+    for spec in specs:
+        if spec.startswith("-"):
+            condition &= ~_matching(spec[1:])
     return condition
 
 

@@ -173,7 +173,7 @@ REST_FRAMEWORK = {
         "omni.api.authentication.BearerKeyAuthentication",
         "omni.api.authentication.StaffSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["omni.api.permissions.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["omni.api.permissions.Authorised"],
     "DEFAULT_THROTTLE_CLASSES": ["omni.api.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": API_THROTTLE_RATE},
     "DEFAULT_PAGINATION_CLASS": "omni.api.pagination.PageNumberPagination",

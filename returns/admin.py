@@ -97,6 +97,8 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         # A return is taken back through the clerk's page, which calls the returns service.
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         return redirect("admin:returns_take_back")
 
     def has_delete_permission(self, request, obj=None):
@@ -195,7 +197,9 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
     # --- actions on requested returns ------------------------------------------------------------------------------
 
-    @admin.action(description=_("Receive the selected requested returns at my store (all resellable)"))
+    @admin.action(
+        description=_("Receive the selected requested returns at my store (all resellable)"), permissions=["change"]
+    )
     def receive_here(self, request, queryset):
         location = location_of(request.user)
         if location is None:
@@ -210,7 +214,7 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
                 self.message_user(request, f"{ret.rma}: {error.detail}", messages.ERROR)
         self.message_user(request, _("%(n)d returns received at %(where)s.") % {"n": done, "where": location.name})
 
-    @admin.action(description=_("Cancel the selected requested returns"))
+    @admin.action(description=_("Cancel the selected requested returns"), permissions=["change"])
     def cancel_requested(self, request, queryset):
         done = 0
         for ret in queryset.filter(status=ReturnStatus.REQUESTED):
@@ -229,17 +233,23 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
         start = parse_date(request.GET.get("from") or "") or end - timedelta(days=29)
         if start > end:
             start, end = end, start
+        # Staff held to one location see that location's figures only; nobody else's.
+        own = None if sees_all_locations(request.user) else location_of(request.user)
+        if own is None and not sees_all_locations(request.user):
+            raise PermissionDenied
+        only = own.pk if own is not None else None
         context = {
             **self.admin_site.each_context(request),
             "title": _("Returns report"),
             "opts": self.model._meta,
             "start": start,
             "end": end,
-            "by_channel": selectors.return_rate_by_channel(start, end),
-            "by_product": selectors.return_rate_by_product(start, end),
-            "by_reason": selectors.returns_by_reason(start, end),
-            "by_store": selectors.return_rate_by_store(start, end),
-            "online_in_store": selectors.online_returned_in_store(start, end),
+            "store": own,
+            "by_channel": selectors.return_rate_by_channel(start, end, location=only),
+            "by_product": selectors.return_rate_by_product(start, end, location=only),
+            "by_reason": selectors.returns_by_reason(start, end, location=only),
+            "by_store": selectors.return_rate_by_store(start, end, location=only),
+            "online_in_store": selectors.online_returned_in_store(start, end, location=only),
         }
         return render(request, "admin/returns/report.html", context)
 

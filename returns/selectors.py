@@ -81,9 +81,11 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return low, high
 
 
-def received_between(start: date, end: date) -> QuerySet[Return]:
+def received_between(start: date, end: date, location: int | None = None) -> QuerySet[Return]:
+    """Returns received in the days; with `location`, only those received there."""
     low, high = _bounds(start, end)
-    return Return.objects.filter(status=ReturnStatus.RECEIVED, received_at__gte=low, received_at__lt=high)
+    rows = Return.objects.filter(status=ReturnStatus.RECEIVED, received_at__gte=low, received_at__lt=high)
+    return rows if location is None else rows.filter(location_id=location)
 
 
 def daily_return_figures(start: date, end: date) -> list[dict[str, Any]]:
@@ -130,18 +132,22 @@ class RateRow:
         return (Decimal(self.returned) * 100 / self.sold).quantize(Decimal("0.1"))
 
 
-def _sold_lines(start: date, end: date) -> QuerySet[OrderLine]:
+def _sold_lines(start: date, end: date, location: int | None = None) -> QuerySet[OrderLine]:
+    """Lines sold in the days; with `location`, those sold by that store."""
     low, high = _bounds(start, end)
-    return OrderLine.objects.filter(order__created_at__gte=low, order__created_at__lt=high).exclude(
+    lines = OrderLine.objects.filter(order__created_at__gte=low, order__created_at__lt=high).exclude(
         order__status=OrderStatus.CANCELLED
     )
+    return lines if location is None else lines.filter(order__location_id=location)
 
 
-def _returned_lines(start: date, end: date) -> QuerySet[ReturnLine]:
+def _returned_lines(start: date, end: date, location: int | None = None) -> QuerySet[ReturnLine]:
+    """Lines returned in the days; with `location`, those received there."""
     low, high = _bounds(start, end)
-    return ReturnLine.objects.filter(
+    lines = ReturnLine.objects.filter(
         ret__status=ReturnStatus.RECEIVED, ret__received_at__gte=low, ret__received_at__lt=high, quantity__gt=0
     )
+    return lines if location is None else lines.filter(ret__location_id=location)
 
 
 def _rates(sold: dict[Any, int], returned: dict[Any, dict[str, Any]], labels: dict[Any, str]) -> list[RateRow]:
@@ -159,34 +165,34 @@ def _rates(sold: dict[Any, int], returned: dict[Any, dict[str, Any]], labels: di
     ]
 
 
-def return_rate_by_channel(start: date, end: date) -> list[RateRow]:
+def return_rate_by_channel(start: date, end: date, *, location: int | None = None) -> list[RateRow]:
     """Per order channel: units sold, units returned (wherever received), the rate (two queries)."""
     sold = dict(
-        _sold_lines(start, end)
+        _sold_lines(start, end, location)
         .values("order__channel__code")
         .annotate(n=Sum("quantity"))
         .values_list("order__channel__code", "n")
     )
     returned = {
         row["ret__order__channel__code"]: row
-        for row in _returned_lines(start, end)
+        for row in _returned_lines(start, end, location)
         .values("ret__order__channel__code")
         .annotate(units=Sum("quantity"), returns=Count("ret", distinct=True), amount=Sum("returned_value"))
     }
     return _rates(sold, returned, {code: str(label) for code, label in ChannelCode.choices})
 
 
-def return_rate_by_product(start: date, end: date, *, limit: int = 50) -> list[RateRow]:
+def return_rate_by_product(start: date, end: date, *, limit: int = 50, location: int | None = None) -> list[RateRow]:
     """Per product: units sold and returned, the most returned first (two queries)."""
     returned = {
         row["variant__product__code"]: row
-        for row in _returned_lines(start, end)
+        for row in _returned_lines(start, end, location)
         .values("variant__product__code", "variant__product__name")
         .annotate(units=Sum("quantity"), returns=Count("ret", distinct=True), amount=Sum("returned_value"))
         .order_by("-units")[:limit]
     }
     sold = dict(
-        _sold_lines(start, end)
+        _sold_lines(start, end, location)
         .filter(variant__product__code__in=list(returned))
         .values("variant__product__code")
         .annotate(n=Sum("quantity"))
@@ -197,10 +203,10 @@ def return_rate_by_product(start: date, end: date, *, limit: int = 50) -> list[R
     return sorted(rows, key=lambda r: -r.returned)
 
 
-def returns_by_reason(start: date, end: date) -> list[RateRow]:
+def returns_by_reason(start: date, end: date, *, location: int | None = None) -> list[RateRow]:
     """Per reason: returned units and their share of all returned units (in `sold`, the total; one query)."""
     rows = list(
-        _returned_lines(start, end)
+        _returned_lines(start, end, location)
         .values("reason__code", "reason__label")
         .annotate(units=Sum("quantity"), returns=Count("ret", distinct=True), amount=Sum("returned_value"))
         .order_by("-units", "reason__code")
@@ -219,16 +225,16 @@ def returns_by_reason(start: date, end: date) -> list[RateRow]:
     ]
 
 
-def return_rate_by_store(start: date, end: date) -> list[RateRow]:
+def return_rate_by_store(start: date, end: date, *, location: int | None = None) -> list[RateRow]:
     """Per receiving location: returns taken back there, against the units that store sold (two queries)."""
     returned = {
         row["location__code"]: {**row, "units": row["units"], "returns": row["returns"]}
-        for row in received_between(start, end)
+        for row in received_between(start, end, location)
         .values("location__code", "location__name")
         .annotate(units=Sum("units"), returns=Count("pk"), amount=Sum("returned_value"))
     }
     sold = dict(
-        _sold_lines(start, end)
+        _sold_lines(start, end, location)
         .filter(order__location__isnull=False)
         .values("order__location__code")
         .annotate(n=Sum("quantity"))
@@ -251,10 +257,10 @@ class OnlineReturnedInStore:
         return (Decimal(self.in_store) * 100 / self.online_returns).quantize(Decimal("0.1"))
 
 
-def online_returned_in_store(start: date, end: date) -> OnlineReturnedInStore:
+def online_returned_in_store(start: date, end: date, *, location: int | None = None) -> OnlineReturnedInStore:
     """Of the received returns of online orders, how many came back through a store (one query)."""
     figures = (
-        received_between(start, end)
+        received_between(start, end, location)
         .exclude(order__channel__code=ChannelCode.STORE)
         .aggregate(
             online=Count("pk"),

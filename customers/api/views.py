@@ -26,7 +26,8 @@ from customers.api.serializers import (
     TimelineEntrySerializer,
 )
 from customers.models import ConsentPurpose, Customer
-from omni.actor import Actor
+from omni.actor import API_SESSION, Actor
+from omni.api.permissions import principal_may, rule
 from omni.api.schema import ErrorSerializer
 from omni.errors import NotFound
 
@@ -47,7 +48,8 @@ class Moved(APIException):
 class CustomerMixin:
     """Finds the customer of the URL; a merged-away id answers 301 (308 for writes) to the survivor."""
 
-    required_scope = "customers"
+    def actor(self) -> Actor:
+        return Actor.of(self.request.user, door=API_SESSION)  # type: ignore[attr-defined]
 
     def customer(self, pk: int) -> Customer:
         found = selectors.customer_by_id(pk)
@@ -88,6 +90,7 @@ def detail_payload(customer: Customer) -> dict[str, Any]:
 class CustomerListView(CustomerMixin, generics.ListAPIView):
     """Customers; `?identifier=` finds the one an e-mail, phone, card, device or account points at."""
 
+    access = {"get": rule("customers", "customers.view_customer")}
     serializer_class = CustomerSerializer
 
     @extend_schema(
@@ -111,7 +114,12 @@ class CustomerListView(CustomerMixin, generics.ListAPIView):
 
 
 class IdentifyView(CustomerMixin, APIView):
-    """Recognise a visitor or a customer: create, return, or merge into the oldest."""
+    """Recognise a visitor or a customer: create, return, or merge into the oldest.
+
+    A staff session without the merge permission may create and find customers, not merge them.
+    """
+
+    access = {"post": rule("customers", "customers.add_customer", "customers.change_customer")}
 
     @extend_schema(
         request=IdentifyInSerializer,
@@ -127,8 +135,9 @@ class IdentifyView(CustomerMixin, APIView):
         result = services.identify(
             identifiers=[services.IdentifierIn(**item) for item in data["identifiers"]],
             profile=data.get("profile"),
-            actor=Actor.of(request.user),
+            actor=self.actor(),
             request_key=request_key_of(request),
+            may_merge=principal_may(request.user, rule("customers", "customers.merge_customers")),
         )
         customer = selectors.customer_by_id(result.customer.pk)
         customer.created = result.created
@@ -141,6 +150,11 @@ class IdentifyView(CustomerMixin, APIView):
 class CustomerDetailView(CustomerMixin, APIView):
     """The single customer view: profile, identifiers, consents, loyalty, channels and orders per channel."""
 
+    access = {
+        "get": rule("customers", "customers.view_customer"),
+        "patch": rule("customers", "customers.change_customer"),
+    }
+
     @extend_schema(responses={200: CustomerDetailSerializer, 301: MOVED})
     def get(self, request, pk: int):
         customer = self.customer(pk)
@@ -151,12 +165,17 @@ class CustomerDetailView(CustomerMixin, APIView):
         customer = self.customer(pk)
         incoming = ProfilePatchSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
-        services.update_profile(customer=customer, changes=incoming.validated_data, actor=Actor.of(request.user))
+        services.update_profile(customer=customer, changes=incoming.validated_data, actor=self.actor())
         return Response(CustomerDetailSerializer(detail_payload(self.customer(pk))).data)
 
 
 class ConsentsView(CustomerMixin, APIView):
     """Marketing e-mail, marketing SMS and profiling consents; every change is kept."""
+
+    access = {
+        "get": rule("customers", "customers.view_customer"),
+        "put": rule("customers", "customers.change_customer"),
+    }
 
     @extend_schema(responses={200: ConsentsSerializer, 301: MOVED})
     def get(self, request, pk: int):
@@ -174,7 +193,7 @@ class ConsentsView(CustomerMixin, APIView):
             choices={purpose: data[purpose] for purpose in ConsentPurpose.values if purpose in data},
             channel=data["source_channel"],
             source=data["source"],
-            actor=Actor.of(request.user),
+            actor=self.actor(),
             request_key=request_key_of(request),
         )
         return Response(ConsentsSerializer(state).data)
@@ -200,6 +219,7 @@ class TimelinePage:
 class TimelineView(CustomerMixin, generics.GenericAPIView):
     """Orders, returns, points, events, consents of every channel, newest first."""
 
+    access = {"get": rule("customers", "customers.view_customer")}
     serializer_class = TimelineEntrySerializer
     queryset = Customer.objects.none()  # the entries come from the registry; this names the path's model
 
@@ -211,19 +231,23 @@ class TimelineView(CustomerMixin, generics.GenericAPIView):
 
 
 class ExportView(CustomerMixin, APIView):
-    """All personal data held about the customer (right of access), as JSON."""
+    """All personal data held about the customer (right of access), as JSON; every export is audited."""
+
+    access = {"get": rule("customers", "customers.export_personal_data")}
 
     @extend_schema(responses={200: PersonalDataSerializer, 301: MOVED})
     def get(self, request, pk: int):
-        return Response(selectors.personal_data(self.customer(pk)))
+        return Response(services.export_personal_data(customer=self.customer(pk), actor=self.actor()))
 
 
 class EraseView(CustomerMixin, APIView):
     """Erase the person: profile and identifiers removed, consents withdrawn; orders and ledgers stay."""
 
+    access = {"post": rule("customers", "customers.erase_personal_data")}
+
     @extend_schema(request=None, responses={200: ErasureSerializer, 308: MOVED})
     def post(self, request, pk: int):
         erasure = services.erase_customer(
-            customer=self.customer(pk), actor=Actor.of(request.user), request_key=request_key_of(request)
+            customer=self.customer(pk), actor=self.actor(), request_key=request_key_of(request)
         )
         return Response(ErasureSerializer(erasure).data)

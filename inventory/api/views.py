@@ -18,7 +18,9 @@ from inventory.api.serializers import (
 )
 from inventory.models import Reservation
 from omni.actor import Actor
+from omni.api.permissions import rule
 from omni.catalog.models import ChannelCode, Location, Variant
+from omni.catalog.scoping import check_location, may_act_at, narrow
 from omni.errors import Invalid, NotFound
 
 
@@ -39,11 +41,17 @@ def variant_or_404(sku: str) -> Variant:
 class StockLevelView(APIView):
     """One stock row: read it, or set its on hand by a count."""
 
-    required_scope = "stock"
+    access = {
+        "get": rule("stock", "inventory.view_stocklevel"),
+        "put": rule("stock", "inventory.change_stocklevel"),
+    }
 
     @extend_schema(responses=StockLevelSerializer)
     def get(self, request, location_code: str, sku: str):
-        level = selectors.stock_of(location_or_404(location_code), variant_or_404(sku))
+        location = location_or_404(location_code)
+        if not may_act_at(request.user, location):
+            raise NotFound(f"No location with code {location_code}.")  # another store's rows are not shown
+        level = selectors.stock_of(location, variant_or_404(sku))
         if level is None:
             raise NotFound(f"No stock of {sku} at {location_code} on file.")
         return Response(StockLevelSerializer(level).data)
@@ -60,6 +68,7 @@ class StockLevelView(APIView):
         incoming = StockCountInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         location, variant = location_or_404(location_code), variant_or_404(sku)
+        check_location(request.user, location)
         services.count(
             location=location,
             variant=variant,
@@ -70,8 +79,10 @@ class StockLevelView(APIView):
         return Response(StockLevelSerializer(selectors.stock_of(location, variant)).data)
 
 
-def reservation_or_404(reservation_id: int) -> Reservation:
-    reservation = Reservation.objects.select_related("variant", "location").filter(pk=reservation_id).first()
+def reservation_or_404(request, reservation_id: int) -> Reservation:
+    """The reservation, if it is at one of the request's locations."""
+    reservations = narrow(Reservation.objects.select_related("variant", "location"), request.user, ["location"])
+    reservation = reservations.filter(pk=reservation_id).first()
     if reservation is None:
         raise NotFound(f"No reservation {reservation_id}.")
     return reservation
@@ -80,7 +91,7 @@ def reservation_or_404(reservation_id: int) -> Reservation:
 class ReservationCreateView(APIView):
     """Hold units at a pick-up store for a customer, for a while (click & collect)."""
 
-    required_scope = "orders"
+    access = {"post": rule("orders", "inventory.add_reservation")}
 
     @extend_schema(
         request=ReservationInSerializer,
@@ -96,6 +107,7 @@ class ReservationCreateView(APIView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         variant, location = variant_or_404(data["sku"]), location_or_404(data["location"])
+        check_location(request.user, location)
         if not (location.is_pickup_point and location.is_active):
             raise Invalid(
                 f"{location.code} is not an active pick-up point.", {"location": ["Not an active pick-up point."]}
@@ -113,17 +125,17 @@ class ReservationCreateView(APIView):
 
 
 class ReservationDetailView(APIView):
-    required_scope = "orders"
+    access = {"get": rule("orders", "inventory.view_reservation")}
 
     @extend_schema(responses=ReservationSerializer)
     def get(self, request, reservation_id: int):
-        return Response(ReservationSerializer(reservation_or_404(reservation_id)).data)
+        return Response(ReservationSerializer(reservation_or_404(request, reservation_id)).data)
 
 
 class ReservationCancelView(APIView):
     """Release a hold before it expires."""
 
-    required_scope = "orders"
+    access = {"post": rule("orders", "inventory.change_reservation")}
 
     @extend_schema(
         request=None,
@@ -132,15 +144,18 @@ class ReservationCancelView(APIView):
     )
     def post(self, request, reservation_id: int):
         reservation = services.cancel_hold(
-            reservation=reservation_or_404(reservation_id), reason="cancelled", actor=Actor.of(request.user)
+            reservation=reservation_or_404(request, reservation_id), reason="cancelled", actor=Actor.of(request.user)
         )
         return Response(ReservationSerializer(reservation).data)
 
 
 class AvailabilityView(APIView):
-    """Where the network holds units of some SKUs, and how the customer can get them on a channel."""
+    """Where the network holds units of some SKUs, and how the customer can get them on a channel.
 
-    required_scope = "stock"
+    Open to every role that sees stock: the network's availability is what a clerk sells from.
+    """
+
+    access = {"get": rule("stock", "inventory.view_stocklevel")}
 
     @extend_schema(
         parameters=[

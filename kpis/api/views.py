@@ -18,14 +18,16 @@ from kpis.api.serializers import (
     SocialFiguresInSerializer,
     SocialFiguresResultSerializer,
 )
+from omni.api.permissions import rule
 from omni.catalog.models import Channel, ChannelCode, Location
+from omni.catalog.scoping import check_location, check_sees_all
 from omni.errors import Invalid
 
 
 class EventListView(APIView):
     """Touchpoint events from the site, the app, the tills and the marketing tools."""
 
-    required_scope = "events"
+    access = {"post": rule("events", "kpis.add_touchpointevent")}
 
     @extend_schema(
         request=EventInSerializer(many=True),
@@ -64,7 +66,7 @@ class EventListView(APIView):
 class SocialMetricListView(APIView):
     """Daily figures per social network."""
 
-    required_scope = "events"
+    access = {"post": rule("events", "kpis.add_socialmetric")}
 
     @extend_schema(
         request=SocialFiguresInSerializer(many=True),
@@ -84,7 +86,7 @@ class SocialMetricListView(APIView):
 class KpiView(APIView):
     """The cross-channel KPIs of a period, read from the daily rollups."""
 
-    required_scope = "kpis"
+    access = {"get": rule("kpis", "kpis.view_dashboards")}
 
     @extend_schema(
         parameters=[
@@ -121,6 +123,10 @@ class KpiView(APIView):
                 raise Invalid(
                     f"No location {data['location']}.", {"location": [f"Unknown location {data['location']}."]}
                 )
+        if location is None:
+            check_sees_all(request.user)
+        else:
+            check_location(request.user, location)
         scope = selectors.Scope(start=data["from"], end=data["to"], channel=channel, location=location)
         total, results = selectors.kpi_summary(scope, data["granularity"])
         report = {

@@ -10,6 +10,7 @@ from loyalty import selectors
 from loyalty.api.serializers import AccountSerializer, LedgerEntrySerializer, QuoteInSerializer, QuoteSerializer
 from loyalty.models import LedgerEntry
 from loyalty.pricing import LineIn, programme, quote_basket
+from omni.api.permissions import rule
 from omni.catalog.models import Channel
 from omni.errors import NotFound
 from omni.money import to_cents
@@ -25,7 +26,7 @@ def account_or_404(card: str):
 class AccountView(APIView):
     """A loyalty account by card: the one balance of every channel."""
 
-    required_scope = "loyalty"
+    access = {"get": rule("loyalty", "loyalty.view_loyaltyaccount")}
 
     @extend_schema(responses=AccountSerializer)
     def get(self, request, card: str):
@@ -38,7 +39,7 @@ class AccountView(APIView):
 class LedgerView(generics.ListAPIView):
     """The account's point movements, newest first."""
 
-    required_scope = "loyalty"
+    access = {"get": rule("loyalty", "loyalty.view_ledgerentry")}
     serializer_class = LedgerEntrySerializer
 
     def get_queryset(self):
@@ -50,7 +51,7 @@ class LedgerView(generics.ListAPIView):
 class QuoteView(APIView):
     """Price a basket for a customer on a channel: the same answer the order would get."""
 
-    required_scope = "loyalty"
+    access = {"post": rule("loyalty", "catalog.view_variant")}  # whoever sees prices may price a basket
 
     @extend_schema(request=QuoteInSerializer, responses=QuoteSerializer)
     def post(self, request):

@@ -14,6 +14,8 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 
 from omni.catalog.models import Location, StaffAssignment
+from omni.errors import PermissionDenied
+from omni.models import ApiClient
 
 SEE_ALL = "catalog.see_all_locations"
 
@@ -79,3 +81,32 @@ class StoreScopedAdmin:
         if db_field.related_model is Location and field is not None:
             field.queryset = field.queryset.filter(pk__in=locations_for(request.user).values("pk"))
         return field
+
+
+def narrow(queryset: QuerySet, principal, lookups: list[str]) -> QuerySet:
+    """The rows a request may see: all of them for an API key, the user's locations' for a session."""
+    if isinstance(principal, ApiClient):
+        return queryset
+    if principal is None or not getattr(principal, "is_authenticated", False):
+        return queryset.none()  # the schema generator's anonymous request
+    return scope(queryset, principal, lookups)
+
+
+def may_act_at(principal, location: Location | None) -> bool:
+    """Whether an API key or a member of staff may act for `location` (None: no location named)."""
+    if location is None or isinstance(principal, ApiClient) or sees_all_locations(principal):
+        return True
+    own = location_of(principal)
+    return own is not None and own.pk == location.pk
+
+
+def check_location(principal, location: Location | None) -> None:
+    """Raise PermissionDenied when a session names a location outside the user's own."""
+    if not may_act_at(principal, location):
+        raise PermissionDenied(f"You may not act for {location.code if location else ''}.")
+
+
+def check_sees_all(principal) -> None:
+    """Raise PermissionDenied unless the request may read the whole network's figures."""
+    if not (isinstance(principal, ApiClient) or sees_all_locations(principal)):
+        raise PermissionDenied("Network-wide figures need the permission to see every location.")

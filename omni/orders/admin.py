@@ -17,16 +17,33 @@ from omni.orders.forms import EndlessAisleForm
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
 
 
-class OrderLineInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """Lines and payments of an order are what was sold and paid: shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for field in self.get_fields(request, obj)]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    extra = 0
     fields = ["variant", "quantity", "unit_price", "discount", "line_total"]
-    autocomplete_fields = ["variant"]
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInline):
     model = Payment
-    extra = 0
+    fields = ["tender", "amount"]
 
 
 class OrderEventInline(admin.TabularInline):
@@ -42,7 +59,12 @@ class OrderEventInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    """Orders are read-only rows: they are placed by the endless aisle, the API and the imports, and
+    moved on only by the actions below (and the hand-over page), which call the order services and
+    write their events, stock and points movements."""
+
     store_lookups = ["location", "pickup_location"]
+    actions = ["mark_ready_for_pickup", "mark_shipped", "mark_collected", "mark_cancelled"]
 
     list_display = [
         "number",
@@ -63,6 +85,51 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     show_full_result_count = False
     change_list_template = "admin/orders/order/change_list.html"
 
+    def has_add_permission(self, request):
+        return False  # an order is placed through the endless aisle, with its lines and payments
+
+    def has_change_permission(self, request, obj=None):
+        return False  # no raw edits of totals or statuses: the actions move an order on
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_place_permission(self, request) -> bool:
+        return request.user.has_perm("orders.add_order")
+
+    def has_move_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    def _apply_to_each(self, request, queryset, event: str) -> None:
+        done, refused = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                services.apply_event(order=order, event=event, actor=Actor.of(request.user))
+            except DomainError as error:
+                refused.append(f"{order.number}: {error.detail}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, _("%(n)d orders updated.") % {"n": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.action(description=_("Mark ready for pick-up"), permissions=["move"])
+    def mark_ready_for_pickup(self, request, queryset):
+        self._apply_to_each(request, queryset, "ready_for_pickup")
+
+    @admin.action(description=_("Mark shipped"), permissions=["move"])
+    def mark_shipped(self, request, queryset):
+        self._apply_to_each(request, queryset, "shipped")
+
+    @admin.action(description=_("Mark collected"), permissions=["move"])
+    def mark_collected(self, request, queryset):
+        self._apply_to_each(request, queryset, "collected")
+
+    @admin.action(description=_("Cancel (releases stock, takes back points)"), permissions=["move"])
+    def mark_cancelled(self, request, queryset):
+        self._apply_to_each(request, queryset, "cancelled")
+
     def get_urls(self):
         return [
             path("endless-aisle/", self.admin_site.admin_view(self.endless_aisle_view), name="orders_endless_aisle"),
@@ -72,7 +139,7 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
     def endless_aisle_view(self, request):
         """Check where the network has an item, then place the order for the customer, in one form."""
-        if not self.has_add_permission(request):
+        if not self.has_place_permission(request):
             raise PermissionDenied
         initial = {"customer": request.GET.get("customer"), "sku": request.GET.get("sku")}
         own = location_of(request.user)
@@ -120,7 +187,18 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
 @admin.register(Allocation)
 class AllocationAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    """Where an order line's units come from: written by the order services only."""
+
     store_lookups = ["location"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     list_display = ["line", "location", "quantity"]
     list_select_related = ["line", "line__order", "location"]

@@ -146,7 +146,7 @@ def handover_view(model_admin, request: HttpRequest) -> HttpResponse:
         "stores": stores,
         "store": store,
         "term": term,
-        "can_change": model_admin.has_change_permission(request),
+        "can_change": model_admin.has_move_permission(request),
         "groups": handover_groups(store, term) if store is not None else None,
     }
     return render(request, "admin/orders/handover.html", context)
@@ -154,7 +154,7 @@ def handover_view(model_admin, request: HttpRequest) -> HttpResponse:
 
 def _apply(model_admin, request: HttpRequest, store: Location | None) -> HttpResponse:
     """Mark one order ready or collected; only an order picked up at a store the user may act for."""
-    if not model_admin.has_change_permission(request):
+    if not model_admin.has_move_permission(request):
         raise PermissionDenied
     event = request.POST.get("event", "")
     order_id = request.POST.get("order", "")

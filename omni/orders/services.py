@@ -65,13 +65,20 @@ def new_order_number() -> str:
 
 
 def resolve_customer(
-    *, customer: Customer | None, identifiers: Sequence[Any] | None, actor: Actor, request_key: str
+    *,
+    customer: Customer | None,
+    identifiers: Sequence[Any] | None,
+    actor: Actor,
+    request_key: str,
+    may_merge: bool = True,
 ) -> Customer | None:
     """The live customer of the order: the one given (followed through merges) or the one identified."""
     if customer is not None:
         return customer_services.lock_survivor(customer)
     if identifiers:
-        return customer_services.identify(identifiers=identifiers, actor=actor, request_key=request_key).customer
+        return customer_services.identify(
+            identifiers=identifiers, actor=actor, request_key=request_key, may_merge=may_merge
+        ).customer
     return None
 
 
@@ -136,13 +143,16 @@ def record_order(
     actor: Actor = SYSTEM,
     request_key: str = "",
     created_at=None,
+    may_merge: bool = True,
 ) -> Order:
     """Record a sale of any channel; returns the saved order with its lines and allocations.
 
     Raises DuplicateOrder (the channel's external id was seen), Invalid,
     NotSoldOnChannel, InsufficientStock, InsufficientPoints. Locks: the
     customers' rows (identify), the stock rows (by primary key, in
-    inventory.allocate), the loyalty account.
+    inventory.allocate), the loyalty account. With ``may_merge`` false (a caller
+    without the merge permission), identifiers that would merge customers raise
+    PermissionDenied.
     """
     fulfilment = fulfilment or FulfilmentIn()
     if external_id:
@@ -154,7 +164,9 @@ def record_order(
     if points_to_redeem < 0:
         raise Invalid("Points to redeem cannot be negative.", {"points_to_redeem": ["Must be 0 or more."]})
 
-    buyer = resolve_customer(customer=customer, identifiers=identifiers, actor=actor, request_key=request_key)
+    buyer = resolve_customer(
+        customer=customer, identifiers=identifiers, actor=actor, request_key=request_key, may_merge=may_merge
+    )
     account = loyalty.open_account(customer=buyer) if buyer is not None else None
     at = created_at or timezone.now()
     quote = quote_basket(channel=channel, lines=lines, account=account, at=at)

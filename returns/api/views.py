@@ -7,8 +7,10 @@ from rest_framework.response import Response
 
 from loyalty.pricing import LineIn
 from omni.actor import Actor
+from omni.api.permissions import rule
 from omni.catalog.models import Location
-from omni.errors import Invalid
+from omni.catalog.scoping import check_location, narrow
+from omni.errors import Invalid, NotFound
 from returns import selectors, services
 from returns.api.filters import ReturnFilter
 from returns.api.serializers import ReceiveInSerializer, ReturnInSerializer, ReturnSerializer
@@ -26,14 +28,28 @@ def location_or_invalid(code: str | None, field: str = "location") -> Location |
 class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Returns of any channel's order at any location: at a counter, or asked for first and received later."""
 
-    required_scope = "returns"
+    access = {
+        "list": rule("returns", "returns.view_return"),
+        "retrieve": rule("returns", "returns.view_return"),
+        "create": rule("returns", "returns.add_return"),
+        "receive": rule("returns", "returns.change_return"),
+        "cancel": rule("returns", "returns.change_return"),
+    }
+    store_lookups = ["location", "order__location"]
     serializer_class = ReturnSerializer
     filterset_class = ReturnFilter
     lookup_field = "rma"
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return selectors.returns()
+        return narrow(selectors.returns(), self.request.user, self.store_lookups)
+
+    def visible_return(self, rma: str):
+        """The return, if the request may see it (another store's return answers 404)."""
+        ret = services.return_by_rma(rma)
+        if not self.get_queryset().filter(pk=ret.pk).exists():
+            raise NotFound(f"No return {rma}.")
+        return ret
 
     def answer(self, ret, code=status.HTTP_200_OK) -> Response:
         return Response(ReturnSerializer(selectors.returns().get(pk=ret.pk)).data, status=code)
@@ -46,6 +62,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data = incoming.validated_data
         order = services.order_by_number(data["order"])
         location = location_or_invalid(data.get("location"))
+        check_location(request.user, location)
         lines = [
             services.ReturnLineIn(sku=x["sku"], quantity=x["quantity"], reason=x["reason"], condition=x["condition"])
             for x in data["lines"]
@@ -79,21 +96,21 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         incoming = ReceiveInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        ret = services.return_by_rma(rma)
+        ret = self.visible_return(rma)
+        location = location_or_invalid(data["location"])
+        check_location(request.user, location)
         lines = None
         if data.get("lines") is not None:
             lines = [
                 services.ReceiveLineIn(sku=x["sku"], quantity=x["quantity"], condition=x["condition"])
                 for x in data["lines"]
             ]
-        ret = services.receive_return(
-            ret=ret, location=location_or_invalid(data["location"]), lines=lines, actor=Actor.of(request.user)
-        )
+        ret = services.receive_return(ret=ret, location=location, lines=lines, actor=Actor.of(request.user))
         return self.answer(ret)
 
     @extend_schema(request=None, responses=ReturnSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, rma: str):
         """Drop a requested return: its units can be returned again."""
-        ret = services.cancel_return(ret=services.return_by_rma(rma), actor=Actor.of(request.user))
+        ret = services.cancel_return(ret=self.visible_return(rma), actor=Actor.of(request.user))
         return self.answer(ret)

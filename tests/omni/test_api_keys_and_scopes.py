@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
@@ -81,10 +81,14 @@ def test_a_revoked_key_stops_working(make_api_client):
     assert api.get(LOCATIONS).status_code == 401
 
 
-def test_staff_users_may_use_the_api_with_their_admin_session():
+def test_staff_users_may_use_the_api_with_their_admin_session_as_far_as_their_permissions_go():
     staff = User.objects.create_user("clerk", password="pw-Secret-1", is_staff=True)
     browser = APIClient()
     browser.force_login(staff)
+    refused = browser.get(LOCATIONS)
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    staff.user_permissions.add(Permission.objects.get(codename="view_location"))
+    browser.force_login(User.objects.get(pk=staff.pk))
     assert browser.get(LOCATIONS).status_code == 200
 
 

@@ -128,12 +128,25 @@ def test_the_clerk_receives_a_requested_return_from_the_list(clerk, network, api
     assert (ret.status, ret.location) == ("received", network["milano"])
 
 
-def test_the_report_page_shows_the_rates(clerk, network, api):
+def test_the_report_page_shows_the_rates(client, network, api):
+    setup_roles()
+    office = User.objects.create_user("office", "o@example.it", "pw-Secret-1", is_staff=True)
+    office.groups.add(Group.objects.get(name="Head office"))
+    client.force_login(office)
     order = web_order(customer_with_points(), [("CAM-ROSSA-M", 2)], [("card", "79.80")])
     api.post("/api/v1/returns/", return_body(order, "MI01"), format="json")
 
-    page = clerk.get("/admin/returns/return/report/").content.decode()
+    page = client.get("/admin/returns/return/report/").content.decode()
 
     assert 'id="by-channel"' in page and 'id="by-reason"' in page
     assert "50.0%" in page or "50,0%" in page
     assert "(1 / 1)" in page
+
+
+def test_the_report_shows_a_clerk_the_returns_taken_back_at_their_store_only(clerk, network, api):
+    order = web_order(customer_with_points(), [("CAM-ROSSA-M", 2)], [("card", "79.80")])
+    api.post("/api/v1/returns/", return_body(order, "RM01"), format="json")
+
+    page = clerk.get("/admin/returns/return/report/").content.decode()
+
+    assert "(0 / 0)" in page and "RM01" not in page

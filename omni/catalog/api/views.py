@@ -5,6 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from omni.api.permissions import rule
 from omni.catalog import selectors, services
 from omni.catalog.api.filters import LocationFilter, ProductFilter
 from omni.catalog.api.serializers import (
@@ -23,7 +24,11 @@ class LocationViewSet(
 ):
     """Stores and warehouses of the network."""
 
-    required_scope = "catalog"
+    access = {
+        "list": rule("catalog", "catalog.view_location"),
+        "retrieve": rule("catalog", "catalog.view_location"),
+        "create": rule("catalog", "catalog.add_location"),
+    }
     serializer_class = LocationSerializer
     filterset_class = LocationFilter
     lookup_field = "code"
@@ -39,7 +44,11 @@ class LocationViewSet(
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Products with their variants and the channels that sell them."""
 
-    required_scope = "catalog"
+    access = {
+        "list": rule("catalog", "catalog.view_product"),
+        "retrieve": rule("catalog", "catalog.view_product"),
+        "create": rule("catalog", "catalog.add_product", "catalog.add_variant"),
+    }
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     lookup_field = "code"
@@ -68,7 +77,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 class VariantDetailView(APIView):
     """One variant by SKU, with its price on the channel asked for and on every channel."""
 
-    required_scope = "catalog"
+    access = {"get": rule("catalog", "catalog.view_variant")}
 
     @extend_schema(
         parameters=[

@@ -8,7 +8,9 @@ from rest_framework.response import Response
 from customers.models import Customer
 from loyalty.pricing import LineIn
 from omni.actor import Actor
+from omni.api.permissions import principal_may, rule
 from omni.catalog.models import Channel, Location
+from omni.catalog.scoping import check_location, narrow
 from omni.errors import Invalid, NotFound
 from omni.orders import selectors, services
 from omni.orders.api.filters import OrderFilter
@@ -27,14 +29,20 @@ def location_or_invalid(code: str | None, field: str) -> Location | None:
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Orders of every channel: one flow for the till, the site, the app and the call center."""
 
-    required_scope = "orders"
+    access = {
+        "list": rule("orders", "orders.view_order"),
+        "retrieve": rule("orders", "orders.view_order"),
+        "create": rule("orders", "orders.add_order"),
+        "events": rule("orders", "orders.change_order"),
+    }
+    store_lookups = ["location", "pickup_location"]
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return selectors.orders()
+        return narrow(selectors.orders(), self.request.user, self.store_lookups)
 
     @extend_schema(request=OrderInSerializer, responses={201: OrderSerializer})
     def create(self, request):
@@ -47,9 +55,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             customer = Customer.objects.filter(pk=data["customer"]).first()
             if customer is None:
                 raise Invalid(f"No customer {data['customer']}.", {"customer": ["Unknown customer."]})
+        location = location_or_invalid(data.get("location"), "location")
+        check_location(request.user, location)
         order = services.record_order(
             channel=Channel.objects.get(code=data["channel"]),
-            location=location_or_invalid(data.get("location"), "location"),
+            location=location,
             customer=customer,
             identifiers=data.get("identifiers"),
             external_id=data.get("external_id") or None,
@@ -64,6 +74,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             points_to_redeem=data["points_to_redeem"],
             actor=Actor.of(request.user),
             request_key=request.headers.get("Idempotency-Key", ""),
+            may_merge=principal_may(request.user, rule("customers", "customers.merge_customers")),
         )
         return Response(OrderSerializer(selectors.orders().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -73,7 +84,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Move the order on: ready_for_pickup, shipped, collected or cancelled."""
         incoming = OrderEventInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        order = selectors.orders().filter(number=number).first()
+        order = self.get_queryset().filter(number=number).first()
         if order is None:
             raise NotFound(f"No order {number}.")
         services.apply_event(order=order, event=incoming.validated_data["type"], actor=Actor.of(request.user))
