@@ -1,9 +1,11 @@
 """At the counter, a clerk finds today's pick-ups at their store, marks them ready, then collected."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 
 from inventory.models import StockLevel
 from loyalty.pricing import LineIn
@@ -191,3 +193,30 @@ def test_the_page_costs_the_same_queries_for_one_order_or_twenty(clerk, network,
     with django_assert_max_num_queries(few):
         page = clerk.get(URL).content.decode()
     assert page.count('class="handover-order"') == 21
+
+
+def _ids_from(first: int) -> None:
+    """Make the next order's id `first`, as in a shop that has sold for a while."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval(pg_get_serial_sequence('orders_order', 'id'), %s)", [first - 1])
+        else:
+            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = 'orders_order'", [first - 1])
+
+
+def test_the_buttons_post_the_order_id_as_written_in_the_page_with_ids_in_the_thousands_in_italian(
+    clerk, network, settings
+):
+    settings.LANGUAGE_CODE = "it"
+    pickup(network, network["milano"], customer=CustomerFactory())
+    _ids_from(5994)
+    order = pickup(network, network["milano"], customer=CustomerFactory())
+    assert order.pk == 5994
+
+    page = clerk.get(URL, HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    form = page[page.index(f"{order.number}") :]
+    posted = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form)[:3])
+    assert posted["order"] == "5994"  # not "5.994"
+    clerk.post(URL, {**posted, "event": "ready_for_pickup"})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.READY_FOR_PICKUP
