@@ -31,6 +31,7 @@ from customers.normalise import normalise_email, normalise_identifier, normalise
 from customers.registry import registry
 from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data, related_rows, segment_members
 from omni.actor import SYSTEM, Actor
+from omni.concurrency import retry_on_conflict
 from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
@@ -112,12 +113,13 @@ def clean_profile(profile: Mapping[str, Any] | None, *, prefix: str = "profile."
 def _lock_live(customer_ids: Iterable[int]) -> list[Customer]:
     """Lock the customers' rows in id order; if one was merged or erased meanwhile, start over."""
     ids = sorted(set(customer_ids))
-    locked = list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    locked = list(Customer.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
     if len(locked) != len(ids) or any(c.merged_into_id is not None for c in locked):
         raise _Retry()
     return locked
 
 
+@retry_on_conflict
 def identify(
     *,
     identifiers: Sequence[IdentifierIn | Mapping[str, Any]],
@@ -331,16 +333,16 @@ def lock_survivor(customer: Customer) -> Customer:
     merge and lands on the survivor: never on the merged customer afterwards.
     Call it inside the caller's transaction.
     """
-    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     for _hop in range(MAX_MERGE_HOPS):
         if locked.merged_into_id is None:
             break
-        locked = Customer.objects.select_for_update().get(pk=locked.merged_into_id)
+        locked = Customer.objects.select_for_update(no_key=True).get(pk=locked.merged_into_id)
     return locked
 
 
 def _lock_for_change(customer: Customer) -> Customer:
-    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     if locked.erased_at is not None:
         raise CustomerErased()
     if locked.merged_into_id is not None:
@@ -348,6 +350,7 @@ def _lock_for_change(customer: Customer) -> Customer:
     return locked
 
 
+@retry_on_conflict
 def set_consents(
     *,
     customer: Customer,
@@ -386,6 +389,7 @@ def set_consents(
     return current_consents([customer.pk])[customer.pk]
 
 
+@retry_on_conflict
 def update_profile(*, customer: Customer, changes: Mapping[str, Any], actor: Actor = SYSTEM) -> Customer:
     """Change profile fields. E-mail and phone are normalised. Raises Invalid, CustomerErased."""
     fields = clean_profile(changes, prefix="")
@@ -398,6 +402,7 @@ def update_profile(*, customer: Customer, changes: Mapping[str, Any], actor: Act
     return locked
 
 
+@retry_on_conflict
 def erase_customer(*, customer: Customer, actor: Actor = SYSTEM, request_key: str = "") -> Erasure:
     """Remove the person from the data, keep the books.
 

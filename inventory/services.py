@@ -48,6 +48,7 @@ from inventory.models import (
 )
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
+from omni.concurrency import retry_on_conflict
 from omni.errors import InsufficientStock, Invalid, InvalidTransition, NotFound
 from omni.uploads import whole_number
 
@@ -129,6 +130,7 @@ def _touch() -> dict[str, Any]:
 # --- Counting and receiving ------------------------------------------------------------------------------------
 
 
+@retry_on_conflict
 def count(
     *, location: Location, variant: Variant, on_hand: int, reason: str = "count", actor: Actor = SYSTEM
 ) -> StockLevel:
@@ -321,6 +323,7 @@ def ship_reserved(
 # --- Holds for customers (click & collect) ---------------------------------------------------------------------
 
 
+@retry_on_conflict
 def hold(
     *,
     location: Location,
@@ -382,6 +385,7 @@ def _close_hold(reservation: Reservation, status: str, now: datetime) -> bool:
     return bool(changed)
 
 
+@retry_on_conflict
 def cancel_hold(*, reservation: Reservation, reason: str = "", actor: Actor = SYSTEM) -> Reservation:
     """Release an active hold. A hold already released, collected or expired: InvalidTransition."""
     with transaction.atomic():
@@ -398,6 +402,7 @@ def cancel_hold(*, reservation: Reservation, reason: str = "", actor: Actor = SY
     return reservation
 
 
+@retry_on_conflict
 def collect_hold(*, reservation: Reservation, reason: str = "", actor: Actor = SYSTEM) -> Reservation:
     """The held units are handed over or shipped: they leave stock and the hold is consumed."""
     with transaction.atomic():

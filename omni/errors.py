@@ -50,6 +50,18 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Busy(Conflict):
+    """The request met other writes on the same rows and lost more than once: try again in a moment.
+
+    Raised by ``omni.concurrency.retry_on_conflict`` after its retries; the
+    API answers 409 ``busy`` with ``Retry-After``. Nothing was written.
+    """
+
+    code = "busy"
+    default_detail = "Other requests are changing the same records right now; nothing was written. Try again."
+    retry_after = 1
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
     default_detail = "Not enough stock to serve the request."

@@ -210,6 +210,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "omni.catalog.models.ChannelCode"},
 }
 
+# A deadlock or serialization failure is retried this many times in all before answering 409 `busy`.
+DB_RETRY_ATTEMPTS = int(os.environ.get("DB_RETRY_ATTEMPTS", "4"))
+
 # Idempotency keys are kept this long (contract: 24 hours).
 IDEMPOTENCY_TTL_SECONDS = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600)))
 

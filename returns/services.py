@@ -44,6 +44,7 @@ from loyalty.pricing import LineIn, quote_basket
 from omni import outbox
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
+from omni.concurrency import retry_on_conflict
 from omni.errors import Invalid, InvalidTransition, NotFound, QuantityExceedsPurchased, ReturnWindowExpired
 from omni.money import to_cents
 from omni.orders import services as orders
@@ -403,6 +404,7 @@ def _new_rma(ret: Return) -> None:
     Return.objects.filter(pk=ret.pk).update(rma=ret.rma)
 
 
+@retry_on_conflict
 @transaction.atomic
 def accept_return(
     *,
@@ -568,6 +570,7 @@ def _locked_return(ret: Return) -> tuple[Return, Order, list[OrderLine]]:
     return locked, order, order_lines
 
 
+@retry_on_conflict
 @transaction.atomic
 def receive_return(
     *, ret: Return, location: Location | None, lines: Sequence[ReceiveLineIn] | None = None, actor: Actor = SYSTEM
@@ -627,6 +630,7 @@ def _apply_received(return_lines: list[ReturnLine], lines: Sequence[ReceiveLineI
         raise Invalid("Some received lines are not valid.", errors)
 
 
+@retry_on_conflict
 @transaction.atomic
 def cancel_return(*, ret: Return, actor: Actor = SYSTEM) -> Return:
     """Drop a requested return: its units no longer count against the order. InvalidTransition otherwise."""
@@ -651,6 +655,7 @@ class ExchangeOutcome:
     tender: str | None
 
 
+@retry_on_conflict
 @transaction.atomic
 def exchange(
     *,

@@ -85,7 +85,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(error_body(exc.code, exc.detail, exc.errors, **exc.extra), status=exc.status)
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status, headers=headers)
     if not isinstance(exc, exceptions.APIException):
         return None
 

@@ -28,6 +28,7 @@ from loyalty.pricing import LineIn, points_for, quote_basket, terms_at
 from omni import outbox
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
+from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
 from omni.money import to_cents
 from omni.orders.models import (
@@ -128,6 +129,7 @@ def check_payments(payments: Sequence[PaymentIn], due: Decimal) -> None:
         raise Invalid("The payments do not match the order.", errors)
 
 
+@retry_on_conflict
 @transaction.atomic
 def record_order(
     *,
@@ -331,6 +333,7 @@ def allowed_events(order: Order) -> list[str]:
     return events
 
 
+@retry_on_conflict
 @transaction.atomic
 def apply_event(*, order: Order, event: str, actor: Actor = SYSTEM) -> Order:
     """Move an order on. Shipping and collecting take the reserved units out of stock; cancelling
