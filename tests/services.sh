@@ -12,6 +12,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 state="$here/.services/run-$$"
+# PostgreSQL runs as the postgres user when this script runs as root, and that
+# user must reach its data directory: a clone in /root or in a mode-700 folder
+# is out of its reach. The throw-away cluster therefore lives in a folder of
+# its own under /tmp, which every user can reach.
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_updated=""
@@ -46,6 +50,7 @@ cleanup() {
     run_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   for pid in "${pids_to_stop[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -n "$pg_dir" ] && rm -rf "$pg_dir"
   rm -rf "$state"
   exit $status
 }
@@ -63,9 +68,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
   fi
-  pg_dir="$state/pg"
-  mkdir -p "$pg_dir"
-  [ "$(id -u)" = 0 ] && chown -R postgres "$pg_dir" && chmod 755 "$state"
+  pg_dir=$(mktemp -d /tmp/omni-pg.XXXXXX)
+  [ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
   pg_port=$(free_port)
   run_pg "$PG_BIN/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   run_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -t 60 \
