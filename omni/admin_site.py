@@ -24,14 +24,24 @@ class OmniAdminSite(admin.AdminSite):
         return context
 
     def login(self, request, extra_context=None):
-        """Refuse more tries after ADMIN_LOGIN_FAILURE_LIMIT failures per address or per username."""
+        """Refuse more tries after too many failures for one username, or from one address.
+
+        The two are counted apart: ADMIN_LOGIN_FAILURE_LIMIT failures lock that
+        username; ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT (higher: a store's staff share
+        one address) lock the address, so one clerk's mistakes never lock out
+        their colleagues. The counts live in the cache, which production shares
+        between processes (CACHE_URL).
+        """
         if request.method != "POST":
             return super().login(request, extra_context)
-        limit = settings.ADMIN_LOGIN_FAILURE_LIMIT
         window = settings.ADMIN_LOGIN_LOCKOUT_SECONDS
         username = (request.POST.get("username") or "").strip().lower()[:150]
-        keys = [f"admin-login:ip:{request.META.get('REMOTE_ADDR', '')}", f"admin-login:user:{username}"]
-        if any((cache.get(key) or 0) >= limit for key in keys):
+        limits = {
+            f"admin-login:ip:{request.META.get('REMOTE_ADDR', '')}": settings.ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT,
+            f"admin-login:user:{username}": settings.ADMIN_LOGIN_FAILURE_LIMIT,
+        }
+        keys = list(limits)
+        if any((cache.get(key) or 0) >= limit for key, limit in limits.items()):
             context = {
                 **self.each_context(request),
                 "title": _("Too many failed logins"),

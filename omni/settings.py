@@ -143,8 +143,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
-# Failed admin logins allowed per address and per username before a lockout of this many seconds.
+# Failed admin logins allowed per username, and per address (higher: colleagues share an address),
+# before a lockout of this many seconds.
 ADMIN_LOGIN_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT", "30"))
 ADMIN_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("ADMIN_LOGIN_LOCKOUT_SECONDS", "900"))
 
 # --- Language and time ----------------------------------------------------------

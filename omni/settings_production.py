@@ -1,7 +1,7 @@
 """Production settings: the base settings with DEBUG off and HTTPS enforced.
 
 Use with ``DJANGO_SETTINGS_MODULE=omni.settings_production``. SECRET_KEY and
-ALLOWED_HOSTS must come from the environment; ``manage.py check --deploy``
+ALLOWED_HOSTS and CACHE_URL must come from the environment; ``manage.py check --deploy``
 passes with no warnings.
 """
 
@@ -14,6 +14,12 @@ from omni.settings import REST_FRAMEWORK, env_bool
 
 if DEBUG:
     raise ImproperlyConfigured("omni.settings_production cannot run with DEBUG on.")
+if not os.environ.get("CACHE_URL"):
+    # Rate limits and the admin lockout count in the cache: a cache per process would let each
+    # gunicorn worker count on its own, multiplying every limit by the number of workers.
+    raise ImproperlyConfigured(
+        "omni.settings_production needs CACHE_URL (e.g. redis://redis:6379/1): a cache that every process shares."
+    )
 
 # Static files are served by the application itself (WhiteNoise), after collectstatic.
 MIDDLEWARE.insert(

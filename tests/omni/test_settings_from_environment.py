@@ -16,6 +16,7 @@ PRINT_SETTINGS = (
 )
 OMNI_VARIABLES = [
     "DATABASE_URL",
+    "CACHE_URL",
     "CELERY_BROKER_URL",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
@@ -78,6 +79,7 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
         DJANGO_SETTINGS_MODULE="omni.settings_production",
         SECRET_KEY="k3y-" + "a1B2c3D4e5F6g7H8i9J0" * 3,
         ALLOWED_HOSTS="omni.example.com",
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -88,3 +90,14 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_shared_cache():
+    result = run_python(
+        PRINT_SETTINGS,
+        DJANGO_SETTINGS_MODULE="omni.settings_production",
+        SECRET_KEY="k3y-" + "a1B2c3D4e5F6g7H8i9J0" * 3,
+        ALLOWED_HOSTS="omni.example.com",
+    )
+    assert result.returncode != 0
+    assert "CACHE_URL" in result.stderr

@@ -24,3 +24,24 @@ def test_a_few_mistakes_do_not_lock_anyone_out(client):
         client.post("/admin/login/", {"username": "clerk", "password": "wrong"})
     response = client.post("/admin/login/", {"username": "clerk", "password": "right-Password-1"})
     assert response.status_code == 302
+
+
+def test_one_clerks_failures_do_not_lock_out_a_colleague_at_the_same_address(client, settings):
+    settings.ADMIN_LOGIN_FAILURE_LIMIT = 5
+    User.objects.create_user("clerk", password="right-Password-1", is_staff=True)
+    User.objects.create_user("colleague", password="right-Password-2", is_staff=True)
+    for _ in range(6):
+        client.post("/admin/login/", {"username": "clerk", "password": "wrong"})
+    assert client.post("/admin/login/", {"username": "clerk", "password": "right-Password-1"}).status_code == 429
+    response = client.post("/admin/login/", {"username": "colleague", "password": "right-Password-2"})
+    assert response.status_code == 302
+
+
+def test_many_failures_from_one_address_lock_that_address_whatever_the_username(client, settings):
+    settings.ADMIN_LOGIN_FAILURE_LIMIT = 5
+    settings.ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT = 12
+    User.objects.create_user("clerk", password="right-Password-1", is_staff=True)
+    for attempt in range(12):
+        client.post("/admin/login/", {"username": f"guess-{attempt}", "password": "wrong"})
+    locked = client.post("/admin/login/", {"username": "clerk", "password": "right-Password-1"})
+    assert locked.status_code == 429
