@@ -217,6 +217,9 @@ DB_RETRY_ATTEMPTS = int(os.environ.get("DB_RETRY_ATTEMPTS", "4"))
 
 # Idempotency keys are kept this long (contract: 24 hours).
 IDEMPOTENCY_TTL_SECONDS = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600)))
+# A claim on a key whose request has not answered lapses after this many seconds (a worker that died
+# before committing), so a retry runs again; a request still running keeps its claim however long it takes.
+IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"))
 
 # --- Celery ----------------------------------------------------------------------
 # Without a broker, tasks run eagerly inside the process (the embedded default).

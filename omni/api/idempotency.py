@@ -5,11 +5,29 @@
 - same key while the first request still runs: 409 ``request_in_progress``.
 
 Keys belong to the caller (the API key's hash or the staff user), so two
-clients cannot see each other's answers. The record is claimed with an
-INSERT in its own autocommitted statement before the view runs, so the
-unique constraint decides which of two racing requests goes ahead. Answers
-that say nothing about the request itself (401, 403, 429, 5xx) are not kept:
-the record is dropped and the key can be used again.
+clients cannot see each other's answers.
+
+How it survives crashes:
+
+- The key is claimed with an INSERT in its own autocommitted statement
+  before the view runs, so the unique constraint decides which of two
+  racing requests goes ahead. The claim is a lease: it lapses after
+  ``IDEMPOTENCY_LEASE_SECONDS``.
+- The view then runs inside one transaction that first locks the claim's
+  row and, for a successful answer, stores the answer in that row before
+  committing. A committed request therefore always has its answer to
+  replay, even if the worker dies before it could send it.
+- An answer that is a refusal (4xx) rolls back whatever the request did and
+  is kept on its own; answers that say nothing about the request itself
+  (401, 403, 429, 5xx) and exceptions roll back and drop the claim, so the
+  key can be used again.
+- A worker killed before its commit leaves only the claim. Once the lease
+  has lapsed and nobody holds the claim's row lock (PostgreSQL releases it
+  with the dead session), a retry takes the claim over and runs again.
+  While the first request is alive its lock holds, and a retry answers 409
+  ``request_in_progress`` however long it runs.
+- A deadlock victim (a ``busy`` answer, or a retryable error at COMMIT) is
+  run again here, in a fresh transaction, as ``omni.concurrency`` says.
 """
 
 from __future__ import annotations
@@ -18,11 +36,12 @@ import hashlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from omni.api.errors import error_body, is_api_path
+from omni.concurrency import is_retryable, pause
 from omni.models import IdempotencyRecord, IdempotencyState
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -45,6 +64,21 @@ def fingerprint_of(request: HttpRequest) -> str:
     digest.update(request.method.encode() + b" " + request.get_full_path().encode() + b"\n")
     digest.update(request.body)
     return digest.hexdigest()
+
+
+def is_kept(response: HttpResponse) -> bool:
+    return not (response.status_code >= 500 or response.status_code in NOT_KEPT or response.streaming)
+
+
+def is_busy(response: HttpResponse) -> bool:
+    data = getattr(response, "data", None)
+    return response.status_code == 409 and isinstance(data, dict) and data.get("code") == "busy"
+
+
+def in_progress() -> JsonResponse:
+    return JsonResponse(
+        error_body("request_in_progress", "A request with this Idempotency-Key is still running."), status=409
+    )
 
 
 class IdempotencyMiddleware:
@@ -73,24 +107,59 @@ class IdempotencyMiddleware:
         if replay is not None:
             return replay
         try:
-            response = self.get_response(request)
+            return self.run(request, record)
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        if response.status_code >= 500 or response.status_code in NOT_KEPT or response.streaming:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+
+    def run(self, request: HttpRequest, record: IdempotencyRecord) -> HttpResponse:
+        """The view in one transaction with its stored answer; deadlock victims run again."""
+        attempts = max(1, settings.DB_RETRY_ATTEMPTS)
+        for attempt in range(attempts):
+            try:
+                response, committed = self.attempt(request, record)
+            except DatabaseError as error:  # e.g. a deadlock found while checking foreign keys at COMMIT
+                if not is_retryable(error) or attempt == attempts - 1:
+                    raise
+                pause(attempt)
+                continue
+            if committed:
+                return response
+            if is_busy(response) and attempt < attempts - 1:
+                pause(attempt)
+                continue
+            if is_kept(response):  # a refusal: its work was rolled back, its answer is kept
+                self.store(record, response)
+            else:
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def attempt(self, request: HttpRequest, record: IdempotencyRecord) -> tuple[HttpResponse, bool]:
+        with transaction.atomic():
+            if not IdempotencyRecord.objects.select_for_update().filter(pk=record.pk).exists():
+                return in_progress(), True  # the lease lapsed and a retry took the key over
+            response = self.get_response(request)
+            if is_kept(response) and response.status_code < 400:
+                self.store(record, response)
+                return response, True
+            transaction.set_rollback(True)  # a request that fails writes nothing
+        return response, False
+
+    @staticmethod
+    def store(record: IdempotencyRecord, response: HttpResponse) -> None:
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             state=IdempotencyState.DONE,
             status_code=response.status_code,
             content_type=response.get("Content-Type", ""),
             body=bytes(response.content),
+            expires_at=timezone.now() + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
         )
-        return response
 
     def claim(self, owner: str, key: str, fingerprint: str) -> tuple[IdempotencyRecord, HttpResponse | None]:
         now = timezone.now()
-        expires_at = now + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS)
+        lease_until = now + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+        existing = None
         for _attempt in range(3):
             try:
                 with transaction.atomic():
@@ -99,7 +168,7 @@ class IdempotencyMiddleware:
                         key=key,
                         fingerprint=fingerprint,
                         state=IdempotencyState.IN_PROGRESS,
-                        expires_at=expires_at,
+                        expires_at=lease_until,
                     )
                 return record, None
             except IntegrityError:
@@ -107,12 +176,23 @@ class IdempotencyMiddleware:
                 if existing is None:
                     continue  # dropped in between: try again
                 if existing.expires_at <= now:
-                    IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+                    self.drop_lapsed(existing, now)
                     continue
                 return existing, self.answer_for(existing, fingerprint)
-        return existing, JsonResponse(  # pragma: no cover - three lost races in a row
-            error_body("request_in_progress", "A request with this Idempotency-Key is still running."), status=409
-        )
+        if existing is not None and existing.expires_at > now:  # pragma: no cover - three lost races in a row
+            return existing, self.answer_for(existing, fingerprint)
+        return existing, in_progress()  # a lapsed claim whose request is still alive
+
+    @staticmethod
+    def drop_lapsed(record: IdempotencyRecord, now) -> None:
+        """Drop an expired answer or a lapsed claim, unless its request still holds the row (it is alive)."""
+        with transaction.atomic():
+            rows = IdempotencyRecord.objects.filter(pk=record.pk, expires_at__lte=now)
+            if connection.features.has_select_for_update_skip_locked:
+                rows = IdempotencyRecord.objects.filter(
+                    pk__in=list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True))
+                )
+            rows.delete()
 
     @staticmethod
     def answer_for(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
@@ -125,10 +205,7 @@ class IdempotencyMiddleware:
                 status=422,
             )
         if record.state == IdempotencyState.IN_PROGRESS:
-            return JsonResponse(
-                error_body("request_in_progress", "A request with this Idempotency-Key is still running."),
-                status=409,
-            )
+            return in_progress()
         response = HttpResponse(bytes(record.body or b""), status=record.status_code, content_type=record.content_type)
         response["Idempotent-Replayed"] = "true"
         return response

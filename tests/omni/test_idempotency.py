@@ -138,3 +138,87 @@ def test_a_repeat_while_the_first_request_runs_is_a_409_request_in_progress(make
     assert replay.status_code == 201
     assert replay.json() == answers["first"].json()
     assert Location.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_crashes_leaves_no_claim_and_writes_nothing(make_api_client, monkeypatch):
+    api = make_api_client(["catalog"])
+    api.raise_request_exception = False
+
+    def crash(**fields):
+        services.Location.objects.create(**{**fields, "latitude": 45, "longitude": 9})
+        raise RuntimeError("the worker fell over")
+
+    monkeypatch.setattr(services, "create_location", crash)
+    response = api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="crash")
+    assert response.status_code == 500
+    assert not IdempotencyRecord.objects.exists()
+    assert not Location.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_is_stored_in_the_transaction_of_the_work(make_api_client, monkeypatch):
+    from django.db import DatabaseError
+
+    from omni.api.idempotency import IdempotencyMiddleware
+
+    api = make_api_client(["catalog"])
+    api.raise_request_exception = False
+
+    def store_fails(record, response):
+        raise DatabaseError("the answer could not be stored")
+
+    monkeypatch.setattr(IdempotencyMiddleware, "store", staticmethod(store_fails))
+    response = api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="atomic")
+    assert response.status_code == 500
+    assert not Location.objects.exists()  # no answer kept, so no work kept either
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_left_by_a_dead_worker_lapses_and_the_retry_runs_again(make_api_client):
+    api = make_api_client(["catalog"])
+    assert api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="dead").status_code == 201
+    # What a worker killed before its commit leaves: the claim alone, and none of its work.
+    Location.objects.all().delete()
+    IdempotencyRecord.objects.update(state="in_progress", status_code=None, body=None)
+    assert api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="dead").status_code == 409
+    IdempotencyRecord.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # the lease lapses
+    again = api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="dead")
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert Location.objects.count() == 1
+
+
+def test_a_request_running_past_its_lease_still_holds_its_key(postgres, make_api_client, monkeypatch, settings):
+    settings.IDEMPOTENCY_LEASE_SECONDS = 0  # lapsed at once: only the row lock says the first is alive
+    api = make_api_client(["catalog"])
+    inside, release = threading.Event(), threading.Event()
+    real_create = services.create_location
+
+    def slow_create(**fields):
+        inside.set()
+        assert release.wait(10)
+        return real_create(**fields)
+
+    monkeypatch.setattr(services, "create_location", slow_create)
+    answers = {}
+
+    def first_request():
+        try:
+            answers["first"] = api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="long")
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_request)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        second = api.post(LOCATIONS, milano(), format="json", HTTP_IDEMPOTENCY_KEY="long")
+        assert second.status_code == 409
+        assert second.json()["code"] == "request_in_progress"
+    finally:
+        release.set()
+        worker.join(10)
+    assert answers["first"].status_code == 201
+    assert Location.objects.count() == 1
