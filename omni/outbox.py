@@ -18,12 +18,15 @@ message) stops holding the others back after `PENDING_FOR_AT_MOST`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -75,8 +78,9 @@ def send(message_id: int, *, task: str | None = None, kwargs: dict[str, Any] | N
             result = eager_task(task).apply(kwargs=kwargs, throw=True)
         else:
             # No retries here: a broker that is down must not hold the request; the relay retries.
-            result = current_app.send_task(task, kwargs=kwargs, retry=False)
+            result = current_app.send_task(task, kwargs=kwargs, retry=False, connection=_publisher())
     except Exception as exc:  # the broker is down or the task failed eagerly
+        _forget_publisher()
         logger.warning("outbox message %s (%s) not sent: %s", message_id, task, exc)
         if key is not None:  # nothing waits under this key after all
             OutboxPending.objects.filter(key=key).delete()
@@ -86,6 +90,47 @@ def send(message_id: int, *, task: str | None = None, kwargs: dict[str, Any] | N
         sent_at=timezone.now(), attempts=F("attempts") + 1, task_id=result.id or ""
     )
     return True
+
+
+_local = threading.local()
+
+
+def _publisher():
+    """This thread's broker connection for publishing, with short timeouts and no retries.
+
+    A request publishes after its commit and must not wait on a broker that is
+    down or unreachable: connecting, writing and reading Redis's reply each give
+    up after OUTBOX_PUBLISH_TIMEOUT seconds (0.1), the message stays in the
+    outbox and the relay sends it later. The worker keeps the broker settings
+    of its own (CELERY_BROKER_TRANSPORT_OPTIONS), which may wait longer.
+    """
+    connection = getattr(_local, "connection", None)
+    url = current_app.conf.broker_write_url or current_app.conf.broker_url
+    if connection is not None and getattr(_local, "url", None) != url:
+        _forget_publisher()  # the broker was changed (tests do): connect to the new one
+        connection = None
+    if connection is None:
+        timeout = settings.OUTBOX_PUBLISH_TIMEOUT
+        connection = current_app.connection_for_write(
+            connect_timeout=timeout,
+            transport_options={
+                "max_retries": 0,
+                "socket_connect_timeout": timeout,
+                "socket_timeout": timeout,
+                "retry_on_timeout": False,
+            },
+        )
+        _local.connection, _local.url = connection, url
+    return connection
+
+
+def _forget_publisher() -> None:
+    """Drop this thread's connection after a failure: the next send connects afresh."""
+    connection = getattr(_local, "connection", None)
+    _local.connection = None
+    if connection is not None:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close; it is dropped all the same
+            connection.release()
 
 
 def coalescing_key(task: str, kwargs: dict[str, Any]) -> str:

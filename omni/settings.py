@@ -236,6 +236,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that is down must not hang a request: give up quickly, the outbox
 # keeps the message and the relay sends it later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2, "socket_timeout": 5}
+# What a request publishes after its commit waits at most this long on the broker (omni/outbox.py).
+OUTBOX_PUBLISH_TIMEOUT = float(os.environ.get("OUTBOX_PUBLISH_TIMEOUT", "0.1"))
+# Sending a task also subscribes to its result, and Celery tries that twice when it fails: a result
+# store that is down must not hold the request either, so each try gets half the time. Results are a
+# convenience for operators; the work itself is in the database.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
+CELERY_REDIS_SOCKET_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
 CELERY_BEAT_SCHEDULE = {
     "omni-outbox-relay": {"task": "omni.relay_outbox", "schedule": 60.0},
     "omni-idempotency-purge": {"task": "omni.purge_idempotency_keys", "schedule": 3600.0},

@@ -3,13 +3,14 @@
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 from celery import current_app
 
 from inventory import services as inventory
-from omni.models import OutboxMessage
+from omni.models import OutboxMessage, OutboxPending
 from omni.orders.models import Order
 from tests.factories import LocationFactory, VariantFactory
 
@@ -94,3 +95,77 @@ def test_an_order_taken_while_redis_is_down_is_kept_and_its_work_sent_when_it_is
     assert relay() == 1
     assert OutboxMessage.objects.get(pk=waiting.pk).sent_at is not None
     assert own_broker.queued() == 1
+
+
+class SilentBroker:
+    """A port that accepts connections and never answers: Redis hung, or a network that drops replies."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+
+    def accept(self):
+        try:
+            while True:
+                self.accepted.append(self.server.accept()[0])
+        except OSError:  # closed
+            pass
+
+    def close(self):
+        self.server.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+ORDER = {
+    "channel": "store",
+    "location": "MI01",
+    "lines": [{"sku": "CAM-ROSSA-M", "quantity": 1}],
+    "payments": [{"tender": "cash", "amount": "29.90"}],
+}
+# The broker may hold a request for about OUTBOX_PUBLISH_TIMEOUT (0.1 s); before, a sale waited
+# about 19 s on a stopped Redis. The bound is an order of magnitude, not a measurement.
+MOST_A_REQUEST_MAY_TAKE = 1.0
+
+
+def timed_orders(api, count: int = 3) -> list[float]:
+    took = []
+    for _ in range(count):
+        started = time.monotonic()
+        response = api.post("/api/v1/orders/", ORDER, format="json")
+        took.append(time.monotonic() - started)
+        assert response.status_code == 201, response.content
+    return took
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_stopped_a_sale_does_not_wait_on_the_broker(api, own_broker):
+    inventory.count(location=LocationFactory(code="MI01"), variant=VariantFactory(sku="CAM-ROSSA-M"), on_hand=9)
+    timed_orders(api, 1)  # the first request imports what publishing needs
+    OutboxPending.objects.all().delete()  # its KPI refresh started: the next sales publish again
+    own_broker.stop()
+    took = timed_orders(api)
+    assert max(took) < MOST_A_REQUEST_MAY_TAKE, took
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 3  # kept for the relay
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_hung_a_sale_does_not_wait_on_the_broker(api, own_broker):
+    inventory.count(location=LocationFactory(code="MI01"), variant=VariantFactory(sku="CAM-ROSSA-M"), on_hand=9)
+    timed_orders(api, 1)
+    OutboxPending.objects.all().delete()
+    silent = SilentBroker()
+    conf = current_app.conf
+    conf.broker_url = conf.broker_write_url = conf.broker_read_url = f"redis://127.0.0.1:{silent.port}/0"
+    forget_connections()
+    try:
+        took = timed_orders(api)
+    finally:
+        silent.close()
+    assert max(took) < MOST_A_REQUEST_MAY_TAKE, took
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 3
