@@ -25,6 +25,7 @@ install: $(STAMP)
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --with-kpis
+	$(PY) manage.py relay_outbox
 	@echo
 	@echo "Omni is on http://127.0.0.1:8000/"
 	@echo "  admin:    http://127.0.0.1:8000/admin/   (password omni-demo for: admin = superuser, negozio = clerk of one store, direzione = head office)"

@@ -1,12 +1,17 @@
 """Work after the commit: the outbox hands tasks to Celery once the transaction commits."""
 
+from pathlib import Path
+
 import pytest
 from celery import current_app
 from celery.result import AsyncResult
+from django.core.management import call_command
 from django.db import transaction
 
 from omni import outbox
 from omni.models import OutboxMessage
+
+MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 
 
 @pytest.fixture
@@ -70,3 +75,13 @@ def test_sending_after_the_commit_costs_one_update_and_no_read_back(eager, djang
     outbox.send(message.pk, task="omni.ping", kwargs={"token": "cheap"})
     assert OutboxMessage.objects.get(pk=message.pk).attempts == 1
     assert outbox.relay() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_left_by_a_killed_demo_process_is_sent_when_the_demo_starts_again(eager):
+    # What a process killed between its commit and its after-commit hook leaves behind.
+    left = OutboxMessage.objects.create(task="omni.ping", kwargs={"token": "left-behind"})
+    call_command("relay_outbox", verbosity=0)
+    assert OutboxMessage.objects.get(pk=left.pk).sent_at is not None
+    demo = next(line for line in MAKEFILE.read_text().split("\n\n") if line.startswith("## demo"))
+    assert demo.index("relay_outbox") < demo.index("runserver")
