@@ -19,8 +19,8 @@ How it survives crashes:
   replay, even if the worker dies before it could send it.
 - An answer that is a refusal (4xx) rolls back whatever the request did and
   is kept on its own; answers that say nothing about the request itself
-  (401, 403, 429, 5xx) and exceptions roll back and drop the claim, so the
-  key can be used again.
+  (401, 403, 429, 409 ``busy``, 5xx) and exceptions roll back and drop the
+  claim, so the key can be used again.
 - A worker killed before its commit leaves only the claim. Once the lease
   has lapsed and nobody holds the claim's row lock (PostgreSQL releases it
   with the dead session), a retry takes the claim over and runs again.
@@ -128,7 +128,7 @@ class IdempotencyMiddleware:
             if is_busy(response) and attempt < attempts - 1:
                 pause(attempt)
                 continue
-            if is_kept(response):  # a refusal: its work was rolled back, its answer is kept
+            if is_kept(response) and not is_busy(response):  # a refusal: the work rolled back, the answer kept
                 self.store(record, response)
             else:
                 IdempotencyRecord.objects.filter(pk=record.pk).delete()

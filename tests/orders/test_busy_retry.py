@@ -61,3 +61,26 @@ def test_an_order_that_keeps_losing_answers_409_busy_with_retry_after_and_writes
     assert len(attempts) == settings.DB_RETRY_ATTEMPTS
     assert Order.objects.count() == 0
     assert StockMovement.objects.count() == movements
+
+
+def test_with_an_idempotency_key_the_whole_request_is_run_again(postgres, network, api, monkeypatch):
+    stock(network["milano"], network["shirt"], 5)
+    attempts = losing(1, monkeypatch)
+    response = api.post("/api/v1/orders/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="deadlocked-once")
+    assert response.status_code == 201, response.content
+    assert len(attempts) == 2
+    replay = api.post("/api/v1/orders/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="deadlocked-once")
+    assert replay.json()["number"] == response.json()["number"]
+    assert Order.objects.count() == 1
+
+
+def test_a_busy_answer_does_not_burn_the_idempotency_key(postgres, network, api, monkeypatch, settings):
+    stock(network["milano"], network["shirt"], 5)
+    attempts = losing(settings.DB_RETRY_ATTEMPTS, monkeypatch)
+    busy = api.post("/api/v1/orders/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="busy-then-fine")
+    assert busy.status_code == 409 and busy.json()["code"] == "busy"
+    assert int(busy["Retry-After"]) >= 1
+    again = api.post("/api/v1/orders/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="busy-then-fine")
+    assert again.status_code == 201, again.content
+    assert len(attempts) == settings.DB_RETRY_ATTEMPTS + 1
+    assert Order.objects.count() == 1
