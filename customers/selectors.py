@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     F,
     Max,
     OuterRef,
@@ -37,6 +38,7 @@ from customers.models import (
     CustomerMerge,
     Erasure,
     Identifier,
+    IdentifierKind,
     Segment,
     SegmentReach,
 )
@@ -288,3 +290,16 @@ def segment_members(segment: Segment, *, now: datetime | None = None) -> QuerySe
             pk__in=Customer.objects.filter(loyalty_account__tier__code__in=segment.tiers).values("pk")
         )
     return members.order_by("pk")
+
+
+# The identifiers that name a person; a device alone identifies no one (it is shared, sold, reset).
+NAMING_KINDS = (IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.CARD, IdentifierKind.WEB_ACCOUNT)
+
+
+def is_identified(customer_field: str = "customer") -> Q:
+    """A condition on a row with a customer foreign key `customer_field`: the customer is known by an e-mail,
+    a phone, a card or a web account (on the profile or as an identifier), not by a device alone."""
+    naming = Identifier.objects.filter(customer=OuterRef(customer_field), kind__in=NAMING_KINDS)
+    return Q(**{f"{customer_field}__isnull": False}) & (
+        ~Q(**{f"{customer_field}__email": ""}) | ~Q(**{f"{customer_field}__phone": ""}) | Exists(naming)
+    )

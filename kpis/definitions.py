@@ -33,8 +33,21 @@ KPIS: tuple[Kpi, ...] = (
         "count",
     ),
     Kpi("sessions", _("Sessions"), _("Distinct session ids of the events, counted per day and channel."), "count"),
-    Kpi("conversion_rate", _("Conversion rate"), _("Web and app orders ÷ web and app sessions."), "share"),
-    Kpi("identified_sales_share", _("Identified sales"), _("Share of orders with a known customer."), "share"),
+    Kpi(
+        "conversion_rate",
+        _("Conversion rate"),
+        _(
+            "Share of web and app sessions that ended in an order: each day's web and app orders, at most one per "
+            "session of that day, ÷ web and app sessions."
+        ),
+        "share",
+    ),
+    Kpi(
+        "identified_sales_share",
+        _("Identified sales"),
+        _("Share of orders of a customer known by an e-mail, phone, card or web account (a device alone is not)."),
+        "share",
+    ),
     Kpi(
         "omnichannel_customer_share",
         _("Omnichannel customers"),

@@ -50,6 +50,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 
+from customers.selectors import is_identified
 from kpis.models import (
     BuyerDay,
     CreditReason,
@@ -68,6 +69,8 @@ from omni.orders.models import FulfilmentType, Order, OrderLine, OrderStatus
 ROME = ZoneInfo("Europe/Rome")
 ONLINE = (ChannelCode.WEB, ChannelCode.APP)
 PICKUP_FULFILMENTS = (FulfilmentType.CLICK_AND_COLLECT, FulfilmentType.SHIP_TO_STORE)
+# The states of an order for pick-up that has not reached its customer yet.
+AWAITING_PICKUP = (OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP)
 # The longest path of channels kept before a purchase (the most recent steps).
 PATH_STEPS = 4
 
@@ -168,7 +171,7 @@ def daily_figures(start: date, end: date, channels: dict[str, int]) -> list[Dail
         .annotate(
             n=Count("pk"),
             amount=Sum("total"),
-            identified=Count("pk", filter=Q(customer__isnull=False)),
+            identified=Count("pk", filter=is_identified()),
             collect=Count("pk", filter=Q(fulfilment_type=FulfilmentType.CLICK_AND_COLLECT)),
             aisle=Count("pk", filter=Q(is_endless_aisle=True)),
             aisle_amount=Sum("total", filter=Q(is_endless_aisle=True)),
@@ -327,13 +330,16 @@ def store_credits(start: date, end: date, channels: dict[str, int]) -> list[Stor
 
     In order of precedence: an endless-aisle order to the store that took it;
     an order collected in a store (click & collect, ship to store) to that
-    store; an online order whose customer's previous purchase, within the
+    store, once it has been collected (one still awaiting its customer is
+    credited to no one yet: a refresh of its day follows the collection);
+    an online order whose customer's previous purchase, within the
     influence window, was in a store, to that store.
     """
     store_id = channels.get(ChannelCode.STORE, 0)
     orders = live_orders(start, end).annotate(d=rome_day("created_at"))
     totals = {"n": Count("pk"), "amount": Sum("total")}
     collected = Q(pickup_location__isnull=False, fulfilment_type__in=PICKUP_FULFILMENTS)
+    awaiting_pickup = Q(status__in=AWAITING_PICKUP)
     previous = (
         Order.objects.filter(customer=OuterRef("customer"), created_at__lt=OuterRef("created_at"))
         .exclude(status=OrderStatus.CANCELLED)
@@ -351,6 +357,7 @@ def store_credits(start: date, end: date, channels: dict[str, int]) -> list[Stor
             CreditReason.PICKUP,
             orders.filter(collected, is_endless_aisle=False)
             .exclude(channel_id=store_id)
+            .exclude(awaiting_pickup)
             .values("d", "channel_id", store=F("pickup_location_id")),
         ),
         (

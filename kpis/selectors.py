@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Case, Count, DateField, Expression, F, IntegerField, Max, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, Least, TruncMonth, TruncWeek
 
 from kpis.models import (
     BuyerDay,
@@ -162,14 +162,14 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         .values("p")
         .annotate(
             **{f"sum_{name}": Sum(name) for name in ADDITIVE},
-            online_orders=Sum("orders", filter=online),
+            converted_sessions=Sum(Least("orders", "sessions"), filter=online),
             online_sessions=Sum("sessions", filter=online),
         )
         .order_by()
     )
     for row in rows:
         period = figures[_key(row["p"], granularity, scope.start)]
-        for name in (*ADDITIVE, "online_orders", "online_sessions"):
+        for name in (*ADDITIVE, "converted_sessions", "online_sessions"):
             value = row[f"sum_{name}"] if name in ADDITIVE else row[name]
             period[name] = _add(period.get(name), value)
             whole[name] = _add(whole.get(name), value)
@@ -415,7 +415,7 @@ def _shape(start: date, end: date, f: dict[str, Any], with_social: bool) -> dict
         "units_per_receipt": to_cents(Decimal(units) / orders) if orders else None,
         "visitors": f.get("visitors") or 0,
         "sessions": f.get("sessions") or 0,
-        "conversion_rate": _ratio(f.get("online_orders"), f.get("online_sessions"), SHARE),
+        "conversion_rate": _ratio(f.get("converted_sessions"), f.get("online_sessions"), SHARE),
         "identified_sales_share": _ratio(f.get("identified_orders"), orders, SHARE),
         "omnichannel_customer_share": _ratio(f.get("omnichannel_buyers"), f.get("buyers"), SHARE),
         "click_and_collect_share": _ratio(f.get("click_and_collect_orders"), orders, SHARE),
@@ -447,7 +447,7 @@ def by_channel(scope: Scope) -> list[dict[str, Any]]:
         .values("channel_id")
         .annotate(
             **{f"sum_{name}": Sum(name) for name in ADDITIVE},
-            online_orders=Sum("orders", filter=online),
+            converted_sessions=Sum(Least("orders", "sessions"), filter=online),
             online_sessions=Sum("sessions", filter=online),
         )
         .order_by()
@@ -464,7 +464,7 @@ def by_channel(scope: Scope) -> list[dict[str, Any]]:
     for channel in channels:
         row = rows.get(channel.pk, {})
         f = {name: row.get(f"sum_{name}") for name in ADDITIVE}
-        f.update(online_orders=row.get("online_orders"), online_sessions=row.get("online_sessions"))
+        f.update(converted_sessions=row.get("converted_sessions"), online_sessions=row.get("online_sessions"))
         f["visitors"] = visitors.get(channel.pk, 0)
         shaped = _shape(scope.start, scope.end, f, with_social=False)
         shaped["channel"] = channel.code

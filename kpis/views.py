@@ -90,6 +90,15 @@ def _display(value: Any, kind: str) -> str:
     return number_format(value, force_grouping=True)
 
 
+# Figures of which one is above zero whenever a period has any sale, traffic, point or social activity.
+ACTIVITY = ("orders", "sessions", "visitors", "points_issued", "points_redeemed", "returned_units", "social_engagement")
+
+
+def has_data(figures: dict[str, Any]) -> bool:
+    """Whether anything at all happened in the period (a comparison against an empty period means nothing)."""
+    return any(figures.get(key) for key in ACTIVITY)
+
+
 def _change(now: Any, before: Any) -> str:
     if now is None or before is None or not before:
         return "–"
@@ -103,6 +112,7 @@ def overview(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
     previous = scope.previous()
     now, series = selectors.kpi_summary(scope, filters.cleaned_data["granularity"])
     before = selectors.kpi_total(previous)
+    compared = has_data(before)
     if _wants_csv(request, "kpis"):
         return csv_response(
             "kpis.csv",
@@ -121,7 +131,7 @@ def overview(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
             "definition": k.definition,
             "now": _display(now[k.key], k.kind),
             "before": _display(before[k.key], k.kind),
-            "change": _change(now[k.key], before[k.key]),
+            "change": _change(now[k.key], before[k.key]) if compared else _("no data"),
         }
         for k in KPIS
     ]
@@ -133,7 +143,15 @@ def overview(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
         "sessions": [p["sessions"] for p in series],
     }
     context = _context(
-        request, filters, "overview", subtitle=_("Overview"), table=table, previous=previous, scope=scope, chart=chart
+        request,
+        filters,
+        "overview",
+        subtitle=_("Overview"),
+        table=table,
+        previous=previous,
+        scope=scope,
+        chart=chart,
+        compared=compared,
     )
     return render(request, "kpis/overview.html", context)
 

@@ -242,6 +242,10 @@ def record_order(
     Allocation.objects.bulk_create(
         [Allocation(line=line_of[a.variant.pk], location=a.location, quantity=a.quantity) for a in allocated]
     )
+    if order.is_endless_aisle and location is not None and all(a.location.pk == location.pk for a in allocated):
+        # The selling store serves the whole order from its own shelves: that is no endless-aisle sale.
+        order.is_endless_aisle = False
+        Order.objects.filter(pk=order.pk).update(is_endless_aisle=False)
 
     if credit and buyer is not None:
         store_credit.spend(customer=buyer, amount=credit, order=order, actor=actor)
@@ -353,12 +357,13 @@ def apply_event(*, order: Order, event: str, actor: Actor = SYSTEM) -> Order:
         inventory.release_order_holds(order_id=locked.pk, reason=f"order {locked.number} cancelled", actor=actor)
         _give_back_points(locked, actor)
         locked.status = OrderStatus.CANCELLED
-        outbox.enqueue("kpis.refresh_day", day=timezone.localdate(locked.created_at).isoformat())
     else:
         if TAKES_STOCK.get(locked.fulfilment_type) == event:
             inventory.ship_order_holds(order_id=locked.pk, reason=f"order {locked.number} {event}", actor=actor)
         locked.status = TRANSITIONS[(locked.fulfilment_type, locked.status, event)]
     locked.save(update_fields=["status", "updated_at"])
+    # The order's day is counted again: a cancelled order counts nowhere, a collected one credits its store.
+    outbox.enqueue("kpis.refresh_day", day=timezone.localdate(locked.created_at).isoformat())
     OrderEvent.objects.create(
         order=locked,
         type=event,

@@ -80,14 +80,19 @@ def direct(start: date, end: date) -> dict:
         if e.session_id:
             sessions[(e.day, e.channel.code, e.location_id)].add(e.session_id)
     online_sessions = sum(len(ids) for (_, code, _), ids in sessions.items() if code in ("web", "app"))
-    online_orders = sum(1 for o in live if o.channel.code in ("web", "app"))
+    # A session ends in at most one order: each day's online orders count up to that day's sessions.
+    online_orders: dict[tuple, int] = defaultdict(int)
+    for o in live:
+        if o.channel.code in ("web", "app"):
+            online_orders[(o.created_at.astimezone(ROME).date(), o.channel.code, o.location_id)] += 1
+    converted = sum(min(n, len(sessions.get(key, ()))) for key, n in online_orders.items())
     return {
         "revenue": sum((o.total for o in live), Decimal("0.00")),
         "orders": len(live),
         "units": units,
         "visitors": len(visitors),
         "sessions": sum(len(ids) for ids in sessions.values()),
-        "conversion_rate": share(online_orders, online_sessions),
+        "conversion_rate": share(converted, online_sessions),
         "identified_sales_share": share(sum(1 for o in live if o.customer_id), len(live)),
         "omnichannel_customer_share": share(sum(1 for c in channels_of.values() if len(c) > 1), len(channels_of)),
         "click_and_collect_share": share(sum(1 for o in live if o.fulfilment_type == "click_and_collect"), len(live)),

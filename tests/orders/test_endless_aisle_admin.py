@@ -77,3 +77,13 @@ def test_without_an_item_or_a_sku_the_form_asks_for_one_and_writes_nothing(clerk
     ).content.decode()
     assert "Choose the item, or scan or type its SKU." in page
     assert not Order.objects.exists()
+
+
+def test_a_ship_to_store_order_served_from_the_pick_up_stores_own_stock_is_no_endless_aisle_sale(clerk, network):
+    stock(network["milano"], network["shirt"], 2)
+    changes = {"fulfilment": "ship_to_store", "place": "1"}
+    response = clerk.post(URL, {**form(network, CustomerFactory()), **changes})
+    assert response.status_code == 302
+    order = Order.objects.get()
+    assert order.lines.get().allocations.get().location == network["milano"]
+    assert order.is_endless_aisle is False
