@@ -300,6 +300,5 @@ def is_identified(customer_field: str = "customer") -> Q:
     """A condition on a row with a customer foreign key `customer_field`: the customer is known by an e-mail,
     a phone, a card or a web account (on the profile or as an identifier), not by a device alone."""
     naming = Identifier.objects.filter(customer=OuterRef(customer_field), kind__in=NAMING_KINDS)
-    return Q(**{f"{customer_field}__isnull": False}) & (
-        ~Q(**{f"{customer_field}__email": ""}) | ~Q(**{f"{customer_field}__phone": ""}) | Exists(naming)
-    )
+    known = ~Q(**{f"{customer_field}__email": ""}) | ~Q(**{f"{customer_field}__phone": ""}) | Q(Exists(naming))
+    return Q(**{f"{customer_field}__isnull": False}) & known

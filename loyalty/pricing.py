@@ -5,12 +5,18 @@ it and the order flow records what it returns, so a quote and an order never
 disagree. Rules, in order:
 
 1. The unit price is the channel's override for the variant if one is set,
-   else the list price (or the price a till sends, when the caller passes one).
-2. Each line gets the best single line promotion that applies to it (product
-   or category, active now, for the channel and the customer's tier); line
-   promotions do not stack.
-3. Then the best basket promotion whose minimum the discounted basket
-   reaches is spread over the lines in proportion to their value.
+   else the list price. A line whose caller gives a `unit_price` (a till or a
+   marketplace that priced the sale itself) is *charged*: that price is what
+   the customer paid for one unit after every discount, and no promotion is
+   applied on top of it. Omni's own price for the unit (the channel price
+   after the best line promotion) is kept beside it as `omni_price`, so the
+   parity report can show where a till drifts from Omni.
+2. Each line Omni prices gets the best single line promotion that applies to
+   it (product or category, active now, for the channel and the customer's
+   tier); line promotions do not stack.
+3. Then the best basket promotion whose minimum the discounted basket (of the
+   lines Omni prices) reaches is spread over those lines in proportion to
+   their value.
 4. Points to earn are computed on what is paid (`points_for`).
 
 A promotion, a price or an earning rule holds on every channel unless it
@@ -50,6 +56,10 @@ class QuotedLine:
     unit_price: Decimal
     discount: Decimal = Decimal("0")
     promotions: list[str] = field(default_factory=list)
+    # A price charged by the caller (a till): recorded as it is, no promotion on top.
+    is_charged: bool = False
+    # Omni's price for one unit on the channel (after its best line promotion), kept for charged lines only.
+    omni_price: Decimal | None = None
 
     @property
     def sku(self) -> str:
@@ -171,7 +181,13 @@ def resolve_lines(lines: Sequence[LineIn], channel: Channel) -> list[QuotedLine]
         channel_price = variant.channel_price if variant.channel_price is not None else variant.price
         unit_price = to_cents(line.unit_price) if line.unit_price is not None else channel_price
         quoted.append(
-            QuotedLine(variant=variant, quantity=line.quantity, list_price=channel_price, unit_price=unit_price)
+            QuotedLine(
+                variant=variant,
+                quantity=line.quantity,
+                list_price=channel_price,
+                unit_price=unit_price,
+                is_charged=line.unit_price is not None,
+            )
         )
     return quoted
 
@@ -188,7 +204,12 @@ def applicable_promotions(channel: Channel, tier: Tier | None, at) -> list[Promo
 
 
 def apply_promotions(lines: list[QuotedLine], promotions: Iterable[Promotion]) -> list[str]:
-    """Best line promotion per line, then the best basket promotion spread over the lines."""
+    """Best line promotion per line, then the best basket promotion spread over the lines.
+
+    Charged lines (a price the caller charged) get no promotion: their `omni_price`
+    is set to what Omni would have charged for one unit, and the basket
+    promotion is spread over the other lines only.
+    """
     promotions = list(promotions)
     for line in lines:
         matching = [
@@ -197,11 +218,17 @@ def apply_promotions(lines: list[QuotedLine], promotions: Iterable[Promotion]) -
             if (p.target == PromotionTarget.PRODUCT and p.product_id == line.variant.product_id)
             or (p.target == PromotionTarget.CATEGORY and p.category and p.category == line.category)
         ]
+        if line.is_charged:
+            at_list = to_cents(line.list_price * line.quantity)
+            best_off = max((discount_of(p, at_list) for p in matching), default=Decimal("0"))
+            line.omni_price = to_cents((at_list - best_off) / line.quantity)
+            continue
         if matching:
             best = max(matching, key=lambda p: (discount_of(p, line.gross), p.code))
             line.discount = discount_of(best, line.gross)
             line.promotions.append(best.code)
 
+    lines = [line for line in lines if not line.is_charged]
     basket_total = sum((line.line_total for line in lines), Decimal("0.00"))
     basket = [p for p in promotions if p.target == PromotionTarget.BASKET and basket_total >= p.min_basket]
     if not basket or basket_total <= 0:

@@ -134,6 +134,17 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=Decimal("0"))
     line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    omni_unit_price = models.DecimalField(
+        _("Omni's unit price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "For a line priced by the till or the marketplace: what Omni would have charged for one unit on the "
+            "channel. Where it differs from the unit price, the parity report lists the line as till drift."
+        ),
+    )
 
     class Meta:
         ordering = ["pk"]

@@ -428,7 +428,8 @@ def _resolve_customers(receipts: list[_Receipt], *, actor: Actor, write: bool) -
 
 
 def _price(receipts: list[_Receipt], channel: Channel) -> None:
-    """Each receipt priced as quote_basket prices it: the till's price, then loyalty's promotions and points."""
+    """Each receipt priced as quote_basket prices a till's lines: the till's price as charged (Omni's own price
+    kept beside it for the parity report), then the points earned on it."""
     promotions = list(Promotion.objects.filter(is_active=True).prefetch_related("channels"))
     rules = list(EarningRule.objects.filter(is_active=True).prefetch_related("channels"))
     current = programme()  # read once for the file, as record_order reads it once per order
@@ -440,6 +441,7 @@ def _price(receipts: list[_Receipt], channel: Channel) -> None:
                 quantity=line.quantity,
                 list_price=_channel_price(line.variant),
                 unit_price=line.unit_price,
+                is_charged=True,  # the till's price is what was charged: no promotion on top
             )
             for line in receipt.lines
         ]
@@ -672,13 +674,16 @@ def _write(
     report(total_lines * 3 // 10, total_lines)
 
     line_rows = [
-        (receipt.order.pk, q.variant.pk, q.quantity, q.unit_price, q.discount, q.line_total)
+        (receipt.order.pk, q.variant.pk, q.quantity, q.unit_price, q.discount, q.line_total, q.omni_price)
         for receipt in receipts
         if receipt.order is not None
         for q in receipt.quoted
     ]
     line_ids = _insert(
-        OrderLine, ("order_id", "variant_id", "quantity", "unit_price", "discount", "line_total"), line_rows, ids=True
+        OrderLine,
+        ("order_id", "variant_id", "quantity", "unit_price", "discount", "line_total", "omni_unit_price"),
+        line_rows,
+        ids=True,
     )
     _insert(Payment, ("order_id", "tender", "amount"), [(r.order.pk, r.tender, r.total) for r in receipts if r.order])
     locations = [receipt.location.pk for receipt in receipts for _ in receipt.quoted]

@@ -222,6 +222,7 @@ def record_order(
                 unit_price=line.unit_price,
                 discount=line.discount,
                 line_total=line.line_total,
+                omni_unit_price=line.omni_price,
             )
             for line in quote.lines
         ]

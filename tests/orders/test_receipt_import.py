@@ -98,7 +98,15 @@ def snapshot() -> dict:
             for o in Order.objects.select_related("location")
         ),
         "lines": sorted(
-            (line.order.external_id, line.variant.sku, line.quantity, line.unit_price, line.discount, line.line_total)
+            (
+                line.order.external_id,
+                line.variant.sku,
+                line.quantity,
+                line.unit_price,
+                line.discount,
+                line.line_total,
+                line.omni_unit_price,
+            )
             for line in OrderLine.objects.select_related("order", "variant")
         ),
         "payments": sorted((p.order.external_id, p.tender, p.amount) for p in Payment.objects.select_related("order")),
@@ -218,8 +226,8 @@ def test_receipts_become_completed_carry_out_orders_of_the_store_channel(shop):
         "completed",
         "carry_out",
     )
-    # 2 × 39.90 + 59.00 less the skirts' 10 %: 79.80 + 53.10
-    assert order.total == Decimal("132.90") and order.lines.count() == 2
+    # 2 × 39.90 + 59.00, as the till charged them: no promotion on top of a till's price
+    assert order.total == Decimal("138.80") and order.lines.count() == 2
     assert order.points_earned > 0 and order.customer is not None
     assert Order.objects.get(external_id="R-2").created_at == timezone.make_aware(datetime(2025, 3, 14, 11, 30))
     assert StockLevel.objects.get(location=shop["milano"], variant=shop["shirt"]).on_hand == 7
@@ -230,7 +238,7 @@ def test_receipts_become_completed_carry_out_orders_of_the_store_channel(shop):
 def test_a_dry_run_prices_the_file_and_writes_nothing(shop):
     before = (Order.objects.count(), StockMovement.objects.count(), LedgerEntry.objects.count())
     result = record_receipts(rows(GOOD), actor=services.SYSTEM, dry_run=True)
-    assert [r.total for r in result.imported][:2] == [Decimal("132.90"), Decimal("35.00")]
+    assert [r.total for r in result.imported][:2] == [Decimal("138.80"), Decimal("35.00")]
     assert result.new_cards == 1
     assert (Order.objects.count(), StockMovement.objects.count(), LedgerEntry.objects.count()) == before
 
@@ -376,7 +384,7 @@ def test_the_preview_shows_the_receipts_and_writes_nothing_then_confirm_records_
     preview = upload(boss, GOOD)
     assert preview.status_code == 200
     page = preview.content.decode()
-    assert "R-1" in page and "132,90" in page and "R-3" in page  # Italian figures
+    assert "R-1" in page and "138,80" in page and "R-3" in page  # Italian figures
     assert not Order.objects.exists()
     confirm = preview.context["confirm_form"]
     response = boss.post("/admin/orders/receiptimport/process_import/", confirm.initial)
