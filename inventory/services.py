@@ -49,7 +49,7 @@ from inventory.models import (
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
 from omni.concurrency import retry_on_conflict
-from omni.errors import InsufficientStock, Invalid, InvalidTransition, NotFound
+from omni.errors import CountBelowReserved, InsufficientStock, Invalid, InvalidTransition, NotFound
 from omni.uploads import whole_number
 
 MAX_ON_HAND = 1_000_000
@@ -139,6 +139,9 @@ def count(
     Creates the row on a first count. The row is locked while it changes, so a
     count and a sale at the same moment both land in the ledger. A count equal
     to the figure on file still writes a movement (of 0): who counted, and when.
+    A count below the units held for customers and orders (holds past their
+    expiry hold nothing) raises CountBelowReserved and writes nothing: the holds
+    must be released, or the shelf counted again, first.
     """
     on_hand = _check_on_hand(on_hand)
     with transaction.atomic():
@@ -149,11 +152,47 @@ def count(
                     level = StockLevel.objects.create(location=location, variant=variant)
             except IntegrityError:  # created by someone else in between
                 level = StockLevel.objects.select_for_update().get(location=location, variant=variant)
+        check_count_covers_holds(level, on_hand)
         delta = on_hand - level.on_hand
         level.on_hand = on_hand
         level.save(update_fields=["on_hand", "updated_at"])
         _movement(level_or_ids=level, kind=MovementKind.COUNT, actor=actor, reason=reason, on_hand=delta).save()
     return level
+
+
+def held_units(levels: Sequence[StockLevel], now: datetime | None = None) -> dict[tuple[int, int], int]:
+    """Units each stock row holds now: its reserved units less those of active holds past their expiry (one query)."""
+    now = now or timezone.now()
+    lapsed = {
+        (row["location_id"], row["variant_id"]): row["units"]
+        for row in Reservation.objects.filter(
+            status=ReservationStatus.ACTIVE,
+            expires_at__lte=now,
+            location_id__in={level.location_id for level in levels},
+            variant_id__in={level.variant_id for level in levels},
+        )
+        .values("location_id", "variant_id")
+        .annotate(units=Sum("quantity"))
+        .order_by()
+    }
+    return {
+        (level.location_id, level.variant_id): max(
+            level.reserved - lapsed.get((level.location_id, level.variant_id), 0), 0
+        )
+        for level in levels
+    }
+
+
+def check_count_covers_holds(level: StockLevel, on_hand: int) -> None:
+    """A count may not leave fewer units on the shelf than are promised to customers (CountBelowReserved)."""
+    if not level.reserved or on_hand >= level.reserved:
+        return
+    held = held_units([level])[(level.location_id, level.variant_id)]
+    if on_hand < held:
+        raise CountBelowReserved(
+            f"{on_hand} counted, but {held} unit(s) are held for customers and orders: release them or count again.",
+            held=held,
+        )
 
 
 def adjust(*, location: Location, variant: Variant, delta: int, reason: str, actor: Actor = SYSTEM) -> StockLevel:
@@ -840,6 +879,14 @@ def count_many(rows: Sequence[CountRow], *, actor: Actor = SYSTEM, dry_run: bool
             .filter(location_id__in={p[1].pk for p in parsed}, variant_id__in={p[2].pk for p in parsed})
             .order_by("pk")
         }
+        held = held_units(list(existing.values()), now=timezone.now())
+        short = {
+            row.line: {"on_hand": [f"{held[key]} unit(s) are held for customers and orders: count at least that."]}
+            for row, location, variant, on_hand, _reason in parsed
+            if on_hand < held.get(key := (location.pk, variant.pk), 0)
+        }
+        if short:
+            raise CountFileInvalid(short)
         outcomes: list[CountOutcome] = []
         new_levels: list[StockLevel] = []
         changed: list[StockLevel] = []

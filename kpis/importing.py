@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from kpis.services import SOCIAL_FIGURES, SocialFiguresIn
+from kpis.services import SOCIAL_FIGURES, SocialFiguresIn, network_problem
 
 COLUMNS = ("date", "network", *SOCIAL_FIGURES)
 
@@ -42,8 +42,8 @@ def rows_of(dataset) -> tuple[list[SocialFiguresIn], dict[int, list[str]]]:
         except ValueError:
             problems.append("date: not a date like 2025-03-10.")
         network = str(record.get("network") or "").strip().lower()
-        if not network:
-            problems.append("network: required.")
+        if problem := network_problem(network):
+            problems.append(f"network: {problem}")
         figures = {}
         for name in SOCIAL_FIGURES:
             try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -184,13 +185,30 @@ class SocialFiguresIn:
 
 
 SOCIAL_FIGURES = ("likes", "shares", "comments", "mentions", "followers")
+DEFAULT_SOCIAL_NETWORKS = ("instagram", "facebook", "tiktok", "youtube", "linkedin", "pinterest", "x", "threads")
+
+
+def social_networks() -> tuple[str, ...]:
+    """The networks whose figures Omni accepts (setting `KPIS_SOCIAL_NETWORKS`, lower case)."""
+    names = getattr(settings, "KPIS_SOCIAL_NETWORKS", DEFAULT_SOCIAL_NETWORKS)
+    return tuple(str(name).strip().lower() for name in names)
+
+
+def network_problem(network: str) -> str | None:
+    """What is wrong with a network name (None when it is a known network): a typo would split a network's figures."""
+    name = network.strip().lower()
+    if not name:
+        return "Required."
+    if name not in social_networks():
+        return f"Unknown network {network.strip()!r}: one of {', '.join(social_networks())}."
+    return None
 
 
 def save_social_figures(*, rows: Sequence[SocialFiguresIn]) -> int:
     """Insert or replace the figures of each (date, network) in one statement. Returns how many were saved.
 
     A (date, network) given twice keeps the last. Raises Invalid for a
-    figure below zero (nothing written).
+    figure below zero or a network Omni does not know (nothing written).
     """
     errors = {
         f"{index}.{name}": ["Must be zero or more."]
@@ -198,8 +216,11 @@ def save_social_figures(*, rows: Sequence[SocialFiguresIn]) -> int:
         for name in SOCIAL_FIGURES
         if getattr(row, name) < 0
     }
+    for index, row in enumerate(rows):
+        if problem := network_problem(row.network):
+            errors[f"{index}.network"] = [problem]
     if errors:
-        raise Invalid("Social figures cannot be negative; nothing was stored.", errors)
+        raise Invalid("Some social figures cannot be stored; nothing was stored.", errors)
     latest = {(row.date, row.network.strip().lower()): row for row in rows}
     objects = [
         SocialMetric(date=day, network=network, **{name: getattr(row, name) for name in SOCIAL_FIGURES})

@@ -67,6 +67,11 @@ class InsufficientStock(Conflict):
     default_detail = "Not enough stock to serve the request."
 
 
+class CountBelowReserved(Conflict):
+    code = "count_below_reserved"
+    default_detail = "Fewer units were counted than are promised to customers; count again or release holds first."
+
+
 class InsufficientPoints(Conflict):
     code = "insufficient_points"
     default_detail = "The loyalty balance is lower than the points asked for."

@@ -265,6 +265,14 @@ CELERY_BEAT_SCHEDULE = {
 # product views this many days before a purchase count as research. Changing either needs rebuild_kpis.
 KPIS_INFLUENCE_DAYS = int(os.environ.get("KPIS_INFLUENCE_DAYS", "30"))
 KPIS_JOURNEY_DAYS = int(os.environ.get("KPIS_JOURNEY_DAYS", "14"))
+# The social networks whose daily figures are accepted (comma separated): a typo would split a network in two.
+KPIS_SOCIAL_NETWORKS = tuple(
+    name.strip().lower()
+    for name in os.environ.get(
+        "KPIS_SOCIAL_NETWORKS", "instagram,facebook,tiktok,youtube,linkedin,pinterest,x,threads"
+    ).split(",")
+    if name.strip()
+)
 
 # Sourcing ships from warehouses before stores unless this is turned off.
 INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)

@@ -61,7 +61,8 @@ class StockLevelView(APIView):
         responses=StockLevelSerializer,
         description=(
             "A stock count: on hand becomes the counted figure and the difference is written to the "
-            "stock ledger (a `count` movement). The row is created on a first count."
+            "stock ledger (a `count` movement). The row is created on a first count. A count below the "
+            "units held for customers and orders answers 409 `count_below_reserved` and writes nothing."
         ),
     )
     def put(self, request, location_code: str, sku: str):

@@ -59,6 +59,8 @@ class OmniAutoSchema(AutoSchema):
         codes = ["400", "401", "403", "404", "429"]
         if self.method == "POST":
             codes += ["409", "422"]
+        elif self.method == "PUT":
+            codes += ["409"]  # e.g. a stock count below the units held, a change to an erased customer
         for code in codes:
             if code not in responses:
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import tablib
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +33,7 @@ from omni.actor import Actor
 from omni.catalog.scoping import StoreScopedAdmin, location_of, sees_all_locations
 from omni.errors import Invalid
 from omni.orders.models import ReceiptImport
-from omni.orders.receipts import COLUMNS, ReceiptFileInvalid, record_receipts, rows_from_table
+from omni.orders.receipts import COLUMNS, ReceiptFileInvalid, csv_table, record_receipts, rows_from_table
 from omni.uploads import check_uploaded_file
 
 PERMISSION = "orders.import_receipts"
@@ -140,6 +141,21 @@ class ReceiptResource(resources.Resource):
         return job
 
 
+class ReceiptCSV(base_formats.CSV):
+    """CSV read by the same reader as the import_receipts command: comma or semicolon separated."""
+
+    def create_dataset(self, in_stream, **kwargs):
+        if isinstance(in_stream, bytes):
+            in_stream = in_stream.decode(self.encoding or "utf-8-sig")
+        headers, records = csv_table(in_stream)
+        dataset = tablib.Dataset(headers=headers or [])
+        width = len(headers or [])
+        for record in records:
+            if any(cell.strip() for cell in record):
+                dataset.append((record + [""] * width)[:width])
+        return dataset
+
+
 class ReceiptImportForm(ImportForm):
     """The import form, with the upload checked (type, size, content) before it is read."""
 
@@ -158,7 +174,7 @@ class ReceiptImportAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
 
     store_lookups = ["location"]
     resource_classes = [ReceiptResource]
-    formats = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt.is_available()]
+    formats = [fmt for fmt in (ReceiptCSV, base_formats.XLSX) if fmt.is_available()]
     import_form_class = ReceiptImportForm
     skip_admin_log = True
     list_display = ["file_name", "status", "progress", "orders_created", "receipts_skipped", "user", "created_at"]

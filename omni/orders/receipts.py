@@ -1023,14 +1023,21 @@ def rows_from_bytes(content: bytes, file_format: str) -> list[ReceiptRow]:
 
         dataset = tablib.Dataset().load(content, format="xlsx")
         return rows_from_table(dataset.headers or [], dataset)
+    headers, records = csv_table(content.decode("utf-8-sig"))
+    if headers is None:
+        raise Invalid("The file is empty.", {"file": ["The file is empty."]})
+    return rows_from_table(headers, records)
+
+
+def csv_table(text: str) -> tuple[list[str] | None, list[list[str]]]:
+    """The header and the records of a CSV receipt file, comma or semicolon separated (the one reader of
+    both the command and the admin import): the separator is the one the header line uses more."""
     import csv
     import io
 
-    text = content.decode("utf-8-sig")
+    text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     headers = next(reader, None)
-    if headers is None:
-        raise Invalid("The file is empty.", {"file": ["The file is empty."]})
-    return rows_from_table(headers, reader)
+    return headers, list(reader)

@@ -5,7 +5,7 @@ import pytest
 from inventory import selectors, services
 from inventory.models import MovementKind, StockMovement
 from omni.actor import Actor
-from omni.errors import InsufficientStock, Invalid, InvalidTransition
+from omni.errors import CountBelowReserved, InsufficientStock, Invalid, InvalidTransition
 from tests.inventory.conftest import level_of, stock
 
 pytestmark = pytest.mark.django_db
@@ -27,12 +27,13 @@ def test_a_recount_writes_only_the_difference_and_who_counted(store, shirt, djan
     assert level_of(store, shirt).on_hand == 6
 
 
-def test_a_count_below_the_reserved_units_is_the_truth_and_leaves_nothing_available(store, shirt):
+def test_a_count_below_the_reserved_units_is_refused_and_leaves_the_holds_whole(store, shirt):
     stock(store, shirt, 5)
     services.reserve(location=store, variant=shirt, quantity=3)
-    services.count(location=store, variant=shirt, on_hand=1)
+    with pytest.raises(CountBelowReserved):
+        services.count(location=store, variant=shirt, on_hand=1)
     level = selectors.stock_of(store, shirt)
-    assert (level.on_hand, level.reserved, selectors.units_available(level)) == (1, 3, 0)
+    assert (level.on_hand, level.reserved, selectors.units_available(level)) == (5, 3, 2)
 
 
 @pytest.mark.parametrize("on_hand", [-1, 1_000_001, "5", 2.5, True, None])

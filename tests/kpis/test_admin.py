@@ -61,3 +61,15 @@ def test_selected_days_can_be_recomputed_from_the_admin(boss, history):
     day = RollupDay.objects.get(day=date(2025, 3, 10))
     boss.post("/admin/kpis/rollupday/", {"action": "recompute", "_selected_action": [day.pk]})
     assert DailyFigures.objects.get(day=date(2025, 3, 10)).orders == 1
+
+
+def test_a_file_with_an_unknown_network_names_the_row_and_saves_nothing(boss):
+    data = b"date,network,likes\n2025-03-10,instagram,4\n2025-03-10,instagarm,7\n"
+    response = boss.post(
+        "/admin/kpis/socialmetric/import/",
+        {"resource": "0", "format": "0", "import_file": SimpleUploadedFile("social.csv", data, "text/csv")},
+    )
+    page = response.content.decode()
+    assert "Unknown network" in page and "instagarm" in page
+    assert "confirm_form" not in response.context or response.context["confirm_form"] is None
+    assert SocialMetric.objects.count() == 0

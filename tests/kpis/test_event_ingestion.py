@@ -139,3 +139,12 @@ def test_social_figures_below_zero_answer_400_and_store_nothing(api):
     assert response.status_code == 400
     assert "1.likes" in response.json()["errors"]
     assert SocialMetric.objects.count() == 0
+
+
+def test_social_figures_of_an_unknown_network_answer_400_and_store_nothing(api):
+    response = api.post(
+        "/api/v1/social-metrics/", [social("2025-03-10", "instagram"), social("2025-03-10", "myspace")], format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and "1.network" in response.json()["errors"]
+    assert SocialMetric.objects.count() == 0

@@ -494,3 +494,13 @@ def test_a_large_file_is_imported_by_a_real_worker(celery_worker, network):
     job.refresh_from_db()
     assert (job.status, job.orders_created, job.lines_done) == (ImportStatus.DONE, 5, 5)
     assert StockLevel.objects.get(location=network["milano"], variant=network["shirt"]).on_hand == 5
+
+
+def test_a_semicolon_separated_file_is_read_by_the_admin_as_by_the_command(boss, shop):
+    semicolons = GOOD.replace('"35,00"', "35#00").replace(",", ";").replace("#", ",")
+    assert rows(semicolons) == rows(GOOD)  # the command's reader
+    preview = upload(boss, semicolons)
+    assert preview.status_code == 200
+    assert "confirm_form" in preview.context and "138,80" in preview.content.decode()
+    boss.post("/admin/orders/receiptimport/process_import/", preview.context["confirm_form"].initial)
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["R-1", "R-2", "R-3"]
