@@ -16,7 +16,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from customers.models import Customer
@@ -228,8 +229,13 @@ def redeem(
     reason: str = "",
     actor: Actor = SYSTEM,
     kind: str = EntryKind.REDEEM,
+    at=None,
 ) -> LedgerEntry:
-    """Spend points. Raises InsufficientPoints (nothing written) when the balance is lower."""
+    """Spend points. Raises InsufficientPoints (nothing written) when the balance is lower.
+
+    `at` dates the entry (an order's moment, so its redeem and its earn, applied in
+    that order, read in that order too: same moment, the earn's higher id).
+    """
     if points <= 0:
         raise Invalid("Points to redeem must be positive.", {"points": ["Must be at least 1."]})
     with transaction.atomic():
@@ -237,7 +243,7 @@ def redeem(
         if not taken:
             raise InsufficientPoints(f"The balance is lower than {points} points.")
         _consume_lots(account.pk, points)
-        return _entry(account.pk, kind, -points, order=order, channel=channel, reason=reason, actor=actor)
+        return _entry(account.pk, kind, -points, order=order, channel=channel, reason=reason, actor=actor, at=at)
 
 
 def adjust(*, account: LoyaltyAccount, points: int, reason: str, actor: Actor) -> LedgerEntry | None:
@@ -265,7 +271,8 @@ def reverse(
 
     What the balance still holds is taken back; what was already spent
     becomes debt, paid off by the next earnings, so the balance never goes
-    negative and the ledger explains every point.
+    negative and the ledger explains every point. The points taken back are
+    no longer among the points earned in the account's lifetime.
     """
     if points <= 0 and spend <= 0:
         return None
@@ -274,7 +281,11 @@ def reverse(
         locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
         from_balance = min(locked.balance, points)
         owed = points - from_balance
-        LoyaltyAccount.objects.filter(pk=account.pk).update(balance=F("balance") - from_balance, debt=F("debt") + owed)
+        LoyaltyAccount.objects.filter(pk=account.pk).update(
+            balance=F("balance") - from_balance,
+            debt=F("debt") + owed,
+            lifetime_points=Greatest(F("lifetime_points") - points, Value(0)),
+        )
         if from_balance:
             _consume_lots(account.pk, from_balance)
         return _entry(

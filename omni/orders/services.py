@@ -252,7 +252,9 @@ def record_order(
         store_credit.spend(customer=buyer, amount=credit, order=order, actor=actor)
     if account is not None:
         if points_to_redeem:
-            loyalty.redeem(account=account, points=points_to_redeem, order=order, channel=channel.code, actor=actor)
+            loyalty.redeem(
+                account=account, points=points_to_redeem, order=order, channel=channel.code, actor=actor, at=at
+            )
         loyalty.earn(
             account=account,
             points=earned,
