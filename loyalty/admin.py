@@ -1,16 +1,34 @@
+import csv
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from customers.resources import neutralise
 from loyalty import services
 from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Promotion, Tier
-from loyalty.parity import channel_differences
+from loyalty.parity import channel_differences, priced
 from omni.catalog.models import Channel
 from omni.errors import DomainError
+
+PARITY_PAGE_ROWS = 25
+
+
+def parity_csv(differences) -> HttpResponse:
+    """The whole parity report as CSV (kind, subject, channels, detail), safe to open in a spreadsheet."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="parity.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["kind", "subject", "channels", "detail"])
+    for d in differences:
+        writer.writerow([neutralise(d.kind), neutralise(d.subject), " ".join(d.channels), neutralise(d.detail)])
+    return response
 
 
 @admin.register(Programme)
@@ -27,15 +45,27 @@ class ProgrammeAdmin(admin.ModelAdmin):
         ]
 
     def parity_view(self, request):
+        """Every difference between channels, a page at a time, filterable by channel, downloadable as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        channels = list(Channel.objects.filter(is_active=True).order_by("pk").values_list("code", flat=True))
+        channels = list(Channel.objects.filter(is_active=True).order_by("pk"))
+        codes = [channel.code for channel in channels]
+        wanted = request.GET.get("channel") or None
+        if wanted not in (None, *codes):
+            wanted = None
+        differences = channel_differences(channel=wanted)
+        if request.GET.get("format") == "csv":
+            return parity_csv(differences)
+        page = Paginator(differences, PARITY_PAGE_ROWS).get_page(request.GET.get("page"))
+        priced(page.object_list, channels)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Where channels differ"),
             "opts": self.model._meta,
-            "channels": channels,
-            "differences": channel_differences(),
+            "channels": codes,
+            "channel": wanted or "",
+            "page": page,
+            "differences": page.object_list,
         }
         return render(request, "admin/loyalty/parity.html", context)
 

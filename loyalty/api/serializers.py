@@ -69,3 +69,16 @@ class QuoteSerializer(serializers.Serializer):
     balance = serializers.IntegerField()
     points_to_earn = serializers.IntegerField()
     points_value = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class DifferenceSerializer(serializers.Serializer):
+    """One place where channels differ."""
+
+    kind = serializers.ChoiceField(
+        choices=["price", "promotion", "earning_rule", "till_drift"],
+        help_text="price: a channel price; promotion, earning_rule: one that names channels; till_drift: lines "
+        "recorded at another price than Omni's for that channel.",
+    )
+    subject = serializers.CharField()
+    channels = serializers.ListField(child=serializers.CharField(), help_text="The channels it concerns.")
+    detail = serializers.CharField()

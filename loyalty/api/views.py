@@ -1,18 +1,24 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
-from loyalty import selectors
-from loyalty.api.serializers import AccountSerializer, LedgerEntrySerializer, QuoteInSerializer, QuoteSerializer
+from loyalty import parity, selectors
+from loyalty.api.serializers import (
+    AccountSerializer,
+    DifferenceSerializer,
+    LedgerEntrySerializer,
+    QuoteInSerializer,
+    QuoteSerializer,
+)
 from loyalty.models import LedgerEntry
 from loyalty.pricing import LineIn, programme, quote_basket
 from omni.api.permissions import rule
-from omni.catalog.models import Channel
-from omni.errors import NotFound
+from omni.catalog.models import Channel, ChannelCode
+from omni.errors import Invalid, NotFound
 from omni.money import to_cents
 
 
@@ -71,3 +77,28 @@ class QuoteView(APIView):
             account=account,
         )
         return Response(QuoteSerializer(quote).data)
+
+
+class ParityView(generics.ListAPIView):
+    """Where channels differ: channel prices, promotions and earning rules that hold on some channels only,
+    and till drift, each `{kind, subject, channels, detail}`, paginated."""
+
+    access = {"get": rule("loyalty", "loyalty.view_programme")}  # as the parity page of the admin
+    serializer_class = DifferenceSerializer
+    filter_backends: list = []  # a list of rows, not a queryset: `channel` is read in get_queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "channel", enum=ChannelCode.values, required=False, description="Only what concerns this channel."
+            )
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        channel = self.request.query_params.get("channel") or None
+        if channel is not None and not Channel.objects.filter(code=channel).exists():
+            raise Invalid(f"No channel {channel}.", {"channel": [f"One of {', '.join(ChannelCode.values)}."]})
+        return [difference.as_dict() for difference in parity.channel_differences(channel=channel)]

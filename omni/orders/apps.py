@@ -10,6 +10,8 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
-        from omni.orders import customer_view
+        from loyalty import parity
+        from omni.orders import customer_view, selectors
 
         customer_view.register()
+        parity.register_source(selectors.till_drift)  # the parity report lists till drift beside the rules
