@@ -99,8 +99,14 @@ def has_data(figures: dict[str, Any]) -> bool:
     return any(figures.get(key) for key in ACTIVITY)
 
 
-def _change(now: Any, before: Any) -> str:
-    if now is None or before is None or not before:
+def _change(now: Any, before: Any, kind: str = "count") -> str:
+    """The change from the previous period: percentage points for shares (a relative change of a small share
+    reads as thousands of per cent), per cent for the rest; "–" when there is nothing to compare with."""
+    if now is None or before is None:
+        return "–"
+    if kind == "share":
+        return _("%(points)s pp") % {"points": f"{(Decimal(now) - Decimal(before)) * 100:+.1f}"}
+    if not before:
         return "–"
     return f"{(Decimal(now) - Decimal(before)) / Decimal(before) * 100:+.1f}%"
 
@@ -131,7 +137,7 @@ def overview(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
             "definition": k.definition,
             "now": _display(now[k.key], k.kind),
             "before": _display(before[k.key], k.kind),
-            "change": _change(now[k.key], before[k.key]) if compared else _("no data"),
+            "change": _change(now[k.key], before[k.key], k.kind) if compared else _("no data"),
         }
         for k in KPIS
     ]

@@ -106,3 +106,16 @@ def test_a_comparison_with_a_period_with_data_shows_the_change(manager, history,
     params = {"start": DAY.isoformat(), "end": DAY.isoformat()}
     page = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "+100.0%" in page and 'id="no-previous-data"' not in page
+
+
+def test_a_share_changes_by_percentage_points_not_by_a_huge_percentage(manager, history, store):
+    history.order("web", "10.00", fulfilment=FulfilmentType.SHIP_TO_HOME, when=at(DAY - timedelta(days=1), 10))
+    for n in range(20):
+        history.event("web", "session_start", session=f"a{n}", when=at(DAY - timedelta(days=1), 9))
+    history.order("web", "10.00", fulfilment=FulfilmentType.SHIP_TO_HOME, when=at(DAY, 10))
+    history.event("web", "session_start", session="b", when=at(DAY, 9))
+    history.roll(DAY - timedelta(days=1), DAY)
+    params = {"start": DAY.isoformat(), "end": DAY.isoformat()}
+    page = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "+95.0 pp" in page  # conversion from 5 % to 100 %, not "+1900.0%"
+    assert "+1900.0%" not in page
