@@ -43,6 +43,7 @@ API_EXPECTED: dict[str, set[str]] = {
     "AccountView.get": SEE_CUSTOMERS,
     "LedgerView.get": SEE_CUSTOMERS,
     "QuoteView.post": EVERYONE,
+    "ParityView.get": {MK, HO},  # as the parity page of the admin (loyalty.view_programme)
     "CustomerListView.get": SEE_CUSTOMERS,
     "IdentifyView.post": AT_THE_COUNTER,
     "CustomerDetailView.get": SEE_CUSTOMERS,
