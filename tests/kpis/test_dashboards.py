@@ -25,7 +25,8 @@ MARCH = {"start": "2025-03-01", "end": "2025-03-31"}
 @pytest.fixture
 def manager(client):
     user = User.objects.create_user("marketing", "m@example.it", "pw-Secret-1", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_dashboards"))
+    # A network-wide reader, as the Marketing role: staff held to one store see only that store's figures.
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_dashboards", "see_all_locations"]))
     client.force_login(user)
     return client
 

@@ -81,7 +81,8 @@ def test_an_order_credits_its_pick_up_store_once_collected(history, store):
 @pytest.fixture
 def manager(client):
     user = User.objects.create_user("marketing", "m@example.it", "pw-Secret-1", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_dashboards"))
+    # A network-wide reader, as the Marketing role: staff held to one store see only that store's figures.
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_dashboards", "see_all_locations"]))
     client.force_login(user)
     return client
 
