@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from omni.models import Attributed
@@ -157,6 +158,17 @@ class Reservation(Attributed):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.quantity} × {self.variant_id}@{self.location_id} ({self.status})"
+
+    @property
+    def current_status(self) -> str:
+        """The status as of now: an active hold past its `expires_at` is expired, whether or not it was tidied."""
+        if (
+            self.status == ReservationStatus.ACTIVE
+            and self.expires_at is not None
+            and self.expires_at <= timezone.now()
+        ):
+            return ReservationStatus.EXPIRED
+        return self.status
 
 
 class TransferStatus(models.TextChoices):
