@@ -58,6 +58,13 @@ class SubscriptionAdmin(admin.ModelAdmin):
             obj.pk = created.pk
             obj.refresh_from_db()
 
+    def delete_model(self, request, obj):
+        services.delete_subscription(subscription=obj)
+
+    def delete_queryset(self, request, queryset):
+        for subscription in queryset:
+            services.delete_subscription(subscription=subscription)
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):

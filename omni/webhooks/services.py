@@ -21,11 +21,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import transaction
 from django.db.models import Q
@@ -57,6 +59,12 @@ FAILING_AFTER = timedelta(days=1)
 SEND_TASK = "webhooks.send_dispatches"
 MAX_ERROR_LENGTH = 2000
 MAX_BODY_BYTES_READ = 4096
+# Which event types anyone listens to, cached so that a sale with no subscriber pays no query for it.
+# Every change of a subscription clears it; with a cache shared by every process (CACHE_URL) at once,
+# with the per-process default within this many seconds.
+LISTENED_TYPES_KEY = "webhooks:listened-types"
+LISTENED_TYPES_SECONDS = 30
+DISPATCHES_PER_MESSAGE = 200  # one outbox message (one Celery task) sends at most this many
 
 
 # --- subscriptions ----------------------------------------------------------------
@@ -116,12 +124,40 @@ def check_url(url: str) -> str:
     return url
 
 
+def listened_types() -> frozenset[str]:
+    """The event types some active subscription wants ("*" among them when one wants every event)."""
+    types = cache.get(LISTENED_TYPES_KEY)
+    if types is None:
+        types = sorted(
+            {
+                name
+                for events in Subscription.objects.filter(is_active=True).values_list("events", flat=True)
+                for name in events
+            }
+        )
+        cache.set(LISTENED_TYPES_KEY, types, LISTENED_TYPES_SECONDS)
+    return frozenset(types)
+
+
+def listens(event_type: str) -> bool:
+    """Whether publishing `event_type` would reach anyone: callers skip the work of building the data if not."""
+    types = listened_types()
+    return EVERY_EVENT in types or event_type in types
+
+
+def _subscriptions_changed() -> None:
+    cache.delete(LISTENED_TYPES_KEY)
+    transaction.on_commit(lambda: cache.delete(LISTENED_TYPES_KEY))
+
+
 @transaction.atomic
 def subscribe(*, url: str, events: list[str], description: str = "", owner: ApiClient | None = None) -> Subscription:
     """A new subscription with a fresh secret (the caller shows it once). Raises Invalid."""
-    return Subscription.objects.create(
+    subscription = Subscription.objects.create(
         owner=owner, url=check_url(url), events=check_events(events), description=description, secret=new_secret()
     )
+    _subscriptions_changed()
+    return subscription
 
 
 @transaction.atomic
@@ -138,11 +174,14 @@ def update_subscription(*, subscription: Subscription, changes: dict[str, Any]) 
         if subscription.is_active:
             subscription.is_failing, subscription.failing_since = False, None
     subscription.save()
+    _subscriptions_changed()
     return subscription
 
 
+@transaction.atomic
 def delete_subscription(*, subscription: Subscription) -> None:
     subscription.delete()
+    _subscriptions_changed()
 
 
 # --- publishing -------------------------------------------------------------------
@@ -152,26 +191,48 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def publish(event_type: str, data: dict[str, Any], *, now: datetime | None = None) -> Event | None:
+Data = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+def publish(event_type: str, data: Data, *, now: datetime | None = None) -> Event | None:
     """Record `event_type` with `data` for every subscription that wants it, to send after the commit.
 
     Call it inside the transaction of the change it reports: the event, its
-    dispatches and the outbox row commit or roll back with the change. With
-    no subscriber it writes nothing (one read). Returns the event, or None.
+    dispatches and the outbox row commit or roll back with the change.
+    `data` may be a function, called only when someone listens. With no
+    subscriber for the type it writes and reads nothing (the cached
+    `listened_types`). Returns the event, or None.
     """
+    events = publish_many(event_type, (lambda: [data() if callable(data) else data]), now=now)
+    return events[0] if events else None
+
+
+def publish_many(
+    event_type: str, items: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]], *, now: datetime | None = None
+) -> list[Event]:
+    """`publish` for a batch (a file of till receipts): the events, their dispatches and the outbox rows in bulk."""
     if event_type not in EventType.values:
         raise ValueError(f"unknown webhook event type {event_type!r}")
+    if not listens(event_type):
+        return []
     listeners = [s.pk for s in Subscription.objects.filter(is_active=True).only("pk", "events") if s.wants(event_type)]
     if not listeners:
-        return None
+        return []
+    payloads = items() if callable(items) else items
+    if not payloads:
+        return []
     now = now or timezone.now()
     with transaction.atomic():
-        event = Event.objects.create(id=new_event_id(), type=event_type, data=data, created_at=now)
-        dispatches = Dispatch.objects.bulk_create(
-            [Dispatch(subscription_id=pk, event=event, next_attempt_at=now) for pk in listeners]
+        events = Event.objects.bulk_create(
+            [Event(id=new_event_id(), type=event_type, data=payload, created_at=now) for payload in payloads]
         )
-        outbox.enqueue(SEND_TASK, dispatch_ids=[d.pk for d in dispatches])
-    return event
+        dispatches = Dispatch.objects.bulk_create(
+            [Dispatch(subscription_id=pk, event=event, next_attempt_at=now) for event in events for pk in listeners]
+        )
+        ids = [dispatch.pk for dispatch in dispatches]
+        for first in range(0, len(ids), DISPATCHES_PER_MESSAGE):
+            outbox.enqueue(SEND_TASK, dispatch_ids=ids[first : first + DISPATCHES_PER_MESSAGE])
+    return events
 
 
 @transaction.atomic

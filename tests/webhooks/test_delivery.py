@@ -44,9 +44,15 @@ def test_a_rolled_back_change_publishes_nothing(eager, receiver, subscribed):
     assert not Event.objects.exists() and not OutboxMessage.objects.exists()
 
 
-def test_without_a_subscriber_publishing_writes_nothing(eager, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_without_a_subscriber_publishing_costs_no_query(eager, receiver, subscribed, django_assert_num_queries):
+    services.listened_types()  # the cache is warm, as on a running site
+    with django_assert_num_queries(0):
         assert services.publish("customer.erased", {"customer": 42}) is None
+    subscribed(["order.created"])  # a subscription clears the cache
+    with django_assert_num_queries(1):
+        assert services.publish("customer.erased", lambda: 1 / 0) is None  # no one listens: data never built
+    services.publish("order.created", lambda: {"number": "OM1"})
+    assert [p["data"] for p in receiver.verified] == [{"number": "OM1"}]
 
 
 def test_only_subscribers_to_the_type_get_it(eager, receiver, subscribed):
@@ -171,3 +177,13 @@ def test_a_url_that_turned_private_is_not_posted_to_and_the_attempt_is_logged(ea
     delivery = Delivery.objects.get()
     assert delivery.status_code is None and "https" in delivery.error
     assert Dispatch.objects.get().next_attempt_at is not None  # retried later
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(eager, receiver, subscribed):
+    subscribed()
+    receiver.statuses = [302]  # it could point anywhere, a private address included
+    services.publish("customer.erased", {"customer": 5})
+    assert len(receiver.received) == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status_code == 302 and "302" in delivery.error
+    assert Dispatch.objects.get().next_attempt_at is not None
