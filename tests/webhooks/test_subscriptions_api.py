@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from omni.webhooks.models import Subscription
+from omni.webhooks.models import EventType, Subscription
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/webhooks/"
@@ -140,3 +140,24 @@ def test_the_webhook_endpoints_are_in_the_schema(api):
     assert "post" in paths["/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/"]
     for listed in ("/api/v1/variants/", "/api/v1/stock/", "/api/v1/reservations/"):
         assert "get" in paths[listed]
+    described = paths["/api/v1/webhooks/"]["post"]["description"]
+    for event_type in EventType.values:
+        assert f"`{event_type}`" in described  # every webhook is documented in the schema
+
+
+def test_staff_on_their_session_need_the_subscription_permissions(production):
+    from django.contrib.auth.models import Permission, User
+    from rest_framework.test import APIClient
+
+    clerk = User.objects.create_user("clerk", "c@example.it", "pw-Secret-1", is_staff=True)
+    session = APIClient()
+    session.force_login(clerk)
+    assert session.get(URL).status_code == 403
+    assert session.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 403
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_subscription", "add_subscription"]))
+    clerk = User.objects.get(pk=clerk.pk)
+    session.force_login(clerk)
+    assert session.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 201
+    hook = session.get(URL).json()["results"][0]["id"]
+    assert session.delete(f"{URL}{hook}/").status_code == 403
+    assert Subscription.objects.count() == 1

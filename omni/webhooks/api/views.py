@@ -21,6 +21,47 @@ from omni.webhooks.api.serializers import (
 )
 from omni.webhooks.models import Delivery, Subscription
 
+EVENT_DOCS = [
+    ("order.created", "an order is recorded on any channel", "number, channel, status, previous_status, customer"),
+    ("order.status_changed", "an order moves on", "number, channel, status, previous_status, customer"),
+    ("return.created", "a return is opened", "rma, order, status"),
+    ("return.received", "a return's goods are received", "rma, order, status"),
+    ("customer.merged", "customers are merged", "customer (the survivor), merged_from"),
+    ("customer.erased", "a customer's personal data is erased", "customer"),
+    ("loyalty.balance_changed", "a points balance changes", "card, customer, balance, change"),
+    ("availability.changed", "a SKU sells out across the network or comes back", "sku, network_available"),
+]
+SUBSCRIBE_DESCRIPTION = (
+    'Subscribes `url` to `events` (or `["*"]`). The answer carries the signing `secret`, shown only here. '
+    "A URL that is not https on a public address answers 400 `invalid`.\n\n"
+    'Each delivery is a `POST` of `{"type", "timestamp", "data"}` signed as Standard Webhooks says: '
+    "headers `webhook-id` (the event's id, the same on every retry and redelivery: de-duplicate by it), "
+    "`webhook-timestamp` and `webhook-signature`. A 2xx within 10 seconds is delivered; anything else is "
+    "retried with growing delays for 27.5 hours.\n\n"
+    "| event | sent when | data |\n| --- | --- | --- |\n"
+    + "\n".join(f"| `{name}` | {when} | {fields} |" for name, when, fields in EVENT_DOCS)
+)
+
+
+class StaffNeedsModelPermissions:
+    """An API client needs the `webhooks` scope (HasScope); a staff session needs the model permission as well.
+
+    Subscribing a URL to the whole shop's events is not for every member of staff.
+    """
+
+    staff_permissions = {
+        "GET": "webhooks.view_subscription",
+        "POST": "webhooks.add_subscription",
+        "PATCH": "webhooks.change_subscription",
+        "DELETE": "webhooks.delete_subscription",
+    }
+
+    def check_permissions(self, request):
+        super().check_permissions(request)  # type: ignore[misc]
+        needed = self.staff_permissions.get(request.method)
+        if not isinstance(request.user, ApiClient) and needed and not request.user.has_perm(needed):
+            self.permission_denied(request)  # type: ignore[attr-defined]
+
 
 def subscriptions_of(principal):
     """An API client sees the subscriptions it made; staff on their session see every one."""
@@ -35,7 +76,7 @@ def subscription_or_404(principal, pk: int) -> Subscription:
     return subscription
 
 
-class SubscriptionListView(generics.ListAPIView):
+class SubscriptionListView(StaffNeedsModelPermissions, generics.ListAPIView):
     """Subscriptions of this client; POST subscribes a URL to events."""
 
     required_scope = "webhooks"
@@ -49,10 +90,7 @@ class SubscriptionListView(generics.ListAPIView):
     @extend_schema(
         request=SubscriptionInSerializer,
         responses={201: NewSubscriptionSerializer},
-        description=(
-            "Subscribes `url` to `events`. The answer carries the signing `secret`, shown only here. "
-            "A URL that is not https on a public address answers 400 `invalid`."
-        ),
+        description=SUBSCRIBE_DESCRIPTION,
     )
     def post(self, request):
         incoming = SubscriptionInSerializer(data=request.data)
@@ -62,7 +100,7 @@ class SubscriptionListView(generics.ListAPIView):
         return Response(NewSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
 
-class SubscriptionDetailView(APIView):
+class SubscriptionDetailView(StaffNeedsModelPermissions, APIView):
     required_scope = "webhooks"
 
     @extend_schema(responses=SubscriptionSerializer)
@@ -84,7 +122,7 @@ class SubscriptionDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DeliveryListView(generics.ListAPIView):
+class DeliveryListView(StaffNeedsModelPermissions, generics.ListAPIView):
     """Every delivery attempt of a subscription, newest first."""
 
     required_scope = "webhooks"
@@ -97,8 +135,9 @@ class DeliveryListView(generics.ListAPIView):
         return Delivery.objects.filter(subscription=subscription).select_related("event").order_by("-at", "-pk")
 
 
-class RedeliverView(APIView):
+class RedeliverView(StaffNeedsModelPermissions, APIView):
     required_scope = "webhooks"
+    staff_permissions = {"POST": "webhooks.change_subscription"}
 
     @extend_schema(
         request=None,
