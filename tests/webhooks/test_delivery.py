@@ -187,3 +187,18 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(eager, receiver, sub
     delivery = Delivery.objects.get()
     assert delivery.status_code == 302 and "302" in delivery.error
     assert Dispatch.objects.get().next_attempt_at is not None
+
+
+@pytest.mark.celery_worker
+def test_a_real_worker_sends_what_a_commit_published(celery_worker, receiver, subscribed):
+    import time
+
+    subscribed()
+    with transaction.atomic():
+        event = services.publish("customer.erased", {"customer": 9})
+    deadline = time.monotonic() + 60
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert receiver.ids() == [event.id]
+    assert receiver.verified[0]["data"] == {"customer": 9}
+    assert Delivery.objects.get().status_code == 200
