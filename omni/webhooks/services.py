@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import mail_admins
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -180,7 +180,10 @@ def update_subscription(*, subscription: Subscription, changes: dict[str, Any]) 
 
 @transaction.atomic
 def delete_subscription(*, subscription: Subscription) -> None:
-    subscription.delete()
+    """Delete it with its dispatches and log. Waits (row lock) for sales still publishing to it."""
+    locked = Subscription.objects.select_for_update().filter(pk=subscription.pk).first()
+    if locked is not None:
+        locked.delete()
     _subscriptions_changed()
 
 
@@ -192,6 +195,26 @@ def new_event_id() -> str:
 
 
 Data = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+def _listeners_of(event_type: str) -> list[int]:
+    """The active subscriptions that want `event_type`, held (on PostgreSQL) until the caller's commit.
+
+    FOR KEY SHARE keeps a subscription from being deleted under a sale that is
+    about to point a dispatch at it (the sale would fail at its commit), and
+    does not make concurrent publishers wait for each other.
+    """
+    table = connection.ops.quote_name(Subscription._meta.db_table)
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, events FROM {table} WHERE is_active ORDER BY id{lock}")
+        rows = cursor.fetchall()
+    wanted = []
+    for pk, events in rows:
+        names = json.loads(events) if isinstance(events, str | bytes) else events
+        if EVERY_EVENT in names or event_type in names:
+            wanted.append(pk)
+    return wanted
 
 
 def publish(event_type: str, data: Data, *, now: datetime | None = None) -> Event | None:
@@ -215,7 +238,7 @@ def publish_many(
         raise ValueError(f"unknown webhook event type {event_type!r}")
     if not listens(event_type):
         return []
-    listeners = [s.pk for s in Subscription.objects.filter(is_active=True).only("pk", "events") if s.wants(event_type)]
+    listeners = _listeners_of(event_type)
     if not listeners:
         return []
     payloads = items() if callable(items) else items
