@@ -90,7 +90,12 @@ class DeliveryAdmin(admin.ModelAdmin):
     def short_error(self, obj):
         return obj.error[:80]
 
-    @admin.action(description=_("Redeliver the selected deliveries' events (same webhook-id)"))
+    def has_redeliver_permission(self, request):
+        return request.user.has_perm("webhooks.change_subscription")
+
+    @admin.action(
+        description=_("Redeliver the selected deliveries' events (same webhook-id)"), permissions=["redeliver"]
+    )
     def redeliver(self, request, queryset):
         count = 0
         for delivery in queryset:

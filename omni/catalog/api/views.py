@@ -78,7 +78,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 class VariantListView(generics.ListAPIView):
     """Variants by SKU; `search` finds them by SKU, product name, colour or size."""
 
-    required_scope = "catalog"
+    access = {"get": rule("catalog", "catalog.view_variant")}
     serializer_class = VariantListSerializer
     filterset_class = VariantFilter
 
