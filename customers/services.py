@@ -30,6 +30,7 @@ from customers.models import (
 from customers.normalise import normalise_email, normalise_identifier, normalise_phone
 from customers.registry import registry
 from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data, related_rows, segment_members
+from omni import webhooks
 from omni.actor import SYSTEM, Actor
 from omni.concurrency import retry_on_conflict
 from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
@@ -307,6 +308,7 @@ def _merge_locked(*, survivor: Customer, merged: Customer, actor: Actor, request
     )
     merged.merged_into = survivor
     _audit(PersonalDataAction.MERGE, merged, actor)
+    webhooks.publish("customer.merged", {"customer": survivor.pk, "merged_from": [merged.pk]})
     return CustomerMerge.objects.create(
         survivor=survivor, merged=merged, moved=moved, **_attribution(actor, request_key)
     )
@@ -436,6 +438,7 @@ def erase_customer(*, customer: Customer, actor: Actor = SYSTEM, request_key: st
         Customer.objects.filter(pk=locked.pk).update(
             first_name="", last_name="", email="", phone="", birth_date=None, erased_at=now, updated_at=now
         )
+        webhooks.publish("customer.erased", {"customer": locked.pk})
         return Erasure.objects.create(customer=locked, summary=summary, **_attribution(actor, request_key))
 
 

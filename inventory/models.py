@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from omni.models import Attributed
@@ -158,6 +159,17 @@ class Reservation(Attributed):
     def __str__(self) -> str:
         return f"#{self.pk} {self.quantity} × {self.variant_id}@{self.location_id} ({self.status})"
 
+    @property
+    def current_status(self) -> str:
+        """The status as of now: an active hold past its `expires_at` is expired, whether or not it was tidied."""
+        if (
+            self.status == ReservationStatus.ACTIVE
+            and self.expires_at is not None
+            and self.expires_at <= timezone.now()
+        ):
+            return ReservationStatus.EXPIRED
+        return self.status
+
 
 class TransferStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")
@@ -270,3 +282,25 @@ class ReplenishmentProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.variant_id} {self.from_location_id}→{self.to_location_id}"
+
+
+class NetworkAvailability(models.Model):
+    """Whether a variant was last announced available somewhere in the network (the availability.changed event).
+
+    Kept only while someone subscribes to that event; the row is locked while
+    a change is compared with it, so two sales of the last units at two
+    stores at once announce the sell-out exactly once.
+    """
+
+    variant = models.OneToOneField(
+        "catalog.Variant", on_delete=models.CASCADE, primary_key=True, related_name="+", verbose_name=_("variant")
+    )
+    is_available = models.BooleanField(_("available"), null=True, help_text=_("Empty until first announced."))
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("network availability")
+        verbose_name_plural = _("network availability")
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: {self.is_available}"

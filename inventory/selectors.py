@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import F, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from inventory.models import StockLevel, StockMovement
+from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distance_km
 from omni.catalog.models import Channel, Location, Product, Variant
 
@@ -42,6 +42,11 @@ def units_available(row: StockLevel) -> int:
 def stock_rows() -> QuerySet[StockLevel]:
     """Stock rows with their location and variant, for lists."""
     return with_available().select_related("location", "variant", "variant__product")
+
+
+def reservations() -> QuerySet[Reservation]:
+    """Reservations with their variant and location, newest first."""
+    return Reservation.objects.select_related("variant", "location").order_by("-created_at", "-pk")
 
 
 def stock_of(location: Location, variant: Variant) -> StockLevel | None:

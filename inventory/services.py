@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from inventory.models import (
     MovementKind,
+    NetworkAvailability,
     ProposalKind,
     ProposalStatus,
     ReplenishmentProposal,
@@ -46,6 +47,7 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
+from omni import webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
 from omni.concurrency import retry_on_conflict
@@ -94,6 +96,75 @@ def _movement(
         user=actor.user,
         api_client=actor.api_client,
     )
+
+
+def _record(*movements: StockMovement) -> None:
+    """Save the movements of a change (one INSERT, or bulk), then announce what they did to network availability."""
+    if len(movements) == 1:
+        movements[0].save()
+    else:
+        StockMovement.objects.bulk_create(movements, batch_size=1000)
+    announce_availability((m.location_id, m.variant_id, m.on_hand_delta, m.reserved_delta) for m in movements)
+
+
+def announce_availability(changes: Iterable[tuple[int, int, int, int]]) -> None:
+    """Publish availability.changed for each variant these changes sold out across the network or brought back.
+
+    `changes` are (location id, variant id, on hand change, reserved change),
+    already applied to the stock rows in this transaction. Nothing is read
+    unless someone subscribes to the event. Then the variants' rows in
+    NetworkAvailability are locked (created first if missing, in variant
+    order), the network's units available are summed after the lock (so a
+    concurrent change that committed meanwhile is counted), and each variant
+    whose answer to "any available?" differs from the one last announced is
+    published. A variant never announced before is compared with its figures
+    before these changes.
+    """
+    if not webhooks.listens("availability.changed"):
+        return
+    deltas: dict[int, dict[int, tuple[int, int]]] = {}
+    for location_id, variant_id, on_hand, reserved in changes:
+        at = deltas.setdefault(variant_id, {})
+        before = at.get(location_id, (0, 0))
+        at[location_id] = (before[0] + on_hand, before[1] + reserved)
+    if not deltas:
+        return
+    variant_ids = sorted(deltas)
+    NetworkAvailability.objects.bulk_create(
+        [NetworkAvailability(variant_id=pk, is_available=None) for pk in variant_ids], ignore_conflicts=True
+    )
+    announced = dict(
+        NetworkAvailability.objects.select_for_update()
+        .filter(variant_id__in=variant_ids)
+        .order_by("variant_id")
+        .values_list("variant_id", "is_available")
+    )
+    now_units: dict[int, int] = dict.fromkeys(variant_ids, 0)
+    before_units: dict[int, int] = dict.fromkeys(variant_ids, 0)
+    rows = StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True).values_list(
+        "variant_id", "location_id", "on_hand", "reserved", "safety_stock"
+    )
+    for variant_id, location_id, on_hand, reserved, safety_stock in rows:
+        on_hand_change, reserved_change = deltas[variant_id].get(location_id, (0, 0))
+        now_units[variant_id] += max(on_hand - reserved - safety_stock, 0)
+        before_units[variant_id] += max((on_hand - on_hand_change) - (reserved - reserved_change) - safety_stock, 0)
+    flipped = []
+    for variant_id in variant_ids:
+        was = announced.get(variant_id)
+        was = before_units[variant_id] > 0 if was is None else was
+        is_now = now_units[variant_id] > 0
+        if announced.get(variant_id) is not is_now:
+            NetworkAvailability.objects.filter(variant_id=variant_id).update(
+                is_available=is_now, changed_at=timezone.now()
+            )
+        if was != is_now:
+            flipped.append(variant_id)
+    if flipped:
+        skus = dict(Variant.objects.filter(pk__in=flipped).values_list("pk", "sku"))
+        webhooks.publish_many(
+            "availability.changed",
+            [{"sku": skus[pk], "network_available": now_units[pk]} for pk in flipped],
+        )
 
 
 def _check_quantity(quantity: Any, name: str = "quantity") -> int:
@@ -156,7 +227,7 @@ def count(
         delta = on_hand - level.on_hand
         level.on_hand = on_hand
         level.save(update_fields=["on_hand", "updated_at"])
-        _movement(level_or_ids=level, kind=MovementKind.COUNT, actor=actor, reason=reason, on_hand=delta).save()
+        _record(_movement(level_or_ids=level, kind=MovementKind.COUNT, actor=actor, reason=reason, on_hand=delta))
     return level
 
 
@@ -213,13 +284,15 @@ def adjust(*, location: Location, variant: Variant, delta: int, reason: str, act
             ).update(on_hand=F("on_hand") + delta, **_touch())
         if not changed:
             raise _insufficient(variant, location, -delta)
-        _movement(
-            level_or_ids=(location.pk, variant.pk),
-            kind=MovementKind.ADJUSTMENT,
-            actor=actor,
-            reason=reason,
-            on_hand=delta,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(location.pk, variant.pk),
+                kind=MovementKind.ADJUSTMENT,
+                actor=actor,
+                reason=reason,
+                on_hand=delta,
+            )
+        )
         return _level(location, variant)
 
 
@@ -255,9 +328,9 @@ def receive(
         StockLevel.objects.filter(location=location, variant=variant).update(
             on_hand=F("on_hand") + quantity, **_touch()
         )
-        _movement(
-            level_or_ids=(location.pk, variant.pk), kind=kind, actor=actor, reason=reason, on_hand=quantity
-        ).save()
+        _record(
+            _movement(level_or_ids=(location.pk, variant.pk), kind=kind, actor=actor, reason=reason, on_hand=quantity)
+        )
         return _level(location, variant)
 
 
@@ -271,13 +344,15 @@ def quarantine(
         StockLevel.objects.filter(location=location, variant=variant).update(
             quarantined=F("quarantined") + quantity, **_touch()
         )
-        _movement(
-            level_or_ids=(location.pk, variant.pk),
-            kind=MovementKind.QUARANTINE,
-            actor=actor,
-            reason=reason,
-            quarantined=quantity,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(location.pk, variant.pk),
+                kind=MovementKind.QUARANTINE,
+                actor=actor,
+                reason=reason,
+                quarantined=quantity,
+            )
+        )
         return _level(location, variant)
 
 
@@ -293,13 +368,15 @@ def reserve(*, location: Location, variant: Variant, quantity: int, reason: str 
         ).update(reserved=F("reserved") + quantity, **_touch())
         if not changed:
             raise _insufficient(variant, location, quantity)
-        _movement(
-            level_or_ids=(location.pk, variant.pk),
-            kind=MovementKind.RESERVATION,
-            actor=actor,
-            reason=reason,
-            reserved=quantity,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(location.pk, variant.pk),
+                kind=MovementKind.RESERVATION,
+                actor=actor,
+                reason=reason,
+                reserved=quantity,
+            )
+        )
 
 
 def release(*, location: Location, variant: Variant, quantity: int, reason: str = "", actor: Actor = SYSTEM) -> None:
@@ -311,13 +388,15 @@ def release(*, location: Location, variant: Variant, quantity: int, reason: str 
         )
         if not changed:
             raise InvalidTransition(f"Fewer than {quantity} unit(s) of {variant.sku} are held at {location.code}.")
-        _movement(
-            level_or_ids=(location.pk, variant.pk),
-            kind=MovementKind.RELEASE,
-            actor=actor,
-            reason=reason,
-            reserved=-quantity,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(location.pk, variant.pk),
+                kind=MovementKind.RELEASE,
+                actor=actor,
+                reason=reason,
+                reserved=-quantity,
+            )
+        )
 
 
 def take(*, location: Location, variant: Variant, quantity: int, reason: str = "", actor: Actor = SYSTEM) -> None:
@@ -329,13 +408,15 @@ def take(*, location: Location, variant: Variant, quantity: int, reason: str = "
         ).update(on_hand=F("on_hand") - quantity, **_touch())
         if not changed:
             raise _insufficient(variant, location, quantity)
-        _movement(
-            level_or_ids=(location.pk, variant.pk),
-            kind=MovementKind.SALE,
-            actor=actor,
-            reason=reason,
-            on_hand=-quantity,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(location.pk, variant.pk),
+                kind=MovementKind.SALE,
+                actor=actor,
+                reason=reason,
+                on_hand=-quantity,
+            )
+        )
 
 
 def ship_reserved(
@@ -349,14 +430,16 @@ def ship_reserved(
         ).update(on_hand=F("on_hand") - quantity, reserved=F("reserved") - quantity, **_touch())
         if not changed:
             raise InvalidTransition(f"Fewer than {quantity} unit(s) of {variant.sku} are held at {location.code}.")
-        _movement(
-            level_or_ids=(location.pk, variant.pk),
-            kind=MovementKind.SALE,
-            actor=actor,
-            reason=reason,
-            on_hand=-quantity,
-            reserved=-quantity,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(location.pk, variant.pk),
+                kind=MovementKind.SALE,
+                actor=actor,
+                reason=reason,
+                on_hand=-quantity,
+                reserved=-quantity,
+            )
+        )
 
 
 # --- Holds for customers (click & collect) ---------------------------------------------------------------------
@@ -769,7 +852,7 @@ def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) 
                 )
             )
         allocated.append(Allocated(line.variant, location, quantity, taken=fulfilment == CARRY_OUT))
-    StockMovement.objects.bulk_create(movements)
+    _record(*movements)
     if holds:
         Reservation.objects.bulk_create(holds)
         held = iter(holds)
@@ -913,7 +996,7 @@ def count_many(rows: Sequence[CountRow], *, actor: Actor = SYSTEM, dry_run: bool
         if not dry_run:
             StockLevel.objects.bulk_create(new_levels, batch_size=1000)
             StockLevel.objects.bulk_update(changed, ["on_hand", "updated_at"], batch_size=1000)
-            StockMovement.objects.bulk_create(movements, batch_size=1000)
+            _record(*movements)
     return outcomes
 
 
@@ -975,14 +1058,16 @@ def ship_transfer(*, transfer: Transfer, actor: Actor = SYSTEM) -> Transfer:
         ).update(on_hand=F("on_hand") - transfer.quantity, reserved=F("reserved") - transfer.quantity, **_touch())
         if not changed:
             raise InsufficientStock(f"The units of transfer T{transfer.pk} are no longer at the source.")
-        _movement(
-            level_or_ids=(transfer.from_location_id, transfer.variant_id),
-            kind=MovementKind.TRANSFER_OUT,
-            actor=actor,
-            reason=f"transfer T{transfer.pk}",
-            on_hand=-transfer.quantity,
-            reserved=-transfer.quantity,
-        ).save()
+        _record(
+            _movement(
+                level_or_ids=(transfer.from_location_id, transfer.variant_id),
+                kind=MovementKind.TRANSFER_OUT,
+                actor=actor,
+                reason=f"transfer T{transfer.pk}",
+                on_hand=-transfer.quantity,
+                reserved=-transfer.quantity,
+            )
+        )
     return transfer
 
 

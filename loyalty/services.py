@@ -23,6 +23,7 @@ from django.utils import timezone
 from customers.models import Customer
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
+from omni import webhooks
 from omni.actor import SYSTEM, Actor
 from omni.errors import Conflict, InsufficientPoints, Invalid
 
@@ -121,7 +122,27 @@ def _entry(
     )
     # A raw save writes the fields as they are set (auto_now_add would overwrite the date): one INSERT.
     entry.save_base(raw=True, force_insert=True)
+    if points:
+        moves = [(account_id, points, balance_after)]
+        webhooks.publish("loyalty.balance_changed", lambda: balance_event_data(moves)[0])
     return entry
+
+
+def balance_event_data(moves: list[tuple[int, int, int]]) -> list[dict]:
+    """The `data` of loyalty.balance_changed for (account id, change, balance after) moves: two queries in all."""
+    ids = {account_id for account_id, _, _ in moves}
+    customers = dict(LoyaltyAccount.objects.filter(pk__in=ids).values_list("pk", "customer_id"))
+    cards: dict[int, str] = {}
+    for account_id, number in (
+        Card.objects.filter(account_id__in=ids)
+        .order_by("-is_active", "-issued_at", "-pk")
+        .values_list("account_id", "number")
+    ):
+        cards.setdefault(account_id, number)  # the card shown first: the newest active one
+    return [
+        {"card": cards.get(account_id), "customer": customers.get(account_id), "balance": balance, "change": change}
+        for account_id, change, balance in moves
+    ]
 
 
 def _consume_lots(account_id: int, points: int) -> None:
@@ -388,6 +409,9 @@ def merge_accounts(*, survivor: Customer, merged: Customer) -> None:
             rolling_spend=F("rolling_spend") + theirs.rolling_spend,
         )
         LoyaltyAccount.objects.filter(pk=theirs.pk).delete()
+        if theirs.balance:
+            moves = [(mine.pk, theirs.balance, mine.balance + theirs.balance)]  # both rows are locked
+            webhooks.publish("loyalty.balance_changed", lambda: balance_event_data(moves)[0])
 
 
 def fold_lots(*, into: LoyaltyAccount, source: LoyaltyAccount) -> None:

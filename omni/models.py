@@ -16,6 +16,7 @@ class Scope(models.TextChoices):
     RETURNS = "returns", _("Returns")
     EVENTS = "events", _("Events and social figures")
     KPIS = "kpis", _("KPIs")
+    WEBHOOKS = "webhooks", _("Webhook subscriptions")
 
 
 ALL_SCOPES = [choice.value for choice in Scope]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "customers.apps.CustomersConfig",
     "inventory.apps.InventoryConfig",
     "loyalty.apps.LoyaltyConfig",
+    "omni.webhooks.apps.WebhooksConfig",
     "omni.orders.apps.OrdersConfig",
     "returns.apps.ReturnsConfig",
     "kpis.apps.KpisConfig",
@@ -246,6 +247,7 @@ CELERY_REDIS_SOCKET_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
 CELERY_BEAT_SCHEDULE = {
     "omni-outbox-relay": {"task": "omni.relay_outbox", "schedule": 60.0},
+    "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 60.0},
     "omni-idempotency-purge": {"task": "omni.purge_idempotency_keys", "schedule": 3600.0},
     "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
     "loyalty-recompute-tiers": {"task": "loyalty.recompute_tiers", "schedule": crontab(hour=2, minute=45)},
@@ -272,6 +274,24 @@ KPIS_SOCIAL_NETWORKS = tuple(
         "KPIS_SOCIAL_NETWORKS", "instagram,facebook,tiktok,youtube,linkedin,pinterest,x,threads"
     ).split(",")
     if name.strip()
+)
+
+# Webhooks may go to plain http and private addresses (a laptop, a test server) only when this is on;
+# by default it follows DEBUG. In production every subscribed URL must be https on a public address.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+# Who is told by e-mail when a webhook subscription has failed for a day: "Name <email>, ...".
+ADMINS = [
+    (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
+    for address in env_list("ADMINS", [])
+]
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "omni@localhost")
+# Mail goes to the console until EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend"
 )
 
 # Sourcing ships from warehouses before stores unless this is turned off.

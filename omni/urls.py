@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("omni.orders.api.urls")),
     path("", include("kpis.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("omni.webhooks.api.urls")),
 ]
 
 urlpatterns = [

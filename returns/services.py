@@ -41,7 +41,7 @@ from inventory.models import MovementKind
 from loyalty import services as loyalty
 from loyalty import store_credit
 from loyalty.pricing import LineIn, quote_basket
-from omni import outbox
+from omni import outbox, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
@@ -458,10 +458,16 @@ def accept_return(
             for order_line, asked, reason in resolved
         ]
     )
+    webhooks.publish("return.created", return_event_data(ret, order))
     if receive:
         assert location is not None
         _receive(ret, order, order_lines, return_lines, location=location, actor=actor, exchange_credit=exchange_credit)
     return ret
+
+
+def return_event_data(ret: Return, order: Order) -> dict[str, str]:
+    """The `data` of return.created and return.received."""
+    return {"rma": ret.rma, "order": order.number, "status": ret.status}
 
 
 def _receive(
@@ -561,6 +567,7 @@ def _receive(
         ]
     )
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(now).isoformat(), location=location.pk)
+    webhooks.publish("return.received", return_event_data(ret, order))
 
 
 def _locked_return(ret: Return) -> tuple[Return, Order, list[OrderLine]]:

@@ -92,6 +92,7 @@ class CustomerListView(CustomerMixin, generics.ListAPIView):
 
     access = {"get": rule("customers", "customers.view_customer")}
     serializer_class = CustomerSerializer
+    extra_query_params = ("identifier",)
 
     @extend_schema(
         parameters=[

@@ -57,7 +57,10 @@ class ReservationSerializer(serializers.Serializer):
     location = serializers.CharField(source="location.code")
     quantity = serializers.IntegerField()
     customer = serializers.IntegerField(source="customer_id", allow_null=True)
-    status = serializers.CharField(help_text="`active`, `released`, `consumed` or `expired`.")
+    status = serializers.CharField(
+        source="current_status",
+        help_text="`active`, `released`, `consumed` or `expired` (a hold past `expires_at` is expired at once).",
+    )
     expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import selectors, services
+from inventory.api.filters import ReservationFilter, StockLevelFilter
 from inventory.api.serializers import (
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
@@ -80,19 +81,39 @@ class StockLevelView(APIView):
         return Response(StockLevelSerializer(selectors.stock_of(location, variant)).data)
 
 
+class StockListView(generics.ListAPIView):
+    """Stock rows, by location and SKU; filter by `location` and `sku`. A store's staff see their store's rows."""
+
+    access = {"get": rule("stock", "inventory.view_stocklevel")}
+    serializer_class = StockLevelSerializer
+    filterset_class = StockLevelFilter
+
+    def get_queryset(self):
+        rows = selectors.stock_rows().order_by("location__code", "variant__sku")
+        return narrow(rows, self.request.user, ["location"])
+
+
 def reservation_or_404(request, reservation_id: int) -> Reservation:
     """The reservation, if it is at one of the request's locations."""
-    reservations = narrow(Reservation.objects.select_related("variant", "location"), request.user, ["location"])
+    reservations = narrow(selectors.reservations(), request.user, ["location"])
     reservation = reservations.filter(pk=reservation_id).first()
     if reservation is None:
         raise NotFound(f"No reservation {reservation_id}.")
     return reservation
 
 
-class ReservationCreateView(APIView):
-    """Hold units at a pick-up store for a customer, for a while (click & collect)."""
+class ReservationListView(generics.ListAPIView):
+    """Reservations, newest first, by customer, location and status; POST holds units (click & collect)."""
 
-    access = {"post": rule("orders", "inventory.add_reservation")}
+    access = {
+        "get": rule("orders", "inventory.view_reservation"),
+        "post": rule("orders", "inventory.add_reservation"),
+    }
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilter
+
+    def get_queryset(self):
+        return narrow(selectors.reservations(), self.request.user, ["location"])
 
     @extend_schema(
         request=ReservationInSerializer,

@@ -6,6 +6,9 @@ from datetime import UTC
 
 import django_filters
 from django import forms
+from django.utils.translation import gettext
+
+from omni.errors import Invalid
 
 BIGGEST_ID = 2**63 - 1
 
@@ -32,3 +35,33 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", BIGGEST_ID)
         super().__init__(*args, **kwargs)
+
+
+# Every list knows these, whatever its filters: the page, its size, and the
+# renderer's `format` (the schema and the browsable API use it).
+ALWAYS_KNOWN = frozenset({"page", "page_size", "format"})
+
+
+def known_query_params(view) -> set[str]:
+    """The query parameters a list understands: its filters, what it reads itself, and ALWAYS_KNOWN.
+
+    A view that reads a parameter outside its FilterSet names it in
+    `extra_query_params`.
+    """
+    known = set(ALWAYS_KNOWN) | set(getattr(view, "extra_query_params", ()))
+    filterset_class = getattr(view, "filterset_class", None)
+    if filterset_class is not None:
+        known |= set(filterset_class.base_filters)
+    known |= set(getattr(view, "filterset_fields", None) or ())
+    return known
+
+
+def reject_unknown_query_params(request, view) -> None:
+    """400 `invalid` naming each parameter the list does not know: a misspelt filter never lists everything."""
+    unknown = sorted(set(request.query_params) - known_query_params(view))
+    if unknown:
+        message = gettext("Unknown query parameter.")
+        raise Invalid(
+            gettext("Unknown query parameters: %(names)s.") % {"names": ", ".join(unknown)},
+            {name: [message] for name in unknown},
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from omni.catalog.models import Channel, ChannelPrice, Location, Product, Variant
 
@@ -38,6 +39,17 @@ def products() -> QuerySet[Product]:
         Prefetch("variants", queryset=Variant.objects.order_by("sku")),
         Prefetch("channels", queryset=Channel.objects.order_by("pk")),
     )
+
+
+def variants() -> QuerySet[Variant]:
+    """Variants with their product, by SKU: the list an integrator pages through."""
+    return Variant.objects.select_related("product").order_by("sku")
+
+
+def with_channel_price(queryset: QuerySet[Variant], channel_code: str) -> QuerySet[Variant]:
+    """Variants annotated with `channel_price` on that channel (its override, else the list price)."""
+    override = ChannelPrice.objects.filter(variant=OuterRef("pk"), channel__code=channel_code).values("price")[:1]
+    return queryset.annotate(channel_price=Coalesce(Subquery(override), F("price")), price_channel=Value(channel_code))
 
 
 def variant_by_sku(sku: str) -> Variant | None:

@@ -46,10 +46,11 @@ from customers import services as customer_services
 from customers.models import Identifier, IdentifierKind
 from customers.normalise import normalise_identifier
 from inventory.models import MovementKind, StockLevel, StockMovement
+from inventory.services import announce_availability
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Promotion
 from loyalty.pricing import MAX_QUANTITY, QuotedLine, Terms, apply_promotions, holds_on, points_for, programme
-from loyalty.services import end_of_day
-from omni import outbox
+from loyalty.services import balance_event_data, end_of_day
+from omni import outbox, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, ChannelPrice, Location, LocationKind, Variant
 from omni.errors import Invalid
@@ -65,7 +66,7 @@ from omni.orders.models import (
     Payment,
     Tender,
 )
-from omni.orders.services import MAX_LINES, new_order_number
+from omni.orders.services import MAX_LINES, new_order_number, order_event_data
 from omni.uploads import whole_number
 
 COLUMNS = ("store", "receipt", "sold_at", "sku", "quantity", "unit_price", "card", "tender")
@@ -522,6 +523,10 @@ def record_receipts(
             levels, result.shortfalls = _plan_stock(receipts, lock=True)
             report(total_lines // 10, total_lines)
             _write(receipts, channel=channel, levels=levels, actor=actor, report=report, total_lines=total_lines)
+            webhooks.publish_many(
+                "order.created",
+                lambda: [order_event_data(r.order, previous_status=None) for r in receipts if r.order is not None],
+            )
             for day in sorted({timezone.localdate(r.sold_at) for r in receipts}):
                 outbox.enqueue("kpis.refresh_day", day=day.isoformat())
     result.receipts = [
@@ -853,6 +858,7 @@ def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], _Leve
         ("location_id", "variant_id", "kind", "on_hand_delta", "reason", "user_id", "api_client_id", "created_at"),
         adjustments + sales,
     )
+    announce_availability((*key, found[key] - sold[key], 0) for key in sold)
 
 
 def _update_levels_at_once(changes: list[tuple[int, int, int]]) -> None:
@@ -937,6 +943,8 @@ def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) ->
         ids=True,
         restamp=True,
     )
+    moves = [(entry[0], entry[2], entry[4]) for entry in entries if entry[2]]  # (account, change, balance)
+    webhooks.publish_many("loyalty.balance_changed", lambda: balance_event_data(moves))
 
     lots: dict[tuple[int, datetime], list[Any]] = {}  # (account, expires) -> [points, entry, earned_at]
     for entry, (account_id, credit, at) in zip(entry_ids, credits, strict=True):

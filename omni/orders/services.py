@@ -25,7 +25,7 @@ from inventory import services as inventory
 from loyalty import services as loyalty
 from loyalty import store_credit
 from loyalty.pricing import LineIn, points_for, quote_basket, terms_at
-from omni import outbox
+from omni import outbox, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
@@ -270,7 +270,19 @@ def record_order(
         order=order, type=OrderEventType.PLACED, to_status=order.status, user=actor.user, api_client=actor.api_client
     )
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
+    webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
     return order
+
+
+def order_event_data(order: Order, *, previous_status: str | None) -> dict[str, Any]:
+    """The `data` of order.created and order.status_changed (the contract's fields)."""
+    return {
+        "number": order.number,
+        "channel": order.channel.code,
+        "status": order.status,
+        "previous_status": previous_status,
+        "customer": order.customer_id,
+    }
 
 
 def _create_order(
@@ -375,6 +387,7 @@ def apply_event(*, order: Order, event: str, actor: Actor = SYSTEM) -> Order:
         user=actor.user,
         api_client=actor.api_client,
     )
+    webhooks.publish("order.status_changed", lambda: order_event_data(locked, previous_status=before))
     return locked
 
 

@@ -42,6 +42,7 @@ def test_all_scopes_gives_every_scope():
         "returns",
         "events",
         "kpis",
+        "webhooks",
     }
 
 

@@ -72,6 +72,7 @@ def world(db):
         "reservation_id": hold.pk,
         "number": sale.number,
         "rma": ret.rma,
+        "delivery_id": 1,
     }
     return {"users": users, "kwargs": kwargs, "milano": milano, "roma": roma, "order": sale, "return": ret}
 

@@ -40,6 +40,7 @@ API_EXPECTED: dict[str, set[str]] = {
     "ProductViewSet.retrieve": EVERYONE,
     "ProductViewSet.create": NOBODY,
     "VariantDetailView.get": EVERYONE,
+    "VariantListView.get": EVERYONE,
     "AccountView.get": SEE_CUSTOMERS,
     "LedgerView.get": SEE_CUSTOMERS,
     "QuoteView.post": EVERYONE,
@@ -55,7 +56,9 @@ API_EXPECTED: dict[str, set[str]] = {
     "EraseView.post": {HO},
     "StockLevelView.get": STOCK,
     "StockLevelView.put": STOCK,
-    "ReservationCreateView.post": STOCK,
+    "StockListView.get": STOCK,
+    "ReservationListView.get": STOCK,
+    "ReservationListView.post": STOCK,
     "ReservationDetailView.get": STOCK,
     "ReservationCancelView.post": STOCK,
     "AvailabilityView.get": STOCK,
@@ -71,6 +74,14 @@ API_EXPECTED: dict[str, set[str]] = {
     "ReturnViewSet.create": AT_THE_COUNTER,
     "ReturnViewSet.receive": AT_THE_COUNTER,
     "ReturnViewSet.cancel": AT_THE_COUNTER,
+    # Webhook subscriptions: API keys with the scope, and superusers; no role holds them.
+    "SubscriptionListView.get": NOBODY,
+    "SubscriptionListView.post": NOBODY,
+    "SubscriptionDetailView.get": NOBODY,
+    "SubscriptionDetailView.patch": NOBODY,
+    "SubscriptionDetailView.delete": NOBODY,
+    "DeliveryListView.get": NOBODY,
+    "RedeliverView.post": NOBODY,
 }
 
 
@@ -172,6 +183,8 @@ _grant("auth.user")
 _grant("auth.group")
 for model in ("clockedschedule", "crontabschedule", "intervalschedule", "periodictask", "solarschedule"):
     _grant(f"django_celery_beat.{model}")
+_grant("webhooks.subscription")
+_grant("webhooks.delivery")
 # Customers.
 _grant(
     "customers.customer",

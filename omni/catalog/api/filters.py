@@ -1,7 +1,8 @@
 import django_filters
 from django.db.models import Q
 
-from omni.catalog.models import ChannelCode, Location, LocationKind, Product
+from omni.catalog import selectors
+from omni.catalog.models import ChannelCode, Location, LocationKind, Product, Variant
 
 
 class LocationFilter(django_filters.FilterSet):
@@ -28,3 +29,30 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(code__icontains=value) | Q(name__icontains=value) | Q(variants__sku__icontains=value)
         ).distinct()
+
+
+class VariantFilter(django_filters.FilterSet):
+    product = django_filters.CharFilter(field_name="product__code", help_text="The product's code.")
+    channel = django_filters.ChoiceFilter(
+        choices=ChannelCode.choices,
+        method="filter_channel",
+        help_text="Only variants sold on this channel, each with its price there.",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="SKU, product name, colour or size contains (any case)."
+    )
+
+    class Meta:
+        model = Variant
+        fields = ["product", "channel", "search"]
+
+    def filter_channel(self, queryset, name, value):
+        return selectors.with_channel_price(queryset.filter(product__channels__code=value), value)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(sku__icontains=value)
+            | Q(product__name__icontains=value)
+            | Q(color__icontains=value)
+            | Q(size__icontains=value)
+        )

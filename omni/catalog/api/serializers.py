@@ -105,5 +105,30 @@ class VariantDetailSerializer(serializers.Serializer):
     offers = ChannelOfferSerializer(many=True, help_text="Price and sale on every channel, to compare them.")
 
 
+class VariantListSerializer(serializers.ModelSerializer):
+    list_price = serializers.DecimalField(source="price", max_digits=12, decimal_places=2, read_only=True)
+    product = ProductSummarySerializer(read_only=True)
+    channel = serializers.CharField(
+        source="price_channel",
+        default=None,
+        read_only=True,
+        allow_null=True,
+        help_text="The channel asked for with ?channel=, if any.",
+    )
+    price = serializers.DecimalField(
+        source="channel_price",
+        max_digits=12,
+        decimal_places=2,
+        default=None,
+        read_only=True,
+        allow_null=True,
+        help_text="The price on that channel (null without ?channel=).",
+    )
+
+    class Meta:
+        model = Variant
+        fields = ["sku", "color", "size", "list_price", "is_active", "product", "channel", "price"]
+
+
 class VariantQuerySerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ChannelCode.choices, required=False)

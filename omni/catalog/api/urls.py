@@ -9,5 +9,6 @@ router.register("products", views.ProductViewSet, basename="product")
 
 urlpatterns = [
     *router.urls,
+    path("variants/", views.VariantListView.as_view(), name="variant-list"),
     path("variants/<str:sku>/", views.VariantDetailView.as_view(), name="variant-detail"),
 ]

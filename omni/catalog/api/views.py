@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from omni.api.permissions import rule
 from omni.catalog import selectors, services
-from omni.catalog.api.filters import LocationFilter, ProductFilter
+from omni.catalog.api.filters import LocationFilter, ProductFilter, VariantFilter
 from omni.catalog.api.serializers import (
     LocationSerializer,
     ProductInSerializer,
     ProductSerializer,
     VariantDetailSerializer,
+    VariantListSerializer,
     VariantQuerySerializer,
 )
 from omni.catalog.models import ChannelCode
@@ -72,6 +73,17 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         product = selectors.products().get(pk=product.pk)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class VariantListView(generics.ListAPIView):
+    """Variants by SKU; `search` finds them by SKU, product name, colour or size."""
+
+    access = {"get": rule("catalog", "catalog.view_variant")}
+    serializer_class = VariantListSerializer
+    filterset_class = VariantFilter
+
+    def get_queryset(self):
+        return selectors.variants()
 
 
 class VariantDetailView(APIView):
