@@ -11,6 +11,7 @@ from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, Point
 from loyalty.parity import channel_differences
 from omni.catalog.models import Channel
 from omni.errors import DomainError
+from omni.replicas import reads_from_replica
 
 
 @admin.register(Programme)
@@ -29,6 +30,10 @@ class ProgrammeAdmin(admin.ModelAdmin):
     def parity_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        with reads_from_replica():
+            return self._parity_page(request)
+
+    def _parity_page(self, request):
         channels = list(Channel.objects.filter(is_active=True).order_by("pk").values_list("code", flat=True))
         context = {
             **self.admin_site.each_context(request),

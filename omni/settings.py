@@ -122,6 +122,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# Read replicas (PostgreSQL streaming standbys), comma-separated URLs: each becomes the database
+# "replica_0", "replica_1", ... The router in omni/db_router.py sends them only the reads of the
+# dashboards, the KPI endpoint, exports, segment counts and the parity report (omni/replicas.py);
+# everything else, and every write, goes to "default". A replica more than
+# DATABASE_REPLICA_MAX_LAG_SECONDS behind, or unreachable within DATABASE_REPLICA_CONNECT_TIMEOUT
+# seconds, is skipped until it is healthy again.
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+DATABASE_REPLICA_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
+for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS", [])):
+    _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_REPLICA_CONNECT_TIMEOUT
+    # Under test the replica reads the test database the primary streams to it, never creates its own.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["omni.db_router.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, rate limits) -----------------------------------------

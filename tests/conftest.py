@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from omni import replicas
 from omni.api.keys import create_client
 from omni.models import ALL_SCOPES
 
@@ -17,6 +19,25 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _replicas_measured_afresh():
+    """A replica one test stopped or found lagging is measured again by the next."""
+    replicas.forget_health()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _child_processes_use_the_primary_only():
+    """Processes the tests start (workers, servers) get the test database's URL, not the replica's.
+
+    DATABASE_REPLICA_URLS names the replica's own database, not the test database this process reads
+    there (settings were read before this runs); a child process reading from it would see other data.
+    """
+    import os
+
+    assert settings.DATABASES  # read now, while the variable is still set
+    os.environ.pop("DATABASE_REPLICA_URLS", None)
 
 
 @pytest.fixture
