@@ -260,6 +260,30 @@ OUTBOX_PUBLISH_TIMEOUT = float(os.environ.get("OUTBOX_PUBLISH_TIMEOUT", "0.1"))
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
 CELERY_REDIS_SOCKET_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
+# Queues by kind of work, so that a long job of one kind never holds up another: a 100,000-line
+# receipt import waits only behind other imports, never in front of a KPI refresh or the outbox.
+# Tasks are routed by name; a task not named here goes to the default queue, "celery". Run one
+# worker per queue, or one worker for all of them with `-Q` + ",".join(WORKER_QUEUES) (README).
+WORKER_QUEUES = ["orders", "kpis", "imports", "webhooks", "scheduled", "celery"]
+CELERY_TASK_ROUTES = {
+    # Files: minutes of work each.
+    "orders.import_receipts": {"queue": "imports"},
+    "*.import_*": {"queue": "imports"},
+    # Orders and the outbox: the relay re-sends what a request could not hand to the broker.
+    "omni.relay_outbox": {"queue": "orders"},
+    "orders.*": {"queue": "orders"},
+    # The KPI refreshes each sale queues through the outbox.
+    "kpis.refresh_day": {"queue": "kpis"},
+    "kpis.count_periods": {"queue": "kpis"},
+    "webhooks.*": {"queue": "webhooks"},
+    # The beat jobs: nightly and periodic sweeps.
+    "omni.purge_idempotency_keys": {"queue": "scheduled"},
+    "loyalty.expire_points": {"queue": "scheduled"},
+    "loyalty.recompute_tiers": {"queue": "scheduled"},
+    "inventory.release_expired_holds": {"queue": "scheduled"},
+    "inventory.propose_replenishment": {"queue": "scheduled"},
+    "kpis.rollup_yesterday": {"queue": "scheduled"},
+}
 CELERY_BEAT_SCHEDULE = {
     "omni-outbox-relay": {"task": "omni.relay_outbox", "schedule": 60.0},
     "omni-idempotency-purge": {"task": "omni.purge_idempotency_keys", "schedule": 3600.0},

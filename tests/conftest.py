@@ -83,12 +83,12 @@ def database_url_of(settings_dict: dict) -> str:
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker process on the real broker, using the test database.
+def celery_workers(transactional_db):
+    """celery_workers(queues, name) starts a real Celery worker process on the real broker, consuming
+    those queues, using the test database; each is stopped after the test.
 
-    Started for the test that asks for it and stopped after, so it never runs
-    work queued by other tests against their data; what earlier tests queued
-    is purged first.
+    Started for the test that asks and stopped after, so a worker never runs work queued by other tests
+    against their data; what earlier tests queued is purged first.
     """
     import os
     import subprocess
@@ -108,31 +108,51 @@ def celery_worker(transactional_db):
         "CELERY_RESULT_BACKEND": broker,
         "DB_CONN_MAX_AGE": "0",
     }
-    current_app.control.purge()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "omni",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname=omni-test@%h",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-    )
+    with current_app.connection_for_write() as purging:
+        for queue in settings.WORKER_QUEUES:
+            purging.default_channel.queue_purge(queue)
+    started: list[subprocess.Popen] = []
+
+    def start(queues: list[str], name: str = "omni-test") -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "omni",
+                "worker",
+                "--pool=solo",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                f"--queues={','.join(queues)}",
+                f"--hostname={name}@%h",
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+        )
+        started.append(worker)
+        return worker
+
+    current_app.conf.result_backend = broker
     try:
-        current_app.conf.result_backend = broker
-        yield current_app
+        yield start
     finally:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for worker in started:
+            worker.terminate()
+        for worker in started:
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+@pytest.fixture
+def celery_worker(celery_workers):
+    """One real Celery worker consuming every queue (the small-install setup of the README)."""
+    from celery import current_app
+
+    celery_workers(settings.WORKER_QUEUES)
+    return current_app

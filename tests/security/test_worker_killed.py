@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from celery import current_app
+from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -52,6 +53,7 @@ def start_worker() -> subprocess.Popen:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            f"--queues={','.join(settings.WORKER_QUEUES)}",
             "--hostname=omni-killed@%h",
         ],
         cwd=Path(__file__).resolve().parents[2],
