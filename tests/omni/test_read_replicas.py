@@ -291,3 +291,19 @@ def test_when_the_replica_stops_the_dashboards_and_the_kpi_endpoint_answer_from_
         pg_ctl(pg_ctl_path, "-D", data, "-l", str(Path(data).parent / "log"), "-w", "-t", "60", "restart")
         replicas.forget_health()
     wait_for_replay()
+
+
+@needs_replica
+@on_both
+def test_a_segment_export_and_the_parity_report_read_from_the_replica(manager):
+    segment = Segment.objects.create(name="everyone")
+    CustomerFactory()
+    wait_for_replay()
+    with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+        export = manager.post("/admin/customers/segment/", {"action": "export_csv", "_selected_action": [segment.pk]})
+        parity = manager.get("/admin/loyalty/programme/parity/")
+    assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+    assert parity.status_code == 200
+    assert '"customers_customer"' in tables_read(on_replica)
+    assert '"loyalty_promotion"' in tables_read(on_replica)
+    assert not [query["sql"] for query in on_replica if query["sql"].lstrip().upper().startswith(WRITES)]
