@@ -49,10 +49,13 @@ def dashboard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             filters = DashboardFilters({**filters.data, "store": own.code})
             filters.fields["store"].queryset = filters.fields["store"].queryset.filter(pk=own.pk)
         # Who may see what was decided on the primary; the figures and their CSV come from a replica.
-        with reads_from_replica():
-            if not filters.is_valid():
-                return render(request, "kpis/page.html", _context(request, filters, view.__name__), status=400)
-            return view(request, filters)
+        return _page(request, filters)
+
+    @reads_from_replica()
+    def _page(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
+        if not filters.is_valid():
+            return render(request, "kpis/page.html", _context(request, filters, view.__name__), status=400)
+        return view(request, filters)
 
     return wrapper
 

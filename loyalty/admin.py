@@ -30,8 +30,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
     def parity_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        with reads_from_replica():
-            return self._parity_page(request)
+        return reads_from_replica()(self._parity_page)(request)
 
     def _parity_page(self, request):
         channels = list(Channel.objects.filter(is_active=True).order_by("pk").values_list("code", flat=True))

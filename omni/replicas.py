@@ -27,14 +27,19 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ContextDecorator, suppress
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 REPLICA_PREFIX = "replica_"
 HEALTH_CACHE_SECONDS = 2.0
@@ -64,18 +69,46 @@ _scope: ContextVar[_Scope | None] = ContextVar("omni_replica_scope", default=Non
 
 
 class reads_from_replica(ContextDecorator):
-    """Reads inside may go to a healthy replica; see the module's docstring for when they do not."""
+    """Reads inside may go to a healthy replica; see the module's docstring for when they do not.
 
-    def __init__(self) -> None:
+    As a decorator it also covers a replica that fails after it was last measured healthy: when the
+    function raises a connection error and its replica no longer answers, the replica is skipped from
+    then on and the function runs again on the primary (the functions it decorates read, and write
+    nothing before their reads). Prefer the decorator; the `with` form cannot run its block again.
+    """
+
+    def __init__(self, *, primary_only: bool = False) -> None:
         self._tokens: list[Token[_Scope | None]] = []
+        self._primary_only = primary_only
 
     def _recreate_cm(self) -> reads_from_replica:
         # As a decorator, each call gets its own context manager: calls on other threads never share one.
         return type(self)()
 
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
+        @wraps(func)
+        def inner(*args: P.args, **kwargs: P.kwargs) -> R:
+            with self._recreate_cm() as context:
+                try:
+                    return func(*args, **kwargs)
+                except (OperationalError, InterfaceError):
+                    alias = context.alias
+                    if alias is None or alias == DEFAULT_DB_ALIAS or _still_answers(alias):
+                        raise
+            with type(self)(primary_only=True):
+                return func(*args, **kwargs)
+
+        return inner
+
+    @property
+    def alias(self) -> str | None:
+        scope = _scope.get()
+        return scope.alias if scope is not None else None
+
     def __enter__(self) -> reads_from_replica:
         parent = _scope.get()
-        self._tokens.append(_scope.set(_Scope(dirty=parent.dirty if parent else False)))
+        dirty = self._primary_only or (parent.dirty if parent else False)
+        self._tokens.append(_scope.set(_Scope(dirty=dirty)))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -132,6 +165,16 @@ def is_healthy(alias: str) -> bool:
         log.log(
             logging.INFO if healthy else logging.WARNING, "replica %s %s", alias, "in use" if healthy else "skipped"
         )
+    return healthy
+
+
+def _still_answers(alias: str) -> bool:
+    """Measure again now, past the cache: a query on the replica failed."""
+    with suppress(Exception):
+        connections[alias].close()
+    healthy = _measure(alias)
+    with _health_lock:
+        _health[alias] = (time.monotonic(), healthy)
     return healthy
 
 

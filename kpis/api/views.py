@@ -130,8 +130,7 @@ class KpiView(APIView):
             check_location(request.user, location)
         scope = selectors.Scope(start=data["from"], end=data["to"], channel=channel, location=location)
         # Who may read what was checked on the primary; the figures come from a replica when one is healthy.
-        with reads_from_replica():
-            total, results = selectors.kpi_summary(scope, data["granularity"])
+        total, results = reads_from_replica()(selectors.kpi_summary)(scope, data["granularity"])
         report = {
             "from": scope.start,
             "to": scope.end,
