@@ -108,9 +108,7 @@ def celery_workers(transactional_db):
         "CELERY_RESULT_BACKEND": broker,
         "DB_CONN_MAX_AGE": "0",
     }
-    with current_app.connection_for_write() as purging:
-        for queue in settings.WORKER_QUEUES:
-            purging.default_channel.queue_purge(queue)
+    purge_every_queue()
     started: list[subprocess.Popen] = []
 
     def start(queues: list[str], name: str = "omni-test") -> subprocess.Popen:
@@ -147,6 +145,16 @@ def celery_workers(transactional_db):
                 worker.wait(20)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        purge_every_queue()  # what this test's work queued after it is not run against the next test's data
+
+
+def purge_every_queue() -> None:
+    """Drop the messages waiting on every queue Omni routes to (Celery's own purge empties only the default)."""
+    from celery import current_app
+
+    with current_app.connection_for_write() as broker:
+        for queue in settings.WORKER_QUEUES:
+            broker.default_channel.queue_purge(queue)
 
 
 @pytest.fixture

@@ -109,9 +109,13 @@ def test_reads_inside_a_transaction_on_the_primary_stay_on_the_primary(one_healt
 
 
 def wait_for_replay() -> None:
-    """Until the replica has replayed everything the primary has written so far (no fixed sleep)."""
+    """Until the replica has replayed everything the primary has written so far (no fixed sleep).
+
+    The insert position, not the write position: the test primary commits asynchronously, so a commit
+    can be in the WAL buffers, not yet written or sent, when its transaction returns.
+    """
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
         (target,) = cursor.fetchone()
     deadline = time.monotonic() + 60
     with connections[REPLICA].cursor() as cursor:
@@ -239,14 +243,21 @@ def test_a_replica_that_is_behind_is_skipped_and_used_again_once_it_catches_up(m
     try:
         more_history().order("store", "1.00", when=at(date(2025, 3, 6), 11))  # WAL the replica receives, not replays
         with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT pg_current_wal_lsn()")
+            cursor.execute("SELECT pg_current_wal_insert_lsn()")
             (target,) = cursor.fetchone()
         with connections[REPLICA].cursor() as cursor:
-            while True:  # until the replica has received it (and holds it unreplayed)
-                cursor.execute("SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn", [target])
+            deadline = time.monotonic() + 60
+            while True:  # until the replica has received it and holds some of it unreplayed
+                cursor.execute(
+                    "SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn"
+                    " AND pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()",
+                    [target],
+                )
                 if cursor.fetchone()[0]:
                     break
+                assert time.monotonic() < deadline, "the replica never held WAL unreplayed"
                 time.sleep(0.02)
+        assert not replicas.is_healthy(REPLICA)
         with CaptureQueriesContext(connections[REPLICA]) as on_replica:
             response = manager.get("/dashboards/", {"start": "2025-03-01", "end": "2025-03-31"})
         assert response.status_code == 200
