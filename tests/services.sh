@@ -4,10 +4,10 @@
 #   tests/services.sh COMMAND [ARGS...]
 #
 # DATABASE_URL or CELERY_BROKER_URL already set: that service is used as it is
-# and not started. With START_REPLICA=1 (what `make test` sets) the PostgreSQL
-# started here gets a streaming hot-standby replica beside it, and
-# DATABASE_REPLICA_URLS points at it; a DATABASE_REPLICA_URLS already set is
-# left alone. Missing packages (postgresql, redis-server, chromium) are
+# and not started. The PostgreSQL started here gets a streaming hot-standby
+# replica beside it (about one second more; START_REPLICA=0 leaves it out),
+# and DATABASE_REPLICA_URLS points at it; a DATABASE_REPLICA_URLS already set
+# is left alone. Missing packages (postgresql, redis-server, chromium) are
 # installed with apt-get (as root, or through sudo). Everything started here is
 # stopped when the command ends, whatever its outcome; the command's exit
 # status is this script's.
@@ -89,7 +89,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/omni"
   echo "services: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port" >&2
 
-  if [ "${START_REPLICA:-}" = 1 ] && [ -z "${DATABASE_REPLICA_URLS:-}" ]; then
+  if [ "${START_REPLICA:-1}" = 1 ] && [ -z "${DATABASE_REPLICA_URLS:-}" ]; then
     # A real streaming replica: a base backup of the primary that keeps
     # replaying its WAL (-R writes primary_conninfo and standby.signal) and
     # answers read-only queries (hot standby).

@@ -3,7 +3,7 @@ streaming standby; everything else, every write, every read in a transaction or 
 a replica that lags or is down is skipped.
 
 The routing rules are checked everywhere (the replica's health is stubbed); the rest runs against the real
-hot-standby replica that `make test` starts beside the primary (START_REPLICA=1 tests/services.sh).
+hot-standby replica that tests/services.sh (and so `make test`) starts beside the primary.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tests.kpis.conftest import History, at
 REPLICA = "replica_0"
 needs_replica = pytest.mark.skipif(
     REPLICA not in settings.DATABASES,
-    reason="needs a streaming replica in DATABASE_REPLICA_URLS: `make test` starts one (START_REPLICA=1)",
+    reason="needs a streaming replica in DATABASE_REPLICA_URLS: tests/services.sh and `make test` start one",
 )
 on_both = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "CREATE", "ALTER", "DROP")
