@@ -37,7 +37,7 @@ demo: install
 
 ## test: lint, then the whole suite on a throw-away PostgreSQL and Redis
 test: install lint
-	tests/services.sh $(PY) -m pytest
+	START_REPLICA=1 tests/services.sh $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff format --check .

@@ -29,6 +29,7 @@ from customers.normalise import normalise_email, normalise_phone
 from customers.resources import SegmentMemberResource
 from omni.actor import ADMIN, Actor
 from omni.errors import DomainError, Invalid
+from omni.replicas import reads_from_replica
 
 TIMELINE_ROWS = 25
 
@@ -341,6 +342,7 @@ class SegmentAdmin(admin.ModelAdmin):
             services.count_members(segment=segment)
         self.message_user(request, _("Members counted."), messages.SUCCESS)
 
+    @reads_from_replica()
     def _export(self, request, queryset, file_format: str):
         if queryset.count() != 1:
             self.message_user(request, _("Choose one segment to export."), messages.WARNING)

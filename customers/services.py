@@ -34,6 +34,7 @@ from omni import webhooks
 from omni.actor import SYSTEM, Actor
 from omni.concurrency import retry_on_conflict
 from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
+from omni.replicas import reads_from_replica
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
 MAX_ATTEMPTS = 5
@@ -442,8 +443,12 @@ def erase_customer(*, customer: Customer, actor: Actor = SYSTEM, request_key: st
         return Erasure.objects.create(customer=locked, summary=summary, **_attribution(actor, request_key))
 
 
+@reads_from_replica()
 def count_members(*, segment: Segment) -> int:
-    """Count the segment's members now and keep the figure on the segment (the admin list shows it)."""
+    """Count the segment's members now and keep the figure on the segment (the admin list shows it).
+
+    The count is read from a replica when one is healthy and no transaction is open.
+    """
     count = segment_members(segment).count()
     Segment.objects.filter(pk=segment.pk).update(member_count=count, counted_at=timezone.now())
     segment.member_count = count

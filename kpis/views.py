@@ -26,6 +26,7 @@ from kpis.definitions import KPIS
 from kpis.forms import DashboardFilters
 from kpis.models import RollupDay
 from omni.catalog.scoping import location_of, sees_all_locations
+from omni.replicas import reads_from_replica
 
 PERMISSION = "kpis.view_dashboards"
 
@@ -47,6 +48,11 @@ def dashboard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                 raise PermissionDenied
             filters = DashboardFilters({**filters.data, "store": own.code})
             filters.fields["store"].queryset = filters.fields["store"].queryset.filter(pk=own.pk)
+        # Who may see what was decided on the primary; the figures and their CSV come from a replica.
+        return _page(request, filters)
+
+    @reads_from_replica()
+    def _page(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
         if not filters.is_valid():
             return render(request, "kpis/page.html", _context(request, filters, view.__name__), status=400)
         return view(request, filters)

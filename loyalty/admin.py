@@ -16,6 +16,7 @@ from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, Point
 from loyalty.parity import channel_differences, priced
 from omni.catalog.models import Channel
 from omni.errors import DomainError
+from omni.replicas import reads_from_replica
 
 PARITY_PAGE_ROWS = 25
 
@@ -48,6 +49,9 @@ class ProgrammeAdmin(admin.ModelAdmin):
         """Every difference between channels, a page at a time, filterable by channel, downloadable as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        return reads_from_replica()(self._parity_page)(request)
+
+    def _parity_page(self, request):
         channels = list(Channel.objects.filter(is_active=True).order_by("pk"))
         codes = [channel.code for channel in channels]
         wanted = request.GET.get("channel") or None

@@ -123,6 +123,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# Read replicas (PostgreSQL streaming standbys), comma-separated URLs: each becomes the database
+# "replica_0", "replica_1", ... The router in omni/db_router.py sends them only the reads of the
+# dashboards, the KPI endpoint, exports, segment counts and the parity report (omni/replicas.py);
+# everything else, and every write, goes to "default". A replica more than
+# DATABASE_REPLICA_MAX_LAG_SECONDS behind, or unreachable within DATABASE_REPLICA_CONNECT_TIMEOUT
+# seconds, is skipped until it is healthy again.
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+DATABASE_REPLICA_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
+for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS", [])):
+    _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_REPLICA_CONNECT_TIMEOUT
+    # Under test the replica reads the test database the primary streams to it, never creates its own.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["omni.db_router.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, rate limits) -----------------------------------------
@@ -245,6 +261,30 @@ OUTBOX_PUBLISH_TIMEOUT = float(os.environ.get("OUTBOX_PUBLISH_TIMEOUT", "0.1"))
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
 CELERY_REDIS_SOCKET_TIMEOUT = OUTBOX_PUBLISH_TIMEOUT / 2
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
+# Queues by kind of work, so that a long job of one kind never holds up another: a 100,000-line
+# receipt import waits only behind other imports, never in front of a KPI refresh or the outbox.
+# Tasks are routed by name; a task not named here goes to the default queue, "celery". Run one
+# worker per queue, or one worker for all of them with `-Q` + ",".join(WORKER_QUEUES) (README).
+WORKER_QUEUES = ["orders", "kpis", "imports", "webhooks", "scheduled", "celery"]
+CELERY_TASK_ROUTES = {
+    # Files: minutes of work each.
+    "orders.import_receipts": {"queue": "imports"},
+    "*.import_*": {"queue": "imports"},
+    # Orders and the outbox: the relay re-sends what a request could not hand to the broker.
+    "omni.relay_outbox": {"queue": "orders"},
+    "orders.*": {"queue": "orders"},
+    # The KPI refreshes each sale queues through the outbox.
+    "kpis.refresh_day": {"queue": "kpis"},
+    "kpis.count_periods": {"queue": "kpis"},
+    "webhooks.*": {"queue": "webhooks"},
+    # The beat jobs: nightly and periodic sweeps.
+    "omni.purge_idempotency_keys": {"queue": "scheduled"},
+    "loyalty.expire_points": {"queue": "scheduled"},
+    "loyalty.recompute_tiers": {"queue": "scheduled"},
+    "inventory.release_expired_holds": {"queue": "scheduled"},
+    "inventory.propose_replenishment": {"queue": "scheduled"},
+    "kpis.rollup_yesterday": {"queue": "scheduled"},
+}
 CELERY_BEAT_SCHEDULE = {
     "omni-outbox-relay": {"task": "omni.relay_outbox", "schedule": 60.0},
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 60.0},

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from omni import replicas
 from omni.api.keys import create_client
 from omni.models import ALL_SCOPES
 
@@ -17,6 +19,25 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _replicas_measured_afresh():
+    """A replica one test stopped or found lagging is measured again by the next."""
+    replicas.forget_health()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _child_processes_use_the_primary_only():
+    """Processes the tests start (workers, servers) get the test database's URL, not the replica's.
+
+    DATABASE_REPLICA_URLS names the replica's own database, not the test database this process reads
+    there (settings were read before this runs); a child process reading from it would see other data.
+    """
+    import os
+
+    assert settings.DATABASES  # read now, while the variable is still set
+    os.environ.pop("DATABASE_REPLICA_URLS", None)
 
 
 @pytest.fixture
@@ -62,12 +83,12 @@ def database_url_of(settings_dict: dict) -> str:
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker process on the real broker, using the test database.
+def celery_workers(transactional_db):
+    """celery_workers(queues, name) starts a real Celery worker process on the real broker, consuming
+    those queues, using the test database; each is stopped after the test.
 
-    Started for the test that asks for it and stopped after, so it never runs
-    work queued by other tests against their data; what earlier tests queued
-    is purged first.
+    Started for the test that asks and stopped after, so a worker never runs work queued by other tests
+    against their data; what earlier tests queued is purged first.
     """
     import os
     import subprocess
@@ -87,31 +108,59 @@ def celery_worker(transactional_db):
         "CELERY_RESULT_BACKEND": broker,
         "DB_CONN_MAX_AGE": "0",
     }
-    current_app.control.purge()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "omni",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname=omni-test@%h",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-    )
+    purge_every_queue()
+    started: list[subprocess.Popen] = []
+
+    def start(queues: list[str], name: str = "omni-test") -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "omni",
+                "worker",
+                "--pool=solo",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                f"--queues={','.join(queues)}",
+                f"--hostname={name}@%h",
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+        )
+        started.append(worker)
+        return worker
+
+    current_app.conf.result_backend = broker
     try:
-        current_app.conf.result_backend = broker
-        yield current_app
+        yield start
     finally:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for worker in started:
+            worker.terminate()
+        for worker in started:
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        purge_every_queue()  # what this test's work queued after it is not run against the next test's data
+
+
+def purge_every_queue() -> None:
+    """Drop the messages waiting on every queue Omni routes to (Celery's own purge empties only the default)."""
+    from celery import current_app
+
+    with current_app.connection_for_write() as broker:
+        for queue in settings.WORKER_QUEUES:
+            broker.default_channel.queue_purge(queue)
+
+
+@pytest.fixture
+def celery_worker(celery_workers):
+    """One real Celery worker consuming every queue (the small-install setup of the README)."""
+    from celery import current_app
+
+    celery_workers(settings.WORKER_QUEUES)
+    return current_app

@@ -4,7 +4,10 @@
 #   tests/services.sh COMMAND [ARGS...]
 #
 # DATABASE_URL or CELERY_BROKER_URL already set: that service is used as it is
-# and not started. Missing packages (postgresql, redis-server, chromium) are
+# and not started. The PostgreSQL started here gets a streaming hot-standby
+# replica beside it (about one second more; START_REPLICA=0 leaves it out),
+# and DATABASE_REPLICA_URLS points at it; a DATABASE_REPLICA_URLS already set
+# is left alone. Missing packages (postgresql, redis-server, chromium) are
 # installed with apt-get (as root, or through sudo). Everything started here is
 # stopped when the command ends, whatever its outcome; the command's exit
 # status is this script's.
@@ -44,13 +47,18 @@ free_port() {
 
 pids_to_stop=()
 pg_dir=""
+replica_dir=""
 cleanup() {
   local status=$?
+  if [ -n "$replica_dir" ] && [ -f "$replica_dir/data/postmaster.pid" ]; then
+    run_pg "$PG_BIN/pg_ctl" -D "$replica_dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
   if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
     run_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   for pid in "${pids_to_stop[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -n "$pg_dir" ] && rm -rf "$pg_dir"
+  [ -n "$replica_dir" ] && rm -rf "$replica_dir"
   rm -rf "$state"
   exit $status
 }
@@ -71,13 +79,32 @@ if [ -z "${DATABASE_URL:-}" ]; then
   pg_dir=$(mktemp -d /tmp/omni-pg.XXXXXX)
   [ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
   pg_port=$(free_port)
+  # initdb's pg_hba.conf trusts replication connections from 127.0.0.1, and
+  # wal_level=replica is the default: a standby can stream from this cluster.
+  pg_options="-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c wal_level=replica -c max_wal_senders=5"
   run_pg "$PG_BIN/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   run_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -t 60 \
-    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >/dev/null
+    -o "-p $pg_port -k $pg_dir $pg_options" start >/dev/null
   run_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres omni
   export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/omni"
   echo "services: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port" >&2
+
+  if [ "${START_REPLICA:-1}" = 1 ] && [ -z "${DATABASE_REPLICA_URLS:-}" ]; then
+    # A real streaming replica: a base backup of the primary that keeps
+    # replaying its WAL (-R writes primary_conninfo and standby.signal) and
+    # answers read-only queries (hot standby).
+    replica_dir=$(mktemp -d /tmp/omni-pg-replica.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown postgres "$replica_dir"
+    replica_port=$(free_port)
+    run_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$pg_port" -U postgres -D "$replica_dir/data" \
+      -R -X stream -c fast >/dev/null
+    run_pg "$PG_BIN/pg_ctl" -D "$replica_dir/data" -l "$replica_dir/log" -w -t 60 \
+      -o "-p $replica_port -k $replica_dir $pg_options -c hot_standby=on" start >/dev/null
+    export DATABASE_REPLICA_URLS="postgres://postgres@127.0.0.1:$replica_port/omni"
+    # Tests that stop and restart the replica find its data directory here.
+    export OMNI_TEST_REPLICA_DATA="$replica_dir/data"
+    echo "services: PostgreSQL streaming replica on 127.0.0.1:$replica_port" >&2
+  fi
 fi
 
 if [ -z "${CELERY_BROKER_URL:-}" ]; then

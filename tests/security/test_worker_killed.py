@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 from celery import current_app
+from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
 from kpis.models import DailyFigures, RollupDay
 from kpis.services import REBUILD_CHUNK_DAYS, rebuild
-from tests.conftest import database_url_of
+from tests.conftest import database_url_of, purge_every_queue
 from tests.kpis.conftest import History, at
 
 DAYS = REBUILD_CHUNK_DAYS + 9  # two transactions' worth of days before the fix: a month, then nine days
@@ -52,6 +53,7 @@ def start_worker() -> subprocess.Popen:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            f"--queues={','.join(settings.WORKER_QUEUES)}",
             "--hostname=omni-killed@%h",
         ],
         cwd=Path(__file__).resolve().parents[2],
@@ -112,7 +114,7 @@ def test_a_worker_killed_mid_rollup_writes_nothing_and_the_rerun_completes_once(
     RollupDay.objects.bulk_create([RollupDay(day=first + timedelta(days=n)) for n in range(DAYS)])
     blocked_day = first + timedelta(days=REBUILD_CHUNK_DAYS)  # the first day of the second month
 
-    current_app.control.purge()
+    purge_every_queue()
     already_there = other_sessions()
     side = connections.create_connection("default")
     side.set_autocommit(False)
