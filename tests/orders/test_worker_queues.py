@@ -46,9 +46,12 @@ def test_every_task_has_the_queue_of_its_kind():
         "inventory.propose_replenishment": "scheduled",
         "omni.purge_idempotency_keys": "scheduled",
         "omni.ping": "celery",
+        "webhooks.send_due": "webhooks",
+        "webhooks.send_dispatches": "webhooks",
     }
     beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {queues[name] for name in beat - {"omni.relay_outbox"}} == {"scheduled"}
+    # The outbox relay and the webhooks' retry sweep are periodic but stay with the work they send.
+    assert {queues[name] for name in beat - {"omni.relay_outbox", "webhooks.send_due"}} == {"scheduled"}
     assert set(queues.values()) <= set(settings.WORKER_QUEUES)
 
 
