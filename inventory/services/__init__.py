@@ -1,0 +1,130 @@
+"""Writes of stock: every change of a stock row comes with its StockMovement, in one transaction.
+
+The rules, in one place:
+
+- available = on_hand - reserved - safety_stock (floored at 0 when shown).
+- Taking or holding units is ONE conditional UPDATE whose WHERE clause says
+  there is enough; the number of rows it changed decides success. Two channels
+  after the last unit therefore get one success and one InsufficientStock, on
+  PostgreSQL and SQLite alike, and on_hand never goes below zero.
+- Holding (reserve) respects the safety stock; carry out (take) does not: the
+  safety stock keeps units back from remote channels, but a customer holding
+  the item at the till may buy it. Neither may touch units reserved for someone
+  else.
+- A count is the physical truth: it sets on_hand to what was counted (>= 0),
+  even below what is reserved. Such a row shows 0 available and its shortfall
+  (reserved - on_hand) until stock arrives or holds are released.
+- Where several rows must be locked (allocation of an order), they are locked
+  with select_for_update() ordered by primary key, so two orders never wait on
+  each other in opposite orders.
+"""
+
+from inventory.services.bulk import (
+    CountFileInvalid,
+    CountOutcome,
+    CountRow,
+    count_many,
+)
+from inventory.services.holds import (
+    cancel_hold,
+    collect_hold,
+    hold,
+    release_expired_holds,
+    release_order_holds,
+    ship_order_holds,
+)
+from inventory.services.replenishment import (
+    MIN_COVER_DAYS,
+    TARGET_COVER_DAYS,
+    VELOCITY_WEEKS,
+    ReplenishmentRun,
+    accept_proposal,
+    propose_replenishment,
+)
+from inventory.services.sourcing import (
+    CARRY_OUT,
+    CLICK_AND_COLLECT,
+    FULFILMENTS,
+    SHIP_TO_HOME,
+    SHIP_TO_STORE,
+    Allocated,
+    LineNeed,
+    allocate,
+    distance_km,
+    prefers_warehouses,
+)
+from inventory.services.stock import (
+    DEFAULT_HOLD_MINUTES,
+    MAX_HOLD_MINUTES,
+    MAX_ON_HAND,
+    MAX_QUANTITY,
+    REASON_MAX_LENGTH,
+    RECEIVING_KINDS,
+    adjust,
+    announce_availability,
+    check_count_covers_holds,
+    count,
+    held_units,
+    quarantine,
+    receive,
+    release,
+    reserve,
+    ship_reserved,
+    take,
+)
+from inventory.services.transfers import (
+    cancel_transfer,
+    receive_transfer,
+    request_transfer,
+    ship_transfer,
+)
+
+__all__ = [
+    "Allocated",
+    "CARRY_OUT",
+    "CLICK_AND_COLLECT",
+    "CountFileInvalid",
+    "CountOutcome",
+    "CountRow",
+    "DEFAULT_HOLD_MINUTES",
+    "FULFILMENTS",
+    "LineNeed",
+    "MAX_HOLD_MINUTES",
+    "MAX_ON_HAND",
+    "MAX_QUANTITY",
+    "MIN_COVER_DAYS",
+    "REASON_MAX_LENGTH",
+    "RECEIVING_KINDS",
+    "ReplenishmentRun",
+    "SHIP_TO_HOME",
+    "SHIP_TO_STORE",
+    "TARGET_COVER_DAYS",
+    "VELOCITY_WEEKS",
+    "accept_proposal",
+    "adjust",
+    "allocate",
+    "announce_availability",
+    "cancel_hold",
+    "cancel_transfer",
+    "check_count_covers_holds",
+    "collect_hold",
+    "count",
+    "count_many",
+    "distance_km",
+    "held_units",
+    "hold",
+    "prefers_warehouses",
+    "propose_replenishment",
+    "quarantine",
+    "receive",
+    "receive_transfer",
+    "release",
+    "release_expired_holds",
+    "release_order_holds",
+    "request_transfer",
+    "reserve",
+    "ship_order_holds",
+    "ship_reserved",
+    "ship_transfer",
+    "take",
+]
