@@ -20,20 +20,27 @@ Two forms of the same formula, and nothing else writes it:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.db.models import IntegerField
+from django.db.models import IntegerField, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from inventory.models import Reservation, ReservationStatus, StockLevel
 
 
+def held(reserved: int, lapsed: int = 0) -> int:
+    """Units a stock row holds now for customers and orders: its reserved units less those of lapsed holds."""
+    return reserved - lapsed  # an active hold's units are always part of `reserved`
+
+
 def available(on_hand: int, reserved: int, safety_stock: int = 0, *, lapsed: int = 0, keep_safety: bool = True) -> int:
     """Units that may be promised now (may be negative: a count below what is held; floor it to show it)."""
-    return on_hand - (reserved - lapsed) - (safety_stock if keep_safety else 0)
+    return on_hand - held(reserved, lapsed) - (safety_stock if keep_safety else 0)
 
 
-def lapsed_sql(row: str, *, now: datetime | None = None) -> tuple[str, list[object]]:
+def lapsed_sql(row: str, *, now: datetime | None = None) -> tuple[str, list[Any]]:
     """SQL for the units of the active holds past their expiry on the stock row aliased `row`, and its params."""
     return (
         f"COALESCE((SELECT SUM(lapsed.quantity) FROM {Reservation._meta.db_table} lapsed "
@@ -45,7 +52,7 @@ def lapsed_sql(row: str, *, now: datetime | None = None) -> tuple[str, list[obje
 
 def available_sql(
     row: str = StockLevel._meta.db_table, *, keep_safety: bool = True, now: datetime | None = None
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[Any]]:
     """`available()` in SQL for the stock row aliased `row` (PostgreSQL and SQLite alike), and its params."""
     lapsed, params = lapsed_sql(row, now=now)
     safety = f" - {row}.safety_stock" if keep_safety else ""
@@ -56,6 +63,16 @@ def available_expression(*, keep_safety: bool = True, now: datetime | None = Non
     """`available_sql()` as an ORM expression on a query whose base table is StockLevel's."""
     sql, params = available_sql(keep_safety=keep_safety, now=now)
     return RawSQL(sql, params, output_field=IntegerField())
+
+
+def annotate_available(rows: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
+    """Stock rows annotated with `units_available`: available_expression(), floored at 0 as it is shown."""
+    return rows.annotate(units_available=Greatest(available_expression(), Value(0), output_field=IntegerField()))
+
+
+def units_available(row: StockLevel) -> int:
+    """The annotation made by annotate_available()."""
+    return int(row.units_available)  # type: ignore[attr-defined]
 
 
 def lapsed_expression() -> RawSQL:

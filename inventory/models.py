@@ -13,7 +13,8 @@ from omni.models import Attributed
 class StockLevel(models.Model):
     """Units of one variant at one location.
 
-    available = on_hand - reserved - safety_stock. The row changes only in
+    Its available units are inventory.available's formula (a hold past its
+    expiry holds nothing, before any job tidies it). The row changes only in
     the same transaction as the StockMovement that explains the change.
     """
 
@@ -53,10 +54,6 @@ class StockLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_id}@{self.location_id}: {self.on_hand}"
-
-    @property
-    def available(self) -> int:
-        return max(self.on_hand - self.reserved - self.safety_stock, 0)
 
 
 class MovementKind(models.TextChoices):

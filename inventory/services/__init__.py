@@ -1,19 +1,32 @@
 """Writes of stock: every change of a stock row comes with its StockMovement, in one transaction.
 
+The package, by concern (everything is re-exported here: `services.take`, `services.hold`, ...):
+
+- `stock`: one stock row at a time (count, adjust, receive, quarantine, reserve,
+  release, take, ship_reserved) and the ledger helpers they share;
+- `holds`: holds for customers and orders, and the job that tidies expired ones;
+- `sourcing`: which locations serve an order, and taking or holding their units;
+- `bulk`: the set-based forms of the one-row services (take, reserve and
+  restock many lines at once; a whole count file), with the same guards and
+  movement kinds;
+- `transfers` and `replenishment`.
+
 The rules, in one place:
 
-- available = on_hand - reserved - safety_stock (floored at 0 when shown).
+- available = on_hand - held - safety_stock, where held = reserved less the
+  units of holds past their expiry: `inventory.available` is the only place
+  that writes it (a Python function and the SQL every query uses).
 - Taking or holding units is ONE conditional UPDATE whose WHERE clause says
-  there is enough; the number of rows it changed decides success. Two channels
-  after the last unit therefore get one success and one InsufficientStock, on
-  PostgreSQL and SQLite alike, and on_hand never goes below zero.
+  there is enough (`stock.can_give`); the number of rows it changed decides
+  success. Two channels after the last unit therefore get one success and one
+  InsufficientStock, on PostgreSQL and SQLite alike, and on_hand never goes
+  below zero.
 - Holding (reserve) respects the safety stock; carry out (take) does not: the
   safety stock keeps units back from remote channels, but a customer holding
-  the item at the till may buy it. Neither may touch units reserved for someone
+  the item at the till may buy it. Neither may touch units held for someone
   else.
 - A count is the physical truth: it sets on_hand to what was counted (>= 0),
-  even below what is reserved. Such a row shows 0 available and its shortfall
-  (reserved - on_hand) until stock arrives or holds are released.
+  but never below the units held for customers and orders.
 - Where several rows must be locked (allocation of an order), they are locked
   with select_for_update() ordered by primary key, so two orders never wait on
   each other in opposite orders.

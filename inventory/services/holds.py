@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import (
@@ -54,10 +54,6 @@ def hold(
             "hold_minutes is out of range.",
             {"hold_minutes": [f"Ensure this value is between 1 and {MAX_HOLD_MINUTES}."]},
         )
-    if customer_id is not None:
-        customer_model = apps.get_model("customers", "Customer")
-        if not customer_model.objects.filter(pk=customer_id).exists():
-            raise NotFound(f"No customer {customer_id}.")
     now = now or timezone.now()
     with transaction.atomic():
         reservation = Reservation.objects.create(
@@ -71,6 +67,8 @@ def hold(
             user=actor.user,
             api_client=actor.api_client,
         )
+        if customer_id is not None:
+            _check_foreign_keys(f"No customer {customer_id}.")
         reserve(
             location=location,
             variant=variant,
@@ -81,9 +79,28 @@ def hold(
     return reservation
 
 
-def _close_hold(reservation: Reservation, status: str, now: datetime) -> bool:
-    """Move an active hold to `status`, once: True for the one caller that did it."""
-    changed = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.ACTIVE).update(
+def _check_foreign_keys(message: str) -> None:
+    """The hold just written points at rows that exist, or NotFound(message).
+
+    The customer belongs to an app on the same floor, which inventory does not
+    read: the database's own foreign key on the hold decides, checked now
+    rather than at the commit (a savepoint keeps the caller's transaction
+    usable on PostgreSQL, and the caller's rollback removes the hold).
+    """
+    try:
+        with transaction.atomic():
+            connection.check_constraints(table_names=[Reservation._meta.db_table])
+    except IntegrityError:
+        raise NotFound(message) from None
+
+
+def _close_hold(reservation: Reservation, status: str, now: datetime, *, lapsed_too: bool = True) -> bool:
+    """Move an active hold to `status`, once: True for the one caller that did it.
+
+    With `lapsed_too=False` a hold past its expiry is not moved: it holds nothing any more.
+    """
+    still = Q() if lapsed_too else Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    changed = Reservation.objects.filter(still, pk=reservation.pk, status=ReservationStatus.ACTIVE).update(
         status=status, closed_at=now
     )
     if changed:
@@ -110,11 +127,15 @@ def cancel_hold(*, reservation: Reservation, reason: str = "", actor: Actor = SY
 
 @retry_on_conflict
 def collect_hold(*, reservation: Reservation, reason: str = "", actor: Actor = SYSTEM) -> Reservation:
-    """The held units are handed over or shipped: they leave stock and the hold is consumed."""
+    """The held units are handed over or shipped: they leave stock and the hold is consumed.
+
+    A hold past its expiry holds nothing: InvalidTransition, as for a hold no longer active.
+    """
     with transaction.atomic():
-        if not _close_hold(reservation, ReservationStatus.CONSUMED, timezone.now()):
-            current = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True).first()
-            raise InvalidTransition(f"Reservation {reservation.pk} is {current}, not active.")
+        if not _close_hold(reservation, ReservationStatus.CONSUMED, timezone.now(), lapsed_too=False):
+            current = Reservation.objects.filter(pk=reservation.pk).first()
+            status = current.current_status if current is not None else None
+            raise InvalidTransition(f"Reservation {reservation.pk} is {status}, not active.")
         ship_reserved(
             location=reservation.location,
             variant=reservation.variant,

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from inventory.available import annotate_available, units_available
 from inventory.models import (
     MovementKind,
     ProposalKind,
@@ -69,7 +70,9 @@ def propose_replenishment(
     }
     variant_ids = {variant_id for _, variant_id in sold}
     rows = list(
-        StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True).select_related("location")
+        annotate_available(
+            StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True)
+        ).select_related("location")
     )
     by_variant: dict[int, list[StockLevel]] = {}
     for row in rows:
@@ -77,16 +80,16 @@ def propose_replenishment(
 
     proposals: list[ReplenishmentProposal] = []
     for variant_id, levels in by_variant.items():
-        spare = {row.pk: row.available for row in levels}  # what sources can still give tonight
+        spare = {row.pk: units_available(row) for row in levels}  # what sources can still give tonight
         for row in levels:
             units = sold.get((row.location_id, variant_id), 0)
             if row.location.kind != LocationKind.STORE or units <= 0:
                 continue
             per_day = Decimal(units) / days
-            cover = Decimal(row.available) / per_day
+            cover = Decimal(units_available(row)) / per_day
             if cover >= min_cover_days:
                 continue
-            need = math.ceil(per_day * target_cover_days) - row.available
+            need = math.ceil(per_day * target_cover_days) - units_available(row)
             warehouses = sorted(
                 (r for r in levels if r.location.kind == LocationKind.WAREHOUSE and spare[r.pk] > 0),
                 key=lambda r: (-spare[r.pk], r.location.code),

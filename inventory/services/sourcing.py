@@ -11,13 +11,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from inventory.available import available, lapsed_expression
 from inventory.models import (
     MovementKind,
     Reservation,
     StockLevel,
     StockMovement,
 )
-from inventory.services.stock import REASON_MAX_LENGTH, _check_quantity, _insufficient, _movement, _record
+from inventory.services.stock import REASON_MAX_LENGTH, _check_quantity, _insufficient, _movement, _record, can_give
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
 from omni.errors import InsufficientStock, Invalid
@@ -152,18 +153,16 @@ def _candidates(
     if lock:
         rows = rows.select_for_update(of=("self",)).order_by("pk")
     found: dict[int, list[tuple[int, Location, int]]] = {}
-    for row in rows:
-        usable = _usable(row.on_hand, row.reserved, row.safety_stock, fulfilment)
+    for row in rows.annotate(lapsed=lapsed_expression()):
+        usable = _usable(row.on_hand, row.reserved, row.safety_stock, row.lapsed, fulfilment)
         if usable > 0:
             found.setdefault(row.variant_id, []).append((row.pk, row.location, usable))
     return found
 
 
-def _usable(on_hand: int, reserved: int, safety_stock: int, fulfilment: str) -> int:
+def _usable(on_hand: int, reserved: int, safety_stock: int, lapsed: int, fulfilment: str) -> int:
     """Units a fulfilment may use: a carry out may take the safety stock, the others may not."""
-    if fulfilment == CARRY_OUT:
-        return on_hand - reserved
-    return max(on_hand - reserved - safety_stock, 0)
+    return max(available(on_hand, reserved, safety_stock, lapsed=lapsed, keep_safety=fulfilment != CARRY_OUT), 0)
 
 
 _Plan = list[tuple[LineNeed, int, Location, int]]  # (line, stock row id, location, units)
@@ -238,9 +237,12 @@ def _still_fits(plan: _Plan, fulfilment: str) -> bool:
         StockLevel.objects.select_for_update()
         .filter(pk__in=list(wanted))
         .order_by("pk")
-        .values_list("pk", "on_hand", "reserved", "safety_stock")
+        .annotate(lapsed=lapsed_expression())
+        .values_list("pk", "on_hand", "reserved", "safety_stock", "lapsed")
     )
-    usable = {pk: _usable(on_hand, reserved, safety, fulfilment) for pk, on_hand, reserved, safety in rows}
+    usable = {
+        pk: _usable(on_hand, reserved, safety, lapsed, fulfilment) for pk, on_hand, reserved, safety, lapsed in rows
+    }
     return all(usable.get(level_id, 0) >= quantity for level_id, quantity in wanted.items())
 
 
@@ -257,14 +259,14 @@ def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) 
     allocated: list[Allocated] = []
     for line, level_id, location, quantity in plan:
         if fulfilment == CARRY_OUT:
-            changed = StockLevel.objects.filter(pk=level_id, on_hand__gte=F("reserved") + quantity).update(
+            changed = StockLevel.objects.filter(can_give(quantity, keep_safety=False), pk=level_id).update(
                 on_hand=F("on_hand") - quantity, updated_at=now
             )
             kind, deltas = MovementKind.SALE, {"on_hand": -quantity}
         else:
-            changed = StockLevel.objects.filter(
-                pk=level_id, on_hand__gte=F("reserved") + F("safety_stock") + quantity
-            ).update(reserved=F("reserved") + quantity, updated_at=now)
+            changed = StockLevel.objects.filter(can_give(quantity), pk=level_id).update(
+                reserved=F("reserved") + quantity, updated_at=now
+            )
             kind, deltas = MovementKind.RESERVATION, {"reserved": quantity}
         if not changed:
             raise _insufficient(line.variant, location, quantity)

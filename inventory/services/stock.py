@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, IntegerField
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
+from inventory.available import available, available_expression, held, lapsed_expression, lapsed_sql
 from inventory.models import (
     MovementKind,
     NetworkAvailability,
-    Reservation,
-    ReservationStatus,
     StockLevel,
     StockMovement,
 )
@@ -105,13 +106,16 @@ def announce_availability(changes: Iterable[tuple[int, int, int, int]]) -> None:
     )
     now_units: dict[int, int] = dict.fromkeys(variant_ids, 0)
     before_units: dict[int, int] = dict.fromkeys(variant_ids, 0)
-    rows = StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True).values_list(
-        "variant_id", "location_id", "on_hand", "reserved", "safety_stock"
+    rows = (
+        StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True)
+        .annotate(lapsed=lapsed_expression())
+        .values_list("variant_id", "location_id", "on_hand", "reserved", "safety_stock", "lapsed")
     )
-    for variant_id, location_id, on_hand, reserved, safety_stock in rows:
+    for variant_id, location_id, on_hand, reserved, safety_stock, lapsed in rows:
         on_hand_change, reserved_change = deltas[variant_id].get(location_id, (0, 0))
-        now_units[variant_id] += max(on_hand - reserved - safety_stock, 0)
-        before_units[variant_id] += max((on_hand - on_hand_change) - (reserved - reserved_change) - safety_stock, 0)
+        now_units[variant_id] += max(available(on_hand, reserved, safety_stock, lapsed=lapsed), 0)
+        earlier = available(on_hand - on_hand_change, reserved - reserved_change, safety_stock, lapsed=lapsed)
+        before_units[variant_id] += max(earlier, 0)
     flipped = []
     for variant_id in variant_ids:
         was = announced.get(variant_id)
@@ -196,26 +200,24 @@ def count(
 
 
 def held_units(levels: Sequence[StockLevel], now: datetime | None = None) -> dict[tuple[int, int], int]:
-    """Units each stock row holds now: its reserved units less those of active holds past their expiry (one query)."""
-    now = now or timezone.now()
-    lapsed = {
-        (row["location_id"], row["variant_id"]): row["units"]
-        for row in Reservation.objects.filter(
-            status=ReservationStatus.ACTIVE,
-            expires_at__lte=now,
-            location_id__in={level.location_id for level in levels},
-            variant_id__in={level.variant_id for level in levels},
-        )
-        .values("location_id", "variant_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
-    }
-    return {
-        (level.location_id, level.variant_id): max(
-            level.reserved - lapsed.get((level.location_id, level.variant_id), 0), 0
-        )
-        for level in levels
-    }
+    """Units each stock row holds now (available.held: lapsed holds hold nothing), in one query."""
+    if not levels:
+        return {}
+    sql, params = lapsed_sql(StockLevel._meta.db_table, now=now)
+    lapsed = dict(
+        StockLevel.objects.filter(pk__in=[level.pk for level in levels])
+        .annotate(lapsed=RawSQL(sql, params, output_field=IntegerField()))
+        .values_list("pk", "lapsed")
+    )
+    return {(level.location_id, level.variant_id): held(level.reserved, lapsed.get(level.pk, 0)) for level in levels}
+
+
+def can_give(quantity: int, *, keep_safety: bool = True) -> GreaterThanOrEqual:
+    """The oversell guard of a conditional update: the row's available units (available.py) cover `quantity`.
+
+    A till sale (`keep_safety=False`) may sell the safety stock, never a held unit.
+    """
+    return GreaterThanOrEqual(available_expression(keep_safety=keep_safety), quantity)
 
 
 def check_count_covers_holds(level: StockLevel, on_hand: int) -> None:
@@ -244,7 +246,7 @@ def adjust(*, location: Location, variant: Variant, delta: int, reason: str, act
             )
         else:
             changed = StockLevel.objects.filter(
-                location=location, variant=variant, on_hand__gte=F("reserved") - delta
+                can_give(-delta, keep_safety=False), location=location, variant=variant
             ).update(on_hand=F("on_hand") + delta, **_touch())
         if not changed:
             raise _insufficient(variant, location, -delta)
@@ -327,9 +329,9 @@ def reserve(*, location: Location, variant: Variant, quantity: int, reason: str 
     """Hold `quantity` units at `location`: reserved += n where available >= n. Raises InsufficientStock."""
     quantity = _check_quantity(quantity)
     with transaction.atomic():
-        changed = StockLevel.objects.filter(
-            location=location, variant=variant, on_hand__gte=F("reserved") + F("safety_stock") + quantity
-        ).update(reserved=F("reserved") + quantity, **_touch())
+        changed = StockLevel.objects.filter(can_give(quantity), location=location, variant=variant).update(
+            reserved=F("reserved") + quantity, **_touch()
+        )
         if not changed:
             raise _insufficient(variant, location, quantity)
         _record(
@@ -364,11 +366,11 @@ def release(*, location: Location, variant: Variant, quantity: int, reason: str 
 
 
 def take(*, location: Location, variant: Variant, quantity: int, reason: str = "", actor: Actor = SYSTEM) -> None:
-    """A carry-out sale: on_hand -= n where on_hand - reserved >= n. Raises InsufficientStock."""
+    """A carry-out sale: on_hand -= n where the units not held (safety stock too) cover n. Raises InsufficientStock."""
     quantity = _check_quantity(quantity)
     with transaction.atomic():
         changed = StockLevel.objects.filter(
-            location=location, variant=variant, on_hand__gte=F("reserved") + quantity
+            can_give(quantity, keep_safety=False), location=location, variant=variant
         ).update(on_hand=F("on_hand") - quantity, **_touch())
         if not changed:
             raise _insufficient(variant, location, quantity)
