@@ -8,17 +8,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from inventory.available import available, lapsed_expression
 from inventory.models import (
-    MovementKind,
     Reservation,
     StockLevel,
     StockMovement,
 )
-from inventory.services.stock import REASON_MAX_LENGTH, _check_quantity, _insufficient, _movement, _record, can_give
+from inventory.services.stock import REASON_MAX_LENGTH, RESERVE, TAKE, _check_quantity, _insufficient, _record
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
 from omni.errors import InsufficientStock, Invalid
@@ -258,21 +256,13 @@ def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) 
     holds: list[Reservation] = []
     allocated: list[Allocated] = []
     for line, level_id, location, quantity in plan:
-        if fulfilment == CARRY_OUT:
-            changed = StockLevel.objects.filter(can_give(quantity, keep_safety=False), pk=level_id).update(
-                on_hand=F("on_hand") - quantity, updated_at=now
-            )
-            kind, deltas = MovementKind.SALE, {"on_hand": -quantity}
-        else:
-            changed = StockLevel.objects.filter(can_give(quantity), pk=level_id).update(
-                reserved=F("reserved") + quantity, updated_at=now
-            )
-            kind, deltas = MovementKind.RESERVATION, {"reserved": quantity}
+        step = TAKE if fulfilment == CARRY_OUT else RESERVE
+        changed = StockLevel.objects.filter(step.guard_expression(quantity), pk=level_id).update(
+            **step.updates(quantity), updated_at=now
+        )
         if not changed:
             raise _insufficient(line.variant, location, quantity)
-        movements.append(
-            _movement(level_or_ids=(location.pk, line.variant.pk), kind=kind, actor=actor, reason=reason, **deltas)
-        )
+        movements.append(step.movement((location.pk, line.variant.pk), quantity, reason=reason, actor=actor))
         if fulfilment != CARRY_OUT and order_id is not None:
             holds.append(
                 Reservation(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
-from inventory.available import available, available_expression, held, lapsed_expression, lapsed_sql
+from inventory.available import available, available_expression, available_sql, held, lapsed_expression, lapsed_sql
 from inventory.models import (
     MovementKind,
     NetworkAvailability,
@@ -220,6 +221,76 @@ def can_give(quantity: int, *, keep_safety: bool = True) -> GreaterThanOrEqual:
     return GreaterThanOrEqual(available_expression(keep_safety=keep_safety), quantity)
 
 
+@dataclass(frozen=True)
+class Step:
+    """One kind of stock change, as the one-row services and their bulk forms (bulk.py) both apply it.
+
+    `on_hand` and `reserved` are the signs of the change per unit; `guard` is
+    what must cover the units before the row changes: "available" (a hold:
+    the safety stock is kept back), "unheld" (a till sale may sell the safety
+    stock, never a held unit) or None (units arriving).
+    """
+
+    kind: str
+    on_hand: int
+    reserved: int
+    guard: str | None
+
+    def guard_expression(self, quantity: int) -> GreaterThanOrEqual | None:
+        """The WHERE of the one-row conditional update (None: nothing to check)."""
+        if self.guard is None:
+            return None
+        return can_give(quantity, keep_safety=self.guard == "available")
+
+    def guard_sql(self, row: str, units: str) -> tuple[str, list[Any]]:
+        """The same guard in SQL, for the stock row aliased `row` and the units in the SQL `units`."""
+        if self.guard is None:
+            return "TRUE", []
+        sql, params = available_sql(row, keep_safety=self.guard == "available")
+        return f"{sql} >= {units}", params
+
+    def updates(self, quantity: int) -> dict[str, Any]:
+        """The column updates of the one-row conditional update."""
+        changes: dict[str, Any] = {}
+        if self.on_hand:
+            changes["on_hand"] = F("on_hand") + self.on_hand * quantity
+        if self.reserved:
+            changes["reserved"] = F("reserved") + self.reserved * quantity
+        return changes
+
+    def movement(self, key: tuple[int, int], quantity: int, *, reason: str, actor: Actor) -> StockMovement:
+        """The ledger entry of `quantity` units of this change on the row `key` (location id, variant id)."""
+        return _movement(
+            level_or_ids=key,
+            kind=self.kind,
+            actor=actor,
+            reason=reason,
+            on_hand=self.on_hand * quantity,
+            reserved=self.reserved * quantity,
+        )
+
+
+TAKE = Step(MovementKind.SALE, on_hand=-1, reserved=0, guard="unheld")
+RESERVE = Step(MovementKind.RESERVATION, on_hand=0, reserved=1, guard="available")
+
+
+def receiving(kind: str) -> Step:
+    """Units arriving as `kind` (receipt, return, transfer_in): no guard. Invalid for any other kind."""
+    if kind not in RECEIVING_KINDS:
+        raise Invalid(f"Cannot receive as {kind}.", {"kind": [f"One of {', '.join(RECEIVING_KINDS)}."]})
+    return Step(kind, on_hand=1, reserved=0, guard=None)
+
+
+def _one_row(step: Step, *, location: Location, variant: Variant, quantity: int, reason: str, actor: Actor) -> None:
+    """Apply `step` to one row with its conditional update and movement. Raises InsufficientStock."""
+    guard = step.guard_expression(quantity)
+    rows = StockLevel.objects.filter(location=location, variant=variant)
+    changed = (rows if guard is None else rows.filter(guard)).update(**step.updates(quantity), **_touch())
+    if not changed:
+        raise _insufficient(variant, location, quantity)
+    _record(step.movement((location.pk, variant.pk), quantity, reason=reason, actor=actor))
+
+
 def check_count_covers_holds(level: StockLevel, on_hand: int) -> None:
     """A count may not leave fewer units on the shelf than are promised to customers (CountBelowReserved)."""
     if not level.reserved or on_hand >= level.reserved:
@@ -287,16 +358,10 @@ def receive(
 ) -> StockLevel:
     """Units arrive at `location`: a delivery (`receipt`), a resellable `return` or a `transfer_in`."""
     quantity = _check_quantity(quantity)
-    if kind not in RECEIVING_KINDS:
-        raise Invalid(f"Cannot receive as {kind}.", {"kind": [f"One of {', '.join(RECEIVING_KINDS)}."]})
+    step = receiving(kind)
     with transaction.atomic():
         _ensure_row(location, variant)
-        StockLevel.objects.filter(location=location, variant=variant).update(
-            on_hand=F("on_hand") + quantity, **_touch()
-        )
-        _record(
-            _movement(level_or_ids=(location.pk, variant.pk), kind=kind, actor=actor, reason=reason, on_hand=quantity)
-        )
+        _one_row(step, location=location, variant=variant, quantity=quantity, reason=reason, actor=actor)
         return _level(location, variant)
 
 
@@ -329,20 +394,7 @@ def reserve(*, location: Location, variant: Variant, quantity: int, reason: str 
     """Hold `quantity` units at `location`: reserved += n where available >= n. Raises InsufficientStock."""
     quantity = _check_quantity(quantity)
     with transaction.atomic():
-        changed = StockLevel.objects.filter(can_give(quantity), location=location, variant=variant).update(
-            reserved=F("reserved") + quantity, **_touch()
-        )
-        if not changed:
-            raise _insufficient(variant, location, quantity)
-        _record(
-            _movement(
-                level_or_ids=(location.pk, variant.pk),
-                kind=MovementKind.RESERVATION,
-                actor=actor,
-                reason=reason,
-                reserved=quantity,
-            )
-        )
+        _one_row(RESERVE, location=location, variant=variant, quantity=quantity, reason=reason, actor=actor)
 
 
 def release(*, location: Location, variant: Variant, quantity: int, reason: str = "", actor: Actor = SYSTEM) -> None:
@@ -369,20 +421,7 @@ def take(*, location: Location, variant: Variant, quantity: int, reason: str = "
     """A carry-out sale: on_hand -= n where the units not held (safety stock too) cover n. Raises InsufficientStock."""
     quantity = _check_quantity(quantity)
     with transaction.atomic():
-        changed = StockLevel.objects.filter(
-            can_give(quantity, keep_safety=False), location=location, variant=variant
-        ).update(on_hand=F("on_hand") - quantity, **_touch())
-        if not changed:
-            raise _insufficient(variant, location, quantity)
-        _record(
-            _movement(
-                level_or_ids=(location.pk, variant.pk),
-                kind=MovementKind.SALE,
-                actor=actor,
-                reason=reason,
-                on_hand=-quantity,
-            )
-        )
+        _one_row(TAKE, location=location, variant=variant, quantity=quantity, reason=reason, actor=actor)
 
 
 def ship_reserved(
