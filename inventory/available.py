@@ -42,10 +42,13 @@ def available(on_hand: int, reserved: int, safety_stock: int = 0, *, lapsed: int
 
 def lapsed_sql(row: str, *, now: datetime | None = None) -> tuple[str, list[Any]]:
     """SQL for the units of the active holds past their expiry on the stock row aliased `row`, and its params."""
+    # A row with nothing reserved has no hold to look up (most rows): the subquery runs only for the others,
+    # on the partial index of active holds (reservation_active_row_idx).
     return (
+        f"(CASE WHEN {row}.reserved > 0 THEN "
         f"COALESCE((SELECT SUM(lapsed.quantity) FROM {Reservation._meta.db_table} lapsed "
         f"WHERE lapsed.location_id = {row}.location_id AND lapsed.variant_id = {row}.variant_id "
-        "AND lapsed.status = %s AND lapsed.expires_at <= %s), 0)",
+        "AND lapsed.status = %s AND lapsed.expires_at <= %s), 0) ELSE 0 END)",
         [ReservationStatus.ACTIVE.value, now or timezone.now()],
     )
 

@@ -151,7 +151,15 @@ class Reservation(Attributed):
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="reservation_quantity_positive"),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="reservation_status_expiry_idx")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="reservation_status_expiry_idx"),
+            # The available formula looks up a stock row's lapsed holds among its active ones.
+            models.Index(
+                fields=["location", "variant", "expires_at"],
+                condition=models.Q(status="active"),
+                name="reservation_active_row_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.quantity} × {self.variant_id}@{self.location_id} ({self.status})"
