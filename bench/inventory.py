@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 
 from bench.client import api_client
 from bench.harness import Result, measure_pair, timed_result
+from inventory.available import available_sql
 from inventory.models import StockLevel, StockMovement
 from omni.catalog.models import Location, LocationKind, Variant
 
 LOCATIONS = 200
 
-RAW = (
-    "SELECT l.code, l.name, l.kind, l.latitude, l.longitude, "
-    "GREATEST(s.on_hand - s.reserved - s.safety_stock, 0) AS available "
-    "FROM inventory_stocklevel s JOIN catalog_location l ON l.id = s.location_id "
-    "JOIN catalog_variant v ON v.id = s.variant_id "
-    "WHERE v.sku = %s AND l.is_active AND s.on_hand - s.reserved - s.safety_stock > 0"
-)
+
+def raw_query(sku: str) -> tuple[str, list[Any]]:
+    """The one plain query that answers it, with the available formula of inventory.available."""
+    units, params = available_sql("s")
+    greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+    sql = (
+        f"SELECT l.code, l.name, l.kind, l.latitude, l.longitude, {greatest}({units}, 0) AS available "
+        "FROM inventory_stocklevel s JOIN catalog_location l ON l.id = s.location_id "
+        "JOIN catalog_variant v ON v.id = s.variant_id "
+        f"WHERE v.sku = %s AND l.is_active AND {units} > 0"
+    )
+    return sql, [*params, sku, *params]
 
 
 def network_of(variant: Variant, size: int) -> None:
@@ -54,7 +61,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
         return []
     network_of(variant, size)
     client = api_client()
-    sql = RAW.replace("GREATEST(", "MAX(") if connection.vendor == "sqlite" else RAW
+    sql, params = raw_query(variant.sku)
 
     def through_api():
         response = client.get("/api/v1/availability/", {"sku": variant.sku, "channel": "web", "near": "45.46,9.19"})
@@ -62,7 +69,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
 
     def raw_sql():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [variant.sku])
+            cursor.execute(sql, params)
             assert cursor.fetchall()
 
     # Alternately, as the other pairs: timed one after the other, drift on a shared machine

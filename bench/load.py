@@ -33,7 +33,7 @@ from pathlib import Path
 from django.db import connection
 
 from bench.harness import Result
-from bench.inventory import LOCATIONS, RAW, network_of
+from bench.inventory import LOCATIONS, network_of, raw_query
 from bench.orders import insert_raw_order
 from inventory import services as inventory
 from loyalty.pricing import LineIn, quote_basket
@@ -231,7 +231,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     run_id = random.randrange(16**6)
     numbers = itertools.count(random.randrange(10**8, 9 * 10**8))
     availability_path = f"/api/v1/availability/?sku={web_variant.sku}&channel=web&near=45.46,9.19"
-    sql = RAW
+    sql, params = raw_query(web_variant.sku)
 
     def get_availability(index: int) -> Callable[[], None]:
         client = Http(port, key)
@@ -245,7 +245,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     def raw_availability(index: int) -> Callable[[], None]:
         def call() -> None:
             with connection.cursor() as cursor:
-                cursor.execute(sql, [web_variant.sku])
+                cursor.execute(sql, params)
                 cursor.fetchall()
 
         return call

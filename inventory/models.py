@@ -13,7 +13,8 @@ from omni.models import Attributed
 class StockLevel(models.Model):
     """Units of one variant at one location.
 
-    available = on_hand - reserved - safety_stock. The row changes only in
+    Its available units are inventory.available's formula (a hold past its
+    expiry holds nothing, before any job tidies it). The row changes only in
     the same transaction as the StockMovement that explains the change.
     """
 
@@ -53,10 +54,6 @@ class StockLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_id}@{self.location_id}: {self.on_hand}"
-
-    @property
-    def available(self) -> int:
-        return max(self.on_hand - self.reserved - self.safety_stock, 0)
 
 
 class MovementKind(models.TextChoices):
@@ -154,7 +151,15 @@ class Reservation(Attributed):
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="reservation_quantity_positive"),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="reservation_status_expiry_idx")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="reservation_status_expiry_idx"),
+            # The available formula looks up a stock row's lapsed holds among its active ones.
+            models.Index(
+                fields=["location", "variant", "expires_at"],
+                condition=models.Q(status="active"),
+                name="reservation_active_row_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.quantity} × {self.variant_id}@{self.location_id} ({self.status})"

@@ -1,8 +1,8 @@
 """Reads of stock: availability across the network, one stock row, the ledger check.
 
-`with_available()` is the one place that subtracts: every list of stock rows
-(the API, the admin) annotates `available` through it, and availability's
-plain SQL writes the same subtraction once, in `_AVAILABLE_SQL`.
+The available formula lives in `inventory.available`: every list of stock
+rows (the API, the admin) annotates it through `with_available()`, and
+availability's plain SQL takes the same formula from `available_sql()`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, IntegerField, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 
+from inventory.available import annotate_available, available_sql
+from inventory.available import units_available as units_available  # the annotation, read by callers
 from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distance_km
 from omni.catalog.models import Channel, Location, Product, Variant
@@ -25,18 +27,9 @@ CLICK_AND_COLLECT_CHOICES = 10
 
 
 def with_available(queryset: QuerySet[StockLevel] | None = None) -> QuerySet[StockLevel]:
-    """Stock rows annotated with `units_available` = on_hand - reserved - safety_stock, floored at 0."""
+    """Stock rows annotated with `units_available` (inventory.available, lapsed holds holding nothing), floored at 0."""
     rows = StockLevel.objects.all() if queryset is None else queryset
-    return rows.annotate(
-        units_available=Greatest(
-            F("on_hand") - F("reserved") - F("safety_stock"), Value(0), output_field=IntegerField()
-        )
-    )
-
-
-def units_available(row: StockLevel) -> int:
-    """The annotation made by with_available()."""
-    return row.units_available  # type: ignore[attr-defined]
+    return annotate_available(rows)
 
 
 def stock_rows() -> QuerySet[StockLevel]:
@@ -105,10 +98,6 @@ def availability(
     return answer
 
 
-# with_available()'s subtraction, for a stock row `s` in plain SQL.
-_AVAILABLE_SQL = "s.on_hand - s.reserved - s.safety_stock"
-
-
 def _availability_rows(
     skus: Sequence[str], channel: str, *, with_pickup_points: bool
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -121,12 +110,13 @@ def _availability_rows(
     is_pickup_point, ships_to_customers, latitude, longitude, variant pk,
     units available); with `with_pickup_points`, also every active pick-up
     point, with no variant and no units (the candidates for ship to store).
-    The subtraction is with_available()'s; rows without units are left out
+    The formula is inventory.available's; rows without units are left out
     rather than floored at 0, which sums the same.
     """
     variant, product, location, stock = (model._meta.db_table for model in (Variant, Product, Location, StockLevel))
     sold_on, channels = Product.channels.through._meta.db_table, Channel._meta.db_table
     pickup_points = " OR l.is_pickup_point AND EXISTS (SELECT 1 FROM asked WHERE sold)" if with_pickup_points else ""
+    units, units_params = available_sql("s")
     # A location row has its pk in the fifth column; a variant row has NULL there. The variant
     # rows come in SKU order (the database's collation, as the ORM's order_by would give).
     sql = (
@@ -138,14 +128,14 @@ def _availability_rows(
         f"SELECT id, sku, name, sold, {', '.join(['NULL'] * 11)} FROM asked "
         f"UNION ALL "
         f"SELECT NULL, NULL, NULL, NULL, l.id, l.code, l.name, l.kind, l.city, l.is_pickup_point, "
-        f"l.ships_to_customers, l.latitude, l.longitude, s.variant_id, {_AVAILABLE_SQL} "
-        f"FROM {location} l LEFT JOIN {stock} s ON s.location_id = l.id AND {_AVAILABLE_SQL} > 0 "
+        f"l.ships_to_customers, l.latitude, l.longitude, s.variant_id, {units} "
+        f"FROM {location} l LEFT JOIN {stock} s ON s.location_id = l.id AND {units} > 0 "
         f"AND s.variant_id IN (SELECT id FROM asked WHERE sold) "
         f"WHERE l.is_active AND (s.variant_id IS NOT NULL{pickup_points}) "
         f"ORDER BY 2"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [channel, *skus])
+        cursor.execute(sql, [channel, *skus, *units_params, *units_params])
         rows = cursor.fetchall()
     variants = [row[:4] for row in rows if row[4] is None]
     places = [row[4:] for row in rows if row[4] is not None]

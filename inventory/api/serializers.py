@@ -30,7 +30,8 @@ class StockLevelSerializer(serializers.Serializer):
     safety_stock = serializers.IntegerField()
     quarantined = serializers.IntegerField(help_text="Damaged returns held apart; not sellable.")
     available = serializers.IntegerField(
-        source="units_available", help_text="on_hand - reserved - safety_stock, never below 0."
+        source="units_available",
+        help_text="on_hand - held (holds past their expiry hold nothing) - safety_stock, never below 0.",
     )
     updated_at = serializers.DateTimeField()
 

@@ -39,14 +39,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Identifier, IdentifierKind
 from customers.normalise import normalise_identifier
-from inventory.models import MovementKind, StockLevel, StockMovement
-from inventory.services import announce_availability
+from inventory import services as inventory
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Promotion
 from loyalty.pricing import MAX_QUANTITY, QuotedLine, Terms, apply_promotions, holds_on, points_for, programme
 from loyalty.services import balance_event_data, end_of_day
@@ -550,94 +549,45 @@ def record_receipts(
 
 @dataclass(frozen=True)
 class _Level:
-    """What the import needs of a stock row: its id and figures, read without building a model instance."""
+    """What the import needs of a stock row: its figures as planned (held: units held for customers and orders)."""
 
-    pk: int
     on_hand: int
-    reserved: int
+    held: int
+
+
+def _stock_lines(receipts: list[_Receipt]) -> list[inventory.StockLine]:
+    """The receipts' lines as inventory's neutral input, in file order (a sale's reason names its order once made)."""
+    return [
+        inventory.StockLine(
+            location_id=receipt.location.pk,
+            variant_id=line.variant.pk,
+            quantity=line.quantity,
+            reason=f"order {receipt.order.pk}" if receipt.order is not None else "",
+            shortfall_reason=f"{inventory.TILL_SHORTFALL_REASON}: receipt {receipt.number}",
+        )
+        for receipt in receipts
+        for line in receipt.lines
+    ]
 
 
 def _plan_stock(receipts: list[_Receipt], *, lock: bool) -> tuple[dict[tuple[int, int], _Level], list[Shortfall]]:
-    """The stock rows sold from (made empty when missing, locked when writing) and the file's shortfalls."""
-    keys = {(r.location.pk, line.variant.pk) for r in receipts for line in r.lines}
-    if lock and keys:
-        _create_missing_levels(keys)
-    levels: dict[tuple[int, int], _Level] = {}
-    location_ids = sorted({loc for loc, _ in keys})
-    variant_ids = sorted({var for _, var in keys})
-    for part in _chunks(variant_ids):
-        query = StockLevel.objects.filter(location_id__in=location_ids, variant_id__in=part).order_by("pk")
-        if lock:
-            query = query.select_for_update()
-        for pk, location_id, variant_id, units, held in query.values_list(
-            "pk", "location_id", "variant_id", "on_hand", "reserved"
-        ):
-            if (location_id, variant_id) in keys:
-                levels[(location_id, variant_id)] = _Level(pk, units, held)
-    on_hand = {key: level.on_hand for key, level in levels.items()}
-    free = {key: level.on_hand - level.reserved for key, level in levels.items()}
-    shortfalls = []
-    for receipt in receipts:
-        for line in receipt.lines:
-            key = (receipt.location.pk, line.variant.pk)
-            have, unheld = on_hand.get(key, 0), free.get(key, 0)
-            if line.quantity > have:
-                shortfalls.append(
-                    Shortfall(line.row.line, receipt.location.code, line.variant.sku, line.quantity - have, True)
-                )
-            elif line.quantity > unheld:
-                shortfalls.append(
-                    Shortfall(
-                        line.row.line, receipt.location.code, line.variant.sku, line.quantity - max(unheld, 0), False
-                    )
-                )
-            on_hand[key] = max(have - line.quantity, 0)
-            free[key] = unheld - line.quantity
-    return levels, shortfalls
+    """The stock rows sold from (made empty when missing, locked when writing) and the file's shortfalls.
 
-
-def _create_missing_levels(keys: set[tuple[int, int]]) -> None:
-    """Empty stock rows for the (store, variant) pairs sold that have none; a row made meanwhile is kept.
-
-    On PostgreSQL one INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING;
-    elsewhere bulk_create of the pairs not found.
+    inventory.plan_till_sales decides; this only names the file's lines in its shortfalls.
     """
-    if connection.vendor != "postgresql":
-        missing = keys - _existing_keys(keys)
-        StockLevel.objects.bulk_create(
-            [StockLevel(location_id=loc, variant_id=var) for loc, var in sorted(missing)],
-            ignore_conflicts=True,
-            batch_size=1000,
+    plan = inventory.plan_till_sales(_stock_lines(receipts), lock=lock)
+    where = [(receipt, line) for receipt in receipts for line in receipt.lines]
+    shortfalls = [
+        Shortfall(
+            where[short.index][1].row.line,
+            where[short.index][0].location.code,
+            where[short.index][1].variant.sku,
+            short.units,
+            short.beyond_on_hand,
         )
-        return
-    pairs = sorted(keys)
-    now = timezone.now()
-    others = [
-        f for f in StockLevel._meta.concrete_fields if not f.primary_key and f.name not in ("location", "variant")
+        for short in plan.shortfalls
     ]
-    columns = ", ".join(["location_id", "variant_id", *(f.column for f in others)])
-    values = [now if f.name == "updated_at" else f.get_default() for f in others]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {StockLevel._meta.db_table} ({columns}) "
-            f"SELECT t.location_id, t.variant_id{', %s' * len(others)} "
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS t(location_id, variant_id) "
-            "ORDER BY 1, 2 ON CONFLICT (location_id, variant_id) DO NOTHING",
-            [*values, [loc for loc, _ in pairs], [var for _, var in pairs]],
-        )
-
-
-def _existing_keys(keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    location_ids = sorted({loc for loc, _ in keys})
-    variant_ids = sorted({var for _, var in keys})
-    found: set[tuple[int, int]] = set()
-    for part in _chunks(variant_ids):
-        found.update(
-            StockLevel.objects.filter(location_id__in=location_ids, variant_id__in=part).values_list(
-                "location_id", "variant_id"
-            )
-        )
-    return found
+    return {key: _Level(on_hand, 0) for key, on_hand in plan.on_hand.items()}, shortfalls
 
 
 def _write(
@@ -821,61 +771,10 @@ def _insert(
 
 
 def _take_stock(receipts: list[_Receipt], *, levels: dict[tuple[int, int], _Level], actor: Actor) -> None:
-    """A conditional UPDATE per stock row (one statement for them all on PostgreSQL), and the movements:
-    an adjustment for units sold beyond on hand, then the sale."""
-    sold: dict[tuple[int, int], int] = defaultdict(int)
-    found: dict[tuple[int, int], int] = defaultdict(int)
-    on_hand = {key: level.on_hand for key, level in levels.items()}
-    adjustments: list[tuple[Any, ...]] = []
-    sales: list[tuple[Any, ...]] = []
-    who = _attribution(actor)
-    now = timezone.now()
-    for receipt in receipts:
-        assert receipt.order is not None
-        for line in receipt.lines:
-            key = (receipt.location.pk, line.variant.pk)
-            short = max(line.quantity - on_hand[key], 0)
-            on_hand[key] += short - line.quantity
-            sold[key] += line.quantity
-            found[key] += short
-            if short:
-                reason = f"sold at the till beyond the stock on file: receipt {receipt.number}"
-                adjustments.append((*key, MovementKind.ADJUSTMENT, short, reason[:200], *who, now))
-            sales.append((*key, MovementKind.SALE, -line.quantity, f"order {receipt.order.pk}"[:200], *who, now))
-    changes = sorted((levels[key].pk, found[key] - sold[key], sold[key] - found[key]) for key in sold)
-    if connection.vendor == "postgresql":
-        _update_levels_at_once(changes)
-    else:
-        now = timezone.now()
-        for pk, delta, need in changes:
-            changed = StockLevel.objects.filter(pk=pk, on_hand__gte=need).update(
-                on_hand=F("on_hand") + delta, updated_at=now
-            )
-            if not changed:  # the row is locked: this means the plan was made on other figures
-                raise RuntimeError(f"stock row {pk} changed under its lock")
-    _insert(
-        StockMovement,
-        ("location_id", "variant_id", "kind", "on_hand_delta", "reason", "user_id", "api_client_id", "created_at"),
-        adjustments + sales,
-    )
-    announce_availability((*key, found[key] - sold[key], 0) for key in sold)
-
-
-def _update_levels_at_once(changes: list[tuple[int, int, int]]) -> None:
-    """PostgreSQL: the same conditional updates (on_hand += delta where on_hand >= need) in one statement, the
-    changes passed as three arrays (no VALUES list of thousands of parameters to build)."""
-    if not changes:
-        return
-    ids, deltas, needs = (list(column) for column in zip(*changes, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {StockLevel._meta.db_table} AS s SET on_hand = s.on_hand + v.delta, updated_at = %s "
-            "FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(id, delta, need) "
-            "WHERE s.id = v.id AND s.on_hand >= v.need",
-            [timezone.now(), ids, deltas, needs],
-        )
-        if cursor.rowcount != len(changes):  # the rows are locked: the plan was made on other figures
-            raise RuntimeError("stock rows changed under their lock")
+    """The till sales through inventory's bulk take (rows already locked by _plan_stock): an adjustment for units
+    sold beyond on hand, then the sale, one set-based update and one insert of movements."""
+    plan = inventory.TillPlan(on_hand={key: level.on_hand for key, level in levels.items()}, shortfalls=[], locked=True)
+    inventory.take_many(_stock_lines(receipts), actor=actor, at_the_till=True, plan=plan)
 
 
 def _earn_points(receipts: list[_Receipt], *, channel: Channel, actor: Actor) -> None:

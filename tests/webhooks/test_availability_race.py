@@ -33,7 +33,7 @@ def test_two_stores_selling_the_last_units_at_once_announce_one_sell_out(postgre
         both_sold.wait(20)
         announce(changes)
 
-    monkeypatch.setattr(inventory, "announce_availability", announce_together)
+    monkeypatch.setattr(inventory.stock, "announce_availability", announce_together)  # where the ledger writes call it
     errors: list[BaseException] = []
 
     def sell(store_pk: int):
