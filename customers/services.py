@@ -163,6 +163,47 @@ def identify(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@dataclass
+class IdentifiedMany:
+    """What `identify_many` found: value -> customer id, and the values that were new to Omni."""
+
+    customers: dict[str, int] = field(default_factory=dict)
+    new: list[str] = field(default_factory=list)
+
+
+def identify_many(
+    *, kind: str, values: Iterable[str], actor: Actor = SYSTEM, write: bool = True, chunk: int = 5000
+) -> IdentifiedMany:
+    """The bulk form of `identify` for many single identifiers of one kind (the loyalty cards of a receipt file).
+
+    Values already normalised. A value held verified by a live customer is
+    that customer's, as `identify` decides (`_is_owner`): those are answered
+    from one query per `chunk` values. Every other value (unknown to Omni,
+    or held unverified) goes through `identify` itself, one at a time, so a
+    new card creates its customer and its loyalty card exactly as one sale
+    would. Without `write` those are only listed in `new` (a dry run).
+    """
+    wanted = sorted(set(values))
+    found = IdentifiedMany()
+    for start in range(0, len(wanted), chunk):
+        for value, customer_id, verified, merged_into in Identifier.objects.filter(
+            kind=kind, value__in=wanted[start : start + chunk]
+        ).values_list("value", "customer_id", "is_verified", "customer__merged_into_id"):
+            if _is_owner(verified) and merged_into is None:
+                found.customers[value] = customer_id
+    found.new = [value for value in wanted if value not in found.customers]
+    if write:
+        for value in found.new:
+            found.customers[value] = identify(identifiers=[{"kind": kind, "value": value}], actor=actor).customer.pk
+    return found
+
+
+def _is_owner(is_verified: bool) -> bool:
+    """An identifier given as verified names its holder when the holder's row is verified too; an
+    unverified row is only a claim (it never merges, it is adopted or moved)."""
+    return is_verified
+
+
 def _identify_once(
     cleaned: list[IdentifierIn], fields: dict[str, Any], actor: Actor, request_key: str, may_merge: bool = True
 ) -> IdentifyResult:
@@ -177,7 +218,7 @@ def _identify_once(
         row = known.get((item.kind, item.value))
         if row is None or not item.verified:
             continue
-        if row.is_verified:
+        if _is_owner(row.is_verified):
             owners.add(row.customer_id)
         else:
             claimed.append(row)
