@@ -33,7 +33,7 @@ from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data,
 from omni import webhooks
 from omni.actor import SYSTEM, Actor
 from omni.concurrency import retry_on_conflict
-from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
+from omni.errors import Conflict, CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
 from omni.replicas import reads_from_replica
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
@@ -196,6 +196,25 @@ def identify_many(
         for value in found.new:
             found.customers[value] = identify(identifiers=[{"kind": kind, "value": value}], actor=actor).customer.pk
     return found
+
+
+def follow_identifier(*, customer_id: int, kind: str, value: str, replaces: str = "") -> None:
+    """The customer's identifier of `kind` follows a number another app owns (loyalty's card number).
+
+    The one write path of such an identifier: `value` becomes (or stays) the
+    customer's, verified, and `replaces` (a lost card) stops naming them.
+    Raises Conflict, nothing written, when `value` names another customer.
+    Call inside the owner's transaction.
+    """
+    held = Identifier.objects.filter(kind=kind, value=value).first()
+    if held is not None and held.customer_id != customer_id:
+        raise Conflict("This identifier belongs to another customer.")
+    if replaces and replaces != value:
+        Identifier.objects.filter(kind=kind, value=replaces, customer_id=customer_id).delete()
+    if held is None:
+        Identifier.objects.create(customer_id=customer_id, kind=kind, value=value, is_verified=True)
+    elif not held.is_verified:
+        Identifier.objects.filter(pk=held.pk).update(is_verified=True)
 
 
 def _is_owner(is_verified: bool) -> bool:

@@ -80,16 +80,10 @@ class QuotedLine:
         return self.gross - self.discount
 
 
-@dataclass
-class Quote:
-    channel: Channel
+class BasketTotals:
+    """The figures of a priced basket, from its lines: one definition for a quote and a basket priced in bulk."""
+
     lines: list[QuotedLine]
-    tier: Tier | None
-    balance: int
-    points_to_earn: int
-    points_value: Decimal
-    basket_promotions: list[str] = field(default_factory=list)
-    terms: Terms | None = None
 
     @property
     def subtotal(self) -> Decimal:
@@ -102,6 +96,18 @@ class Quote:
     @property
     def total(self) -> Decimal:
         return self.subtotal - self.discount_total
+
+
+@dataclass
+class Quote(BasketTotals):
+    channel: Channel
+    lines: list[QuotedLine]
+    tier: Tier | None
+    balance: int
+    points_to_earn: int
+    points_value: Decimal
+    basket_promotions: list[str] = field(default_factory=list)
+    terms: Terms | None = None
 
 
 def programme() -> Programme:
@@ -318,7 +324,7 @@ def basket_points(
     what is paid, `due / total`. The one computation of the points of a
     sale, for a quote, an order and a file of receipts alike.
     """
-    total = sum((line.line_total for line in lines), Decimal("0.00"))
+    total = sum((line.line_total for line in lines), Decimal("0.00"))  # the lines of a basket, after promotions
     share = (due if due is not None else total) / total if total else Decimal("0")
     return points_for(
         paid_by_category=[(line.category, line.line_total * share) for line in lines],
@@ -384,23 +390,11 @@ class BasketIn:
 
 
 @dataclass
-class PricedBasket:
+class PricedBasket(BasketTotals):
     lines: list[QuotedLine]
     basket_promotions: list[str]
     points_value: Decimal
     points_to_earn: int
-
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((line.gross for line in self.lines), Decimal("0.00"))
-
-    @property
-    def discount_total(self) -> Decimal:
-        return sum((line.discount for line in self.lines), Decimal("0.00"))
-
-    @property
-    def total(self) -> Decimal:
-        return self.subtotal - self.discount_total
 
     @property
     def due(self) -> Decimal:

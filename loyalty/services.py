@@ -22,7 +22,8 @@ from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from customers.models import Customer
+from customers import services as customer_services
+from customers.models import Customer, IdentifierKind
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
 from omni import bulk, webhooks
@@ -56,7 +57,10 @@ def open_account(*, customer: Customer) -> LoyaltyAccount:
 
 
 def add_card(*, account: LoyaltyAccount, number: str) -> Card:
-    """Attach a card to the account; the same card again is a no-op, another account's is CardTaken."""
+    """Attach a card to the account; the same card again is a no-op, another account's is CardTaken.
+
+    The card number's home is the Card; the customer's `card` identifier follows it (`_issue_card`).
+    """
     number = number.strip()
     if not number:
         raise Invalid("A card number is needed.", {"number": ["This field may not be blank."]})
@@ -67,7 +71,7 @@ def add_card(*, account: LoyaltyAccount, number: str) -> Card:
         return existing
     try:
         with transaction.atomic():
-            return Card.objects.create(account=account, number=number)
+            return _issue_card(account, number)
     except IntegrityError:
         existing = Card.objects.get(number=number)
         if existing.account_id != account.pk:
@@ -76,12 +80,33 @@ def add_card(*, account: LoyaltyAccount, number: str) -> Card:
 
 
 def replace_card(*, account: LoyaltyAccount, lost: str, new: str) -> Card:
-    """A lost card stops working; the new one carries the same account and balance."""
+    """A lost card stops working; the new one carries the same account and balance.
+
+    The customer's `card` identifier moves from the lost number to the new
+    one in the same transaction: the lost card identifies nobody any more.
+    """
+    new = new.strip()
     with transaction.atomic():
         updated = Card.objects.filter(account=account, number=lost, is_active=True).update(is_active=False)
         if not updated:
             raise Invalid("No active card with this number on the account.", {"lost": ["Not an active card here."]})
-        return add_card(account=account, number=new)
+        if Card.objects.filter(number=new).exclude(account=account).exists():
+            raise CardTaken()
+        card = Card.objects.filter(account=account, number=new).first()
+        return _issue_card(account, new, replaces=lost, card=card)
+
+
+def _issue_card(account: LoyaltyAccount, number: str, *, replaces: str = "", card: Card | None = None) -> Card:
+    """The one write path of a card number: the card, and the customer's identifier following it."""
+    if card is None:
+        card = Card.objects.create(account=account, number=number)
+    try:
+        customer_services.follow_identifier(
+            customer_id=account.customer_id, kind=IdentifierKind.CARD, value=number, replaces=replaces
+        )
+    except Conflict as error:
+        raise CardTaken() from error
+    return card
 
 
 def _entry(

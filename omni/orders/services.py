@@ -31,6 +31,7 @@ from loyalty.pricing import (
     BasketLineIn,
     LineIn,
     PricedBasket,
+    Quote,
     QuotedLine,
     basket_points,
     points_worth,
@@ -71,6 +72,9 @@ class FulfilmentIn:
     address: Mapping[str, Any] = field(default_factory=dict)
     allow_split: bool = False
     near: tuple[float, float] | None = None
+
+
+CARRY_OUT = FulfilmentIn()
 
 
 def new_order_number() -> str:
@@ -451,23 +455,18 @@ def _write_orders(sales: list[SaleIn], *, channel: Channel) -> None:
         assert sale.priced is not None
         sale.order = Order(
             number=number,
-            channel=channel,
-            location=sale.location,
-            customer_id=sale.customer_id,
-            external_id=sale.number,
-            status=OrderStatus.COMPLETED,
-            fulfilment_type=FulfilmentType.CARRY_OUT,
-            pickup_location=None,
-            shipping_address={},
-            is_endless_aisle=False,
-            currency=channel.currency,
-            subtotal=sale.priced.subtotal,
-            discount_total=sale.priced.discount_total,
-            total=sale.priced.total,
-            points_value=sale.priced.points_value,
-            points_redeemed=sale.points_to_redeem,
-            points_earned=sale.priced.points_to_earn,
-            created_at=sale.sold_at,
+            **order_fields(
+                channel=channel,
+                location=sale.location,
+                external_id=sale.number,
+                fulfilment=CARRY_OUT,
+                priced=sale.priced,
+                points_value=sale.priced.points_value,
+                points_redeemed=sale.points_to_redeem,
+                points_earned=sale.priced.points_to_earn,
+                at=sale.sold_at,
+                customer_id=sale.customer_id,
+            ),
         )
         orders.append(sale.order)
     bulk.insert_objects(Order, orders)
@@ -525,14 +524,26 @@ def order_event_data(order: Order, *, previous_status: str | None) -> dict[str, 
     }
 
 
-def _create_order(
-    *, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, points_earned, at
-):
+def order_fields(
+    *,
+    channel: Channel,
+    location: Location | None,
+    external_id: str | None,
+    fulfilment: FulfilmentIn,
+    priced: Quote | PricedBasket,
+    points_value: Decimal,
+    points_redeemed: int,
+    points_earned: int,
+    at: datetime,
+    customer_id: int | None = None,
+) -> dict[str, Any]:
+    """The fields of a new order (all but its number), for one sale and for many: a carry-out sale is
+    completed at once; a store sale delivered otherwise is an endless-aisle sale."""
     carry_out = fulfilment.type == FulfilmentType.CARRY_OUT
-    fields = {
+    return {
         "channel": channel,
         "location": location,
-        "customer": buyer,
+        "customer_id": customer_id,
         "external_id": external_id or None,
         "status": OrderStatus.COMPLETED if carry_out else OrderStatus.PLACED,
         "fulfilment_type": fulfilment.type,
@@ -540,14 +551,32 @@ def _create_order(
         "shipping_address": dict(fulfilment.address or {}),
         "is_endless_aisle": channel.code == ChannelCode.STORE and not carry_out,
         "currency": channel.currency,
-        "subtotal": quote.subtotal,
-        "discount_total": quote.discount_total,
-        "total": quote.total,
+        "subtotal": priced.subtotal,
+        "discount_total": priced.discount_total,
+        "total": priced.total,
         "points_value": points_value,
-        "points_redeemed": points_to_redeem,
+        "points_redeemed": points_redeemed,
         "points_earned": points_earned,
         "created_at": at,
     }
+
+
+def _create_order(
+    *, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, points_earned, at
+):
+    fields = order_fields(
+        channel=channel,
+        location=location,
+        external_id=external_id,
+        fulfilment=fulfilment,
+        priced=quote,
+        points_value=points_value,
+        points_redeemed=points_to_redeem,
+        points_earned=points_earned,
+        at=at,
+    )
+    del fields["customer_id"]
+    fields["customer"] = buyer  # the instance rides along: the order returned names its customer without a query
     for _attempt in range(5):
         try:
             with transaction.atomic():
