@@ -603,15 +603,19 @@ def move_points_many(
     lots opened, the accounts. Returns the id of each move's entry (None for
     a move that writes nothing, as `earn` returns None).
 
-    Call inside a transaction. Locks the accounts, then their lots, in
-    primary-key order. Raises InsufficientPoints (nothing written) when a
+    One transaction (the caller's, when there is one). Locks the accounts,
+    then their lots, in primary-key order. Raises InsufficientPoints (nothing written) when a
     redemption finds its balance short at its turn, Invalid for a
     redemption of no points.
     """
     if not moves:
         return []
+    with transaction.atomic():
+        return _move_points(moves, actor=actor, settings=settings or programme())
+
+
+def _move_points(moves: Sequence[PointsMove], *, actor: Actor, settings: Programme) -> list[int | None]:
     now = timezone.now()
-    settings = settings or programme()
     ids = sorted({m.account_id for m in moves})
     state: dict[int, list[int]] = {}  # account -> [balance, debt, lifetime]
     for part in bulk.chunks(ids):
