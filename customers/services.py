@@ -206,6 +206,8 @@ def follow_identifier(*, customer_id: int, kind: str, value: str, replaces: str 
     Raises Conflict, nothing written, when `value` names another customer.
     Call inside the owner's transaction.
     """
+    value = normalise_identifier(kind, value)
+    replaces = normalise_identifier(kind, replaces) if replaces else ""
     held = Identifier.objects.filter(kind=kind, value=value).first()
     if held is not None and held.customer_id != customer_id:
         raise Conflict("This identifier belongs to another customer.")

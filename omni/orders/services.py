@@ -41,7 +41,7 @@ from loyalty.pricing import (
 )
 from omni import bulk, outbox, webhooks
 from omni.actor import SYSTEM, Actor
-from omni.catalog.models import Channel, ChannelCode, Location, LocationKind, Variant
+from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
 from omni.orders.models import (
@@ -286,17 +286,15 @@ def record_order(
 # --- Many sales at once ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class SaleLineIn:
+@dataclass(frozen=True)
+class SaleLineIn(BasketLineIn):
     """A line of a sale recorded in bulk: the variant (its product loaded), units, the price charged if any.
 
-    `row` is where the line came from (a file's row, with its `line` number),
-    handed back in the stock shortfalls.
+    It is priced as it is (a basket line of `price_baskets`). `row` is where
+    the line came from (a file's row, with its `line` number), handed back in
+    the stock shortfalls.
     """
 
-    variant: Variant
-    quantity: int
-    unit_price: Decimal | None = None
     row: Any = None
 
 
@@ -428,7 +426,7 @@ def _price_sales(sales: list[SaleIn], channel: Channel) -> None:
     priced = price_baskets(
         [
             BasketIn(
-                lines=[BasketLineIn(line.variant, line.quantity, line.unit_price) for line in sale.lines],
+                lines=sale.lines,
                 at=sale.sold_at,
                 account=sale.account,
                 points_to_redeem=sale.points_to_redeem,
