@@ -33,7 +33,7 @@ from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data,
 from omni import webhooks
 from omni.actor import SYSTEM, Actor
 from omni.concurrency import retry_on_conflict
-from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
+from omni.errors import Conflict, CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
 from omni.replicas import reads_from_replica
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
@@ -163,6 +163,68 @@ def identify(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@dataclass
+class IdentifiedMany:
+    """What `identify_many` found: value -> customer id, and the values that were new to Omni."""
+
+    customers: dict[str, int] = field(default_factory=dict)
+    new: list[str] = field(default_factory=list)
+
+
+def identify_many(
+    *, kind: str, values: Iterable[str], actor: Actor = SYSTEM, write: bool = True, chunk: int = 5000
+) -> IdentifiedMany:
+    """The bulk form of `identify` for many single identifiers of one kind (the loyalty cards of a receipt file).
+
+    Values already normalised. A value held verified by a live customer is
+    that customer's, as `identify` decides (`_is_owner`): those are answered
+    from one query per `chunk` values. Every other value (unknown to Omni,
+    or held unverified) goes through `identify` itself, one at a time, so a
+    new card creates its customer and its loyalty card exactly as one sale
+    would. Without `write` those are only listed in `new` (a dry run).
+    """
+    wanted = sorted(set(values))
+    found = IdentifiedMany()
+    for start in range(0, len(wanted), chunk):
+        for value, customer_id, verified, merged_into in Identifier.objects.filter(
+            kind=kind, value__in=wanted[start : start + chunk]
+        ).values_list("value", "customer_id", "is_verified", "customer__merged_into_id"):
+            if _is_owner(verified) and merged_into is None:
+                found.customers[value] = customer_id
+    found.new = [value for value in wanted if value not in found.customers]
+    if write:
+        for value in found.new:
+            found.customers[value] = identify(identifiers=[{"kind": kind, "value": value}], actor=actor).customer.pk
+    return found
+
+
+def follow_identifier(*, customer_id: int, kind: str, value: str, replaces: str = "") -> None:
+    """The customer's identifier of `kind` follows a number another app owns (loyalty's card number).
+
+    The one write path of such an identifier: `value` becomes (or stays) the
+    customer's, verified, and `replaces` (a lost card) stops naming them.
+    Raises Conflict, nothing written, when `value` names another customer.
+    Call inside the owner's transaction.
+    """
+    value = normalise_identifier(kind, value)
+    replaces = normalise_identifier(kind, replaces) if replaces else ""
+    held = Identifier.objects.filter(kind=kind, value=value).first()
+    if held is not None and held.customer_id != customer_id:
+        raise Conflict("This identifier belongs to another customer.")
+    if replaces and replaces != value:
+        Identifier.objects.filter(kind=kind, value=replaces, customer_id=customer_id).delete()
+    if held is None:
+        Identifier.objects.create(customer_id=customer_id, kind=kind, value=value, is_verified=True)
+    elif not held.is_verified:
+        Identifier.objects.filter(pk=held.pk).update(is_verified=True)
+
+
+def _is_owner(is_verified: bool) -> bool:
+    """An identifier given as verified names its holder when the holder's row is verified too; an
+    unverified row is only a claim (it never merges, it is adopted or moved)."""
+    return is_verified
+
+
 def _identify_once(
     cleaned: list[IdentifierIn], fields: dict[str, Any], actor: Actor, request_key: str, may_merge: bool = True
 ) -> IdentifyResult:
@@ -177,7 +239,7 @@ def _identify_once(
         row = known.get((item.kind, item.value))
         if row is None or not item.verified:
             continue
-        if row.is_verified:
+        if _is_owner(row.is_verified):
             owners.add(row.customer_id)
         else:
             claimed.append(row)

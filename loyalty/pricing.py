@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from math import floor
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from loyalty.models import EarningRule, LoyaltyAccount, Programme, Promotion, PromotionKind, PromotionTarget, Tier
@@ -39,6 +40,7 @@ from omni.errors import Invalid, NotSoldOnChannel
 from omni.money import to_cents
 
 MAX_QUANTITY = 10_000
+PRICE_CHUNK = 5000  # variant ids per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,10 @@ class QuotedLine:
         return self.gross - self.discount
 
 
-@dataclass
-class Quote:
-    channel: Channel
+class BasketTotals:
+    """The figures of a priced basket, from its lines: one definition for a quote and a basket priced in bulk."""
+
     lines: list[QuotedLine]
-    tier: Tier | None
-    balance: int
-    points_to_earn: int
-    points_value: Decimal
-    basket_promotions: list[str] = field(default_factory=list)
-    terms: Terms | None = None
 
     @property
     def subtotal(self) -> Decimal:
@@ -100,6 +96,18 @@ class Quote:
     @property
     def total(self) -> Decimal:
         return self.subtotal - self.discount_total
+
+
+@dataclass
+class Quote(BasketTotals):
+    channel: Channel
+    lines: list[QuotedLine]
+    tier: Tier | None
+    balance: int
+    points_to_earn: int
+    points_value: Decimal
+    basket_promotions: list[str] = field(default_factory=list)
+    terms: Terms | None = None
 
 
 def programme() -> Programme:
@@ -123,15 +131,31 @@ class Terms:
 
 def earning_rules(at) -> list[EarningRule]:
     """The earning rules active at `at`, with their channels."""
-    return list(EarningRule.objects.filter(active_q(at), is_active=True).prefetch_related("channels"))
+    return [
+        rule for rule in EarningRule.objects.filter(is_active=True).prefetch_related("channels") if active_at(rule, at)
+    ]
 
 
 def terms_at(at=None) -> Terms:
     return Terms(programme=programme(), earning_rules=earning_rules(at or timezone.now()))
 
 
-def active_q(at) -> Q:
-    return (Q(starts_at__isnull=True) | Q(starts_at__lte=at)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+def active_at(rule: Promotion | EarningRule, at) -> bool:
+    """A promotion or an earning rule is in force from its start (included) to its end (excluded).
+
+    The one form of the rule: rules are fetched once (a quote, an order or a
+    whole file of receipts) and each moment of sale picks its own from them.
+    """
+    return (
+        rule.is_active
+        and (rule.starts_at is None or rule.starts_at <= at)
+        and (rule.ends_at is None or rule.ends_at > at)
+    )
+
+
+def in_force(rules: Iterable[Promotion], channel: Channel, tier: Tier | None, at) -> list[Promotion]:
+    """The promotions of `rules` that hold for a sale at `at` on `channel` to a customer of `tier`."""
+    return [rule for rule in rules if active_at(rule, at) and holds_on(rule, channel, tier)]
 
 
 def holds_on(rule: Promotion | EarningRule, channel: Channel, tier: Tier | None) -> bool:
@@ -178,18 +202,21 @@ def resolve_lines(lines: Sequence[LineIn], channel: Channel) -> list[QuotedLine]
         sold = variant.is_active and variant.product.is_active and variant.sold_on_channel
         if not sold:
             raise NotSoldOnChannel(f"{variant.sku} is not sold on {channel.code}.", sku=variant.sku)
-        channel_price = variant.channel_price if variant.channel_price is not None else variant.price
-        unit_price = to_cents(line.unit_price) if line.unit_price is not None else channel_price
-        quoted.append(
-            QuotedLine(
-                variant=variant,
-                quantity=line.quantity,
-                list_price=channel_price,
-                unit_price=unit_price,
-                is_charged=line.unit_price is not None,
-            )
-        )
+        quoted.append(quoted_line(variant, line.quantity, override=variant.channel_price, charged=line.unit_price))
     return quoted
+
+
+def quoted_line(variant: Variant, quantity: int, *, override: Decimal | None, charged: Decimal | None) -> QuotedLine:
+    """A line before promotions: the channel's override of the price if one is set, else the list price;
+    a price the caller charged (a till) is kept as charged, to the cent."""
+    list_price = override if override is not None else variant.price
+    return QuotedLine(
+        variant=variant,
+        quantity=quantity,
+        list_price=list_price,
+        unit_price=to_cents(charged) if charged is not None else list_price,
+        is_charged=charged is not None,
+    )
 
 
 def discount_of(promotion: Promotion, amount: Decimal) -> Decimal:
@@ -198,9 +225,13 @@ def discount_of(promotion: Promotion, amount: Decimal) -> Decimal:
     return min(amount, to_cents(promotion.value))
 
 
+def active_promotions() -> list[Promotion]:
+    """The promotions switched on, with their channels: each sale picks those in force (`in_force`)."""
+    return list(Promotion.objects.filter(is_active=True).prefetch_related("channels"))
+
+
 def applicable_promotions(channel: Channel, tier: Tier | None, at) -> list[Promotion]:
-    candidates = Promotion.objects.filter(active_q(at), is_active=True).prefetch_related("channels")
-    return [promotion for promotion in candidates if holds_on(promotion, channel, tier)]
+    return in_force(active_promotions(), channel, tier, at)
 
 
 def apply_promotions(lines: list[QuotedLine], promotions: Iterable[Promotion]) -> list[str]:
@@ -273,6 +304,37 @@ def points_for(
     return earned
 
 
+def points_worth(points: int, settings: Programme) -> Decimal:
+    """What `points` pay for, in euros."""
+    return to_cents(points * settings.point_value)
+
+
+def basket_points(
+    lines: Sequence[QuotedLine],
+    *,
+    channel: Channel,
+    tier: Tier | None,
+    at,
+    terms: Terms,
+    due: Decimal | None = None,
+) -> int:
+    """Points earned on a basket of which `due` is paid in money (the whole basket when not given).
+
+    Points paid with points earn nothing: each line counts for its share of
+    what is paid, `due / total`. The one computation of the points of a
+    sale, for a quote, an order and a file of receipts alike.
+    """
+    total = sum((line.line_total for line in lines), Decimal("0.00"))  # the lines of a basket, after promotions
+    share = (due if due is not None else total) / total if total else Decimal("0")
+    return points_for(
+        paid_by_category=[(line.category, line.line_total * share) for line in lines],
+        channel=channel,
+        tier=tier,
+        at=at,
+        terms=terms,
+    )
+
+
 def quote_basket(
     *,
     channel: Channel,
@@ -291,13 +353,7 @@ def quote_basket(
     quoted = resolve_lines(lines, channel)
     basket_codes = apply_promotions(quoted, applicable_promotions(channel, tier, at))
     terms = terms or terms_at(at)
-    points = points_for(
-        paid_by_category=[(line.category, line.line_total) for line in quoted],
-        channel=channel,
-        tier=tier,
-        at=at,
-        terms=terms,
-    )
+    points = basket_points(quoted, channel=channel, tier=tier, at=at, terms=terms)
     balance = account.balance if account is not None else 0
     return Quote(
         channel=channel,
@@ -305,7 +361,81 @@ def quote_basket(
         tier=tier,
         balance=balance,
         points_to_earn=points,
-        points_value=to_cents(balance * terms.programme.point_value),
+        points_value=points_worth(balance, terms.programme),
         basket_promotions=basket_codes,
         terms=terms,
     )
+
+
+# --- Many baskets at once ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BasketLineIn:
+    """A line of a basket priced in bulk: the variant (its product loaded), units, the price charged if any."""
+
+    variant: Variant
+    quantity: int
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BasketIn:
+    """A basket priced in bulk: its lines, its moment, the buyer's account (if known), points to pay with."""
+
+    lines: Sequence[BasketLineIn]
+    at: datetime
+    account: LoyaltyAccount | None = None
+    points_to_redeem: int = 0
+
+
+@dataclass
+class PricedBasket(BasketTotals):
+    lines: list[QuotedLine]
+    basket_promotions: list[str]
+    points_value: Decimal
+    points_to_earn: int
+
+    @property
+    def due(self) -> Decimal:
+        return self.total - self.points_value
+
+
+def price_baskets(baskets: Sequence[BasketIn], *, channel: Channel) -> list[PricedBasket]:
+    """The bulk form of `quote_basket` plus the points of `record_order`, for baskets already checked.
+
+    The programme, the promotions, the earning rules and the channel's prices
+    are read once for all the baskets (a few queries whatever their number);
+    each basket is then priced by the same functions as one order: the line
+    prices (`quoted_line`), the promotions in force at its moment
+    (`in_force`, `apply_promotions`), the worth of the points paid with
+    (`points_worth`) and the points earned on what is paid in money
+    (`basket_points`, for a known account only, as an order earns).
+    """
+    settings = programme()
+    promotions = active_promotions()
+    rules = list(EarningRule.objects.filter(is_active=True).prefetch_related("channels"))
+    variant_ids = sorted({line.variant.pk for basket in baskets for line in basket.lines})
+    overrides: dict[int, Decimal] = {}
+    for start in range(0, len(variant_ids), PRICE_CHUNK):
+        overrides.update(
+            ChannelPrice.objects.filter(
+                channel=channel, variant_id__in=variant_ids[start : start + PRICE_CHUNK]
+            ).values_list("variant_id", "price")
+        )
+    priced = []
+    for basket in baskets:
+        tier = basket.account.tier if basket.account is not None else None
+        quoted = [
+            quoted_line(line.variant, line.quantity, override=overrides.get(line.variant.pk), charged=line.unit_price)
+            for line in basket.lines
+        ]
+        codes = apply_promotions(quoted, in_force(promotions, channel, tier, basket.at))
+        result = PricedBasket(quoted, codes, points_worth(basket.points_to_redeem, settings), 0)
+        if basket.account is not None:
+            terms = Terms(programme=settings, earning_rules=[r for r in rules if active_at(r, basket.at)])
+            result.points_to_earn = basket_points(
+                quoted, channel=channel, tier=tier, at=basket.at, terms=terms, due=result.due
+            )
+        priced.append(result)
+    return priced

@@ -11,19 +11,22 @@ balance.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum, Value
+from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from customers.models import Customer
+from customers import services as customer_services
+from customers.models import Customer, IdentifierKind
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
-from omni import webhooks
+from omni import bulk, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.errors import Conflict, InsufficientPoints, Invalid
 
@@ -54,7 +57,10 @@ def open_account(*, customer: Customer) -> LoyaltyAccount:
 
 
 def add_card(*, account: LoyaltyAccount, number: str) -> Card:
-    """Attach a card to the account; the same card again is a no-op, another account's is CardTaken."""
+    """Attach a card to the account; the same card again is a no-op, another account's is CardTaken.
+
+    The card number's home is the Card; the customer's `card` identifier follows it (`_issue_card`).
+    """
     number = number.strip()
     if not number:
         raise Invalid("A card number is needed.", {"number": ["This field may not be blank."]})
@@ -65,7 +71,7 @@ def add_card(*, account: LoyaltyAccount, number: str) -> Card:
         return existing
     try:
         with transaction.atomic():
-            return Card.objects.create(account=account, number=number)
+            return _issue_card(account, number)
     except IntegrityError:
         existing = Card.objects.get(number=number)
         if existing.account_id != account.pk:
@@ -74,12 +80,33 @@ def add_card(*, account: LoyaltyAccount, number: str) -> Card:
 
 
 def replace_card(*, account: LoyaltyAccount, lost: str, new: str) -> Card:
-    """A lost card stops working; the new one carries the same account and balance."""
+    """A lost card stops working; the new one carries the same account and balance.
+
+    The customer's `card` identifier moves from the lost number to the new
+    one in the same transaction: the lost card identifies nobody any more.
+    """
+    new = new.strip()
     with transaction.atomic():
         updated = Card.objects.filter(account=account, number=lost, is_active=True).update(is_active=False)
         if not updated:
             raise Invalid("No active card with this number on the account.", {"lost": ["Not an active card here."]})
-        return add_card(account=account, number=new)
+        if Card.objects.filter(number=new).exclude(account=account).exists():
+            raise CardTaken()
+        card = Card.objects.filter(account=account, number=new).first()
+        return _issue_card(account, new, replaces=lost, card=card)
+
+
+def _issue_card(account: LoyaltyAccount, number: str, *, replaces: str = "", card: Card | None = None) -> Card:
+    """The one write path of a card number: the card, and the customer's identifier following it."""
+    if card is None:
+        card = Card.objects.create(account=account, number=number)
+    try:
+        customer_services.follow_identifier(
+            customer_id=account.customer_id, kind=IdentifierKind.CARD, value=number, replaces=replaces
+        )
+    except Conflict as error:
+        raise CardTaken() from error
+    return card
 
 
 def _entry(
@@ -145,6 +172,43 @@ def balance_event_data(moves: list[tuple[int, int, int]]) -> list[dict]:
     ]
 
 
+# --- The rules of a movement, shared by the one-row services and their bulk forms ---------------------------------
+
+
+def settle_earning(*, debt: int, points: int, kind: str = EntryKind.EARN) -> tuple[int, int, int]:
+    """(points credited to the balance, debt paid off, points added to the lifetime) when `points` come in.
+
+    Debt from earlier reversals is paid off first; only earnings (not
+    adjustments or points given back) count in the lifetime points.
+    """
+    paid_off = min(debt, points)
+    return points - paid_off, paid_off, points if kind == EntryKind.EARN else 0
+
+
+def settle_reversal(*, balance: int, points: int) -> tuple[int, int]:
+    """(points taken from the balance, points owed as debt) when `points` earned are taken back."""
+    from_balance = min(balance, points)
+    return from_balance, points - from_balance
+
+
+def lot_expiry(earned_at, settings: Programme):
+    """When points earned at `earned_at` lapse: the end of the Rome day, the programme's validity later."""
+    return end_of_day(earned_at + timedelta(days=settings.points_valid_days))
+
+
+def take_from_lots(lots: Iterable[Any], points: int) -> list[tuple[Any, int]]:
+    """(lot, points taken) for `points` spent from `lots`, given soonest expiry first: the oldest go first."""
+    taken = []
+    for lot in lots:
+        if points <= 0:
+            break
+        used = min(lot.remaining, points)
+        if used:
+            taken.append((lot, used))
+            points -= used
+    return taken
+
+
 def _consume_lots(account_id: int, points: int) -> None:
     """Take `points` out of the account's open lots, soonest expiry first.
 
@@ -160,12 +224,9 @@ def _consume_lots(account_id: int, points: int) -> None:
         )
         if not batch:  # the lots and the balance disagree: the ledger is wrong somewhere
             raise RuntimeError(f"account {account_id}: lots hold {points - left} points, {points} were needed")
-        for lot in batch:
-            used = min(lot.remaining, left)
+        for lot, used in take_from_lots(batch, left):
             PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - used)
             left -= used
-            if not left:
-                break
 
 
 def earn(
@@ -193,9 +254,7 @@ def earn(
     # Inside a caller's transaction a savepoint would buy nothing: any failure here aborts the caller too.
     with transaction.atomic(savepoint=False):
         locked = LoyaltyAccount.objects.select_for_update().only("balance", "debt").get(pk=account.pk)
-        paid_off = min(locked.debt, points)
-        credit = points - paid_off
-        earned = points if kind == EntryKind.EARN else 0
+        credit, paid_off, earned = settle_earning(debt=locked.debt, points=points, kind=kind)
         LoyaltyAccount.objects.filter(pk=account.pk).update(
             balance=F("balance") + credit, debt=F("debt") - paid_off, lifetime_points=F("lifetime_points") + earned
         )
@@ -225,8 +284,7 @@ def add_to_lot(
     Called with the account row locked, so two earnings cannot both create the day's lot.
     `settings` is the programme if the caller has already read it.
     """
-    settings = settings or programme()
-    expires_at = end_of_day(earned_at + timedelta(days=settings.points_valid_days))
+    expires_at = lot_expiry(earned_at, settings or programme())
     grown = PointsLot.objects.filter(account_id=account_id, expires_at=expires_at).update(
         points=F("points") + points, remaining=F("remaining") + points
     )
@@ -300,8 +358,7 @@ def reverse(
     points = max(points, 0)
     with transaction.atomic():
         locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
-        from_balance = min(locked.balance, points)
-        owed = points - from_balance
+        from_balance, owed = settle_reversal(balance=locked.balance, points=points)
         LoyaltyAccount.objects.filter(pk=account.pk).update(
             balance=F("balance") - from_balance,
             debt=F("debt") + owed,
@@ -449,3 +506,266 @@ def recompute_tiers(*, now=None) -> int:
             changed.append(account)
     LoyaltyAccount.objects.bulk_update(changed, ["tier", "rolling_spend"], batch_size=1000)
     return len(changed)
+
+
+# --- Many accounts at once ---------------------------------------------------------------------------------------
+
+
+def open_accounts(*, customer_ids: Iterable[int], create: bool = True, lock: bool = False) -> dict[int, LoyaltyAccount]:
+    """The bulk form of `open_account`: customer id -> account (with its tier), the missing ones made first.
+
+    With `lock` the accounts are locked in primary-key order (a caller about
+    to move their points). Without `create` a customer with no account is
+    left out (a dry run writes nothing).
+    """
+    ids = sorted(set(customer_ids))
+    if create and ids:
+        missing = set(ids)
+        for part in bulk.chunks(ids):
+            missing -= set(LoyaltyAccount.objects.filter(customer_id__in=part).values_list("customer_id", flat=True))
+        LoyaltyAccount.objects.bulk_create(
+            [LoyaltyAccount(customer_id=pk) for pk in sorted(missing)], ignore_conflicts=True, batch_size=1000
+        )
+    accounts: dict[int, LoyaltyAccount] = {}
+    for part in bulk.chunks(ids):
+        query = LoyaltyAccount.objects.filter(customer_id__in=part).select_related("tier").order_by("pk")
+        if lock:
+            query = query.select_for_update(of=("self",))
+        accounts.update({account.customer_id: account for account in query})
+    return accounts
+
+
+@dataclass(frozen=True)
+class PointsMove:
+    """One movement of points for the bulk services: ids and amounts only.
+
+    `kind` says which one-row service it is the bulk form of: EARN (`earn`),
+    REDEEM (`redeem`) or REVERSE (`reverse`). `at` dates the entry (now when
+    not given); `spend` is the amount paid behind an earning or refunded
+    behind a reversal.
+    """
+
+    account_id: int
+    kind: str
+    points: int
+    at: datetime | None = None
+    spend: Decimal = Decimal("0")
+    order_id: int | None = None
+    channel: str = ""
+    reason: str = ""
+    reference: str = ""
+
+
+@dataclass
+class _Lot:
+    """A lot as the bulk services follow it: read (with its id) or opened by the batch (entry to be known)."""
+
+    account_id: int
+    expires_at: datetime
+    points: int
+    remaining: int
+    pk: int | None = None
+    earned_at: datetime | None = None
+    entry: int | None = None  # index of the move that opened it
+    changed: bool = False
+
+
+def earn_many(moves: Sequence[PointsMove], *, actor: Actor = SYSTEM, settings: Programme | None = None) -> list:
+    """`earn` for many accounts at once (each move's kind must be EARN); see `move_points_many`."""
+    return move_points_many([_of_kind(m, EntryKind.EARN) for m in moves], actor=actor, settings=settings)
+
+
+def redeem_many(moves: Sequence[PointsMove], *, actor: Actor = SYSTEM) -> list:
+    """`redeem` for many accounts at once; InsufficientPoints (nothing written) if one balance is short."""
+    return move_points_many([_of_kind(m, EntryKind.REDEEM) for m in moves], actor=actor)
+
+
+def reverse_many(moves: Sequence[PointsMove], *, actor: Actor = SYSTEM) -> list:
+    """`reverse` for many accounts at once; see `move_points_many`."""
+    return move_points_many([_of_kind(m, EntryKind.REVERSE) for m in moves], actor=actor)
+
+
+def _of_kind(move: PointsMove, kind: str) -> PointsMove:
+    if move.kind != kind:
+        raise ValueError(f"a {move.kind} move given to the bulk form of {kind}")
+    return move
+
+
+def move_points_many(
+    moves: Sequence[PointsMove], *, actor: Actor = SYSTEM, settings: Programme | None = None
+) -> list[int | None]:
+    """Earn, redeem and reverse points for many accounts, in the order given, as sets of rows.
+
+    The same as calling `earn`, `redeem` and `reverse` move by move (the same
+    entries, lots and balances, through the same rules: `settle_earning`,
+    `settle_reversal`, `lot_expiry`, `take_from_lots`), but written with one
+    set-based statement per table: the ledger entries, the lots grown, the
+    lots opened, the accounts. Returns the id of each move's entry (None for
+    a move that writes nothing, as `earn` returns None).
+
+    One transaction (the caller's, when there is one). Locks the accounts,
+    then their lots, in primary-key order. Raises InsufficientPoints (nothing written) when a
+    redemption finds its balance short at its turn, Invalid for a
+    redemption of no points.
+    """
+    if not moves:
+        return []
+    with transaction.atomic():
+        return _move_points(moves, actor=actor, settings=settings or programme())
+
+
+def _move_points(moves: Sequence[PointsMove], *, actor: Actor, settings: Programme) -> list[int | None]:
+    now = timezone.now()
+    ids = sorted({m.account_id for m in moves})
+    state: dict[int, list[int]] = {}  # account -> [balance, debt, lifetime]
+    for part in bulk.chunks(ids):
+        for pk, balance, debt, lifetime in (
+            LoyaltyAccount.objects.select_for_update()
+            .filter(pk__in=part)
+            .order_by("pk")
+            .values_list("pk", "balance", "debt", "lifetime_points")
+        ):
+            state[pk] = [balance, debt, lifetime]
+    missing = set(ids) - set(state)
+    if missing:
+        raise Invalid("No such loyalty account.", {"account": [f"Unknown account(s): {sorted(missing)}."]})
+
+    days = {lot_expiry(m.at or now, settings) for m in moves if m.kind == EntryKind.EARN}
+    lots: dict[int, list[_Lot]] = {pk: [] for pk in ids}
+    by_day: dict[tuple[int, datetime], _Lot] = {}
+    for part in bulk.chunks(ids):
+        for pk, account_id, expires_at, points, remaining in (
+            PointsLot.objects.select_for_update()
+            .filter(Q(remaining__gt=0) | Q(expires_at__in=days), account_id__in=part)
+            .order_by("pk")
+            .values_list("pk", "account_id", "expires_at", "points", "remaining")
+        ):
+            lot = _Lot(account_id, expires_at, points, remaining, pk=pk)
+            lots[account_id].append(lot)
+            by_day[(account_id, expires_at)] = lot
+
+    entries: list[tuple[Any, ...]] = []
+    entry_of: list[int | None] = []  # move index -> index in entries
+    who = bulk.attribution(actor)
+    for move in moves:
+        figures = state[move.account_id]
+        balance, debt, lifetime = figures
+        at = move.at or now
+        if move.kind == EntryKind.REDEEM:
+            if move.points <= 0:
+                raise Invalid("Points to redeem must be positive.", {"points": ["Must be at least 1."]})
+            if balance < move.points:
+                raise InsufficientPoints(f"The balance is lower than {move.points} points.")
+            change, debt_change, spend = -move.points, 0, Decimal("0")
+            _spend_lots(lots[move.account_id], move.points)
+        elif move.kind == EntryKind.REVERSE:
+            if move.points <= 0 and move.spend <= 0:
+                entry_of.append(None)
+                continue
+            points = max(move.points, 0)
+            from_balance, owed = settle_reversal(balance=balance, points=points)
+            change, debt_change, spend = -from_balance, owed, -move.spend
+            figures[2] = max(lifetime - points, 0)
+            _spend_lots(lots[move.account_id], from_balance)
+        else:
+            if move.points <= 0 and move.spend <= 0:
+                entry_of.append(None)
+                continue
+            credit, paid_off, earned = settle_earning(debt=debt, points=max(move.points, 0), kind=move.kind)
+            change, debt_change, spend = credit, -paid_off, move.spend
+            figures[2] = lifetime + earned
+            if credit:
+                expires_at = lot_expiry(at, settings)
+                day = by_day.get((move.account_id, expires_at))
+                if day is None:
+                    day = by_day[(move.account_id, expires_at)] = _Lot(
+                        move.account_id, expires_at, 0, 0, earned_at=at, entry=len(entries)
+                    )
+                    lots[move.account_id].append(day)
+                day.points += credit
+                day.remaining += credit
+                day.changed = True
+        figures[0] = balance + change
+        figures[1] = debt + debt_change
+        entry_of.append(len(entries))
+        entries.append(
+            (
+                move.account_id,
+                move.kind,
+                change,
+                debt_change,
+                figures[0],
+                spend,
+                move.order_id,
+                move.reference,
+                move.channel,
+                move.reason,
+                *who,
+                at,
+            )
+        )
+
+    entry_ids = bulk.insert_rows(
+        LedgerEntry,
+        (
+            "account_id",
+            "kind",
+            "points",
+            "debt_change",
+            "balance_after",
+            "spend",
+            "order_id",
+            "reference",
+            "channel",
+            "reason",
+            "user_id",
+            "api_client_id",
+            "created_at",
+        ),
+        entries,
+        ids=True,
+        restamp=True,
+    )
+    changes = [(entry[0], entry[2], entry[4]) for entry in entries if entry[2]]  # (account, change, balance)
+    webhooks.publish_many("loyalty.balance_changed", lambda: balance_event_data(changes))
+
+    every = [lot for account_lots in lots.values() for lot in account_lots if lot.changed]
+    bulk.update_rows(
+        PointsLot,
+        ("points", "remaining"),
+        [PointsLot(pk=lot.pk, points=lot.points, remaining=lot.remaining) for lot in every if lot.pk is not None],
+    )
+    bulk.insert_rows(
+        PointsLot,
+        ("account_id", "entry_id", "points", "remaining", "earned_at", "expires_at"),
+        [
+            (lot.account_id, entry_ids[lot.entry], lot.points, lot.remaining, lot.earned_at, lot.expires_at)
+            for lot in every
+            if lot.pk is None and lot.entry is not None
+        ],
+    )
+    bulk.update_rows(
+        LoyaltyAccount,
+        ("balance", "debt", "lifetime_points"),
+        [
+            LoyaltyAccount(pk=pk, balance=balance, debt=debt, lifetime_points=lifetime)
+            for pk, (balance, debt, lifetime) in sorted(state.items())
+        ],
+    )
+    return [entry_ids[i] if i is not None else None for i in entry_of]
+
+
+def _spend_lots(lots: list[_Lot], points: int) -> None:
+    """Spend `points` from an account's lots as `_consume_lots` does: soonest expiry first, then the oldest lot."""
+    if not points:
+        return
+    ordered = sorted(
+        (lot for lot in lots if lot.remaining > 0),
+        key=lambda lot: (lot.expires_at, lot.pk is None, lot.pk or 0),
+    )
+    taken = take_from_lots(ordered, points)
+    if sum(used for _, used in taken) != points:  # the lots and the balance disagree: the ledger is wrong somewhere
+        raise RuntimeError(f"account {lots[0].account_id if lots else '?'}: the lots hold fewer than {points} points")
+    for lot, used in taken:
+        lot.remaining -= used
+        lot.changed = True

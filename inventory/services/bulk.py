@@ -30,6 +30,7 @@ from inventory.services.stock import (
     held_units,
     receiving,
 )
+from omni import bulk
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, Variant
 from omni.errors import InsufficientStock, Invalid
@@ -366,14 +367,10 @@ def _insert_movements(movements: Sequence[StockMovement]) -> None:
         _record(*movements)
         return
     now = timezone.now()
-    names = [f for f in StockMovement._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        columns = ", ".join(quote(f.column) for f in names)
-        with cursor.cursor.copy(f"COPY {quote(StockMovement._meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for movement in movements:
-                movement.created_at = movement.created_at or now
-                copy.write_row([getattr(movement, f.attname) for f in names])
+    names = [f.attname for f in StockMovement._meta.concrete_fields if not f.primary_key]
+    for movement in movements:
+        movement.created_at = movement.created_at or now
+    bulk.insert_rows(StockMovement, names, [[getattr(m, name) for name in names] for m in movements])
     announce_availability((m.location_id, m.variant_id, m.on_hand_delta, m.reserved_delta) for m in movements)
 
 

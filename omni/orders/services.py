@@ -11,8 +11,9 @@ no movement, no points.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,17 +21,29 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import services as customer_services
-from customers.models import Customer
+from customers.models import Customer, IdentifierKind
 from inventory import services as inventory
 from loyalty import services as loyalty
 from loyalty import store_credit
-from loyalty.pricing import LineIn, points_for, quote_basket, terms_at
-from omni import outbox, webhooks
+from loyalty.models import EntryKind, LoyaltyAccount
+from loyalty.pricing import (
+    BasketIn,
+    BasketLineIn,
+    LineIn,
+    PricedBasket,
+    Quote,
+    QuotedLine,
+    basket_points,
+    points_worth,
+    price_baskets,
+    quote_basket,
+    terms_at,
+)
+from omni import bulk, outbox, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
-from omni.money import to_cents
 from omni.orders.models import (
     Allocation,
     FulfilmentType,
@@ -59,6 +72,9 @@ class FulfilmentIn:
     address: Mapping[str, Any] = field(default_factory=dict)
     allow_split: bool = False
     near: tuple[float, float] | None = None
+
+
+CARRY_OUT = FulfilmentIn()
 
 
 def new_order_number() -> str:
@@ -174,7 +190,7 @@ def record_order(
     quote = quote_basket(channel=channel, lines=lines, account=account, at=at)
     terms = quote.terms or terms_at(at)  # the programme and rules, read once for the whole order
 
-    points_value = to_cents(points_to_redeem * terms.programme.point_value)
+    points_value = points_worth(points_to_redeem, terms.programme)
     if points_to_redeem and account is None:
         raise InsufficientPoints("Only a known customer can pay with points.")
     if (
@@ -192,14 +208,7 @@ def record_order(
         )
     earned = 0
     if account is not None:
-        share = due / quote.total if quote.total else Decimal("0")
-        earned = points_for(
-            paid_by_category=[(line.category, line.line_total * share) for line in quote.lines],
-            channel=channel,
-            tier=account.tier,
-            at=at,
-            terms=terms,
-        )
+        earned = basket_points(quote.lines, channel=channel, tier=account.tier, at=at, terms=terms, due=due)
 
     order = _create_order(
         channel=channel,
@@ -274,6 +283,282 @@ def record_order(
     return order
 
 
+# --- Many sales at once ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleLineIn(BasketLineIn):
+    """A line of a sale recorded in bulk: the variant (its product loaded), units, the price charged if any.
+
+    It is priced as it is (a basket line of `price_baskets`). `row` is where
+    the line came from (a file's row, with its `line` number), handed back in
+    the stock shortfalls.
+    """
+
+    row: Any = None
+
+
+@dataclass
+class SaleIn:
+    """A carry-out sale at a store, already checked by the caller, for `record_orders`.
+
+    `number` is the channel's external id (a till's receipt number). The
+    fields below the line are filled in by `record_orders`.
+    """
+
+    number: str
+    location: Location
+    sold_at: datetime
+    tender: str
+    lines: list[SaleLineIn] = field(default_factory=list)
+    card: str = ""
+    points_to_redeem: int = 0
+    first_line: int = 0
+    customer_id: int | None = None
+    account: LoyaltyAccount | None = None
+    priced: PricedBasket | None = None
+    order: Order | None = None
+
+    @property
+    def quoted(self) -> list[QuotedLine]:
+        return self.priced.lines if self.priced is not None else []
+
+    @property
+    def total(self) -> Decimal:
+        return self.priced.total if self.priced is not None else Decimal("0.00")
+
+    @property
+    def points(self) -> int:
+        return self.priced.points_to_earn if self.priced is not None else 0
+
+
+@dataclass
+class RecordedOrders:
+    """What `record_orders` did besides the orders on each sale: new cards met, stock short.
+
+    Each shortfall names its line by `index`, its position among the sales' lines in order.
+    """
+
+    new_cards: int = 0
+    shortfalls: list[inventory.LineShortfall] = field(default_factory=list)
+
+
+def record_orders(
+    *,
+    channel: Channel,
+    sales: list[SaleIn],
+    actor: Actor = SYSTEM,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    total_lines: int | None = None,
+) -> RecordedOrders:
+    """Record many carry-out sales of a store channel at once, all or nothing: what `record_order` records
+    for each, in a few statements per table.
+
+    The steps are those of `record_order`, each in its bulk form: the cards
+    identified (`customers.identify_many`), the accounts opened
+    (`loyalty.open_accounts`), the baskets priced and their points computed
+    (`loyalty.pricing.price_baskets`: the same rule functions as one order),
+    the orders, lines, payments and allocations written, stock taken (a till
+    sale is a fact: units sold beyond the stock on file are found first and
+    listed in `shortfalls`), points redeemed and earned sale by sale in the
+    given order (`loyalty.move_points_many`), the events, the webhooks and
+    the KPI refresh of each day of sale. Each sale gets its `order`, `priced`
+    and `account`.
+
+    With `dry_run` the sales are identified, priced and their stock planned
+    against the current figures, and nothing is written. Locks, in one
+    transaction: the customers identified anew, the loyalty accounts, the
+    stock rows (each in primary-key order). Raises InsufficientPoints and
+    Invalid (points worth more than a sale) with nothing written.
+    """
+    total = total_lines if total_lines is not None else sum(len(sale.lines) for sale in sales)
+    report = progress or (lambda done, total: None)
+    result = RecordedOrders()
+    if dry_run:
+        result.new_cards = _identify_sales(sales, actor=actor, write=False)
+        _price_sales(sales, channel)
+        result.shortfalls = inventory.plan_till_sales(_stock_lines(sales), lock=False).shortfalls
+        return result
+    with transaction.atomic():
+        result.new_cards = _identify_sales(sales, actor=actor, write=True)
+        _price_sales(sales, channel)
+        plan = inventory.plan_till_sales(_stock_lines(sales), lock=True)
+        result.shortfalls = plan.shortfalls
+        report(total // 10, total)
+        _write_orders(sales, channel=channel)
+        report(total * 5 // 10, total)
+        inventory.take_many(_stock_lines(sales), actor=actor, at_the_till=True, plan=plan)
+        report(total * 7 // 10, total)
+        _move_points(sales, channel=channel, actor=actor)
+        who, now = bulk.attribution(actor), timezone.now()
+        bulk.insert_rows(
+            OrderEvent,
+            ("order_id", "type", "to_status", "user_id", "api_client_id", "created_at"),
+            [(s.order.pk, OrderEventType.PLACED, OrderStatus.COMPLETED, *who, now) for s in sales if s.order],
+        )
+        webhooks.publish_many(
+            "order.created",
+            lambda: [order_event_data(s.order, previous_status=None) for s in sales if s.order is not None],
+        )
+        for day in sorted({timezone.localdate(s.sold_at) for s in sales}):
+            outbox.enqueue("kpis.refresh_day", day=day.isoformat())
+    return result
+
+
+def _stock_lines(sales: list[SaleIn]) -> list[inventory.StockLine]:
+    """The sales' lines as inventory's input, in order; a sale's reason names its order once it is written."""
+    return [
+        inventory.StockLine(
+            location_id=sale.location.pk,
+            variant_id=line.variant.pk,
+            quantity=line.quantity,
+            reason=f"order {sale.order.pk}" if sale.order is not None else "",
+            shortfall_reason=f"{inventory.TILL_SHORTFALL_REASON}: receipt {sale.number}",
+        )
+        for sale in sales
+        for line in sale.lines
+    ]
+
+
+def _move_points(sales: list[SaleIn], *, channel: Channel, actor: Actor) -> None:
+    """The points of the sales through loyalty's bulk service: for each sale of a known account, in order, its
+    redemption (if any) then its earning, as `record_order` redeems then earns; the rules are loyalty's."""
+    moves = []
+    for sale in sales:
+        if sale.account is None or sale.order is None or sale.priced is None:
+            continue
+        at, order_id = sale.sold_at, sale.order.pk
+        if sale.points_to_redeem:
+            moves.append(
+                loyalty.PointsMove(
+                    sale.account.pk,
+                    EntryKind.REDEEM,
+                    sale.points_to_redeem,
+                    at=at,
+                    order_id=order_id,
+                    channel=channel.code,
+                )
+            )
+        moves.append(
+            loyalty.PointsMove(
+                sale.account.pk,
+                EntryKind.EARN,
+                sale.priced.points_to_earn,
+                spend=sale.priced.due,
+                at=at,
+                order_id=order_id,
+                channel=channel.code,
+            )
+        )
+    loyalty.move_points_many(moves, actor=actor)
+
+
+def _identify_sales(sales: list[SaleIn], *, actor: Actor, write: bool) -> int:
+    """Each sale's customer and loyalty account, from its card; returns the cards new to Omni."""
+    found = customer_services.identify_many(
+        kind=IdentifierKind.CARD, values={s.card for s in sales if s.card}, actor=actor, write=write
+    )
+    for sale in sales:
+        sale.customer_id = found.customers.get(sale.card) if sale.card else None
+    accounts = loyalty.open_accounts(
+        customer_ids={s.customer_id for s in sales if s.customer_id is not None}, create=write, lock=write
+    )
+    for sale in sales:
+        sale.account = accounts.get(sale.customer_id) if sale.customer_id is not None else None
+    return len(found.new)
+
+
+def _price_sales(sales: list[SaleIn], channel: Channel) -> None:
+    """Every basket priced by loyalty's bulk pricing; points paid with are checked as `record_order` checks them."""
+    priced = price_baskets(
+        [
+            BasketIn(
+                lines=sale.lines,
+                at=sale.sold_at,
+                account=sale.account,
+                points_to_redeem=sale.points_to_redeem,
+            )
+            for sale in sales
+        ],
+        channel=channel,
+    )
+    for sale, basket in zip(sales, priced, strict=True):
+        sale.priced = basket
+        if sale.points_to_redeem:
+            if sale.points_to_redeem < 0:
+                raise Invalid("Points to redeem cannot be negative.", {"points_to_redeem": ["Must be 0 or more."]})
+            if sale.account is None:
+                raise InsufficientPoints("Only a known customer can pay with points.")
+            if basket.points_value > basket.total:
+                raise Invalid("The points are worth more than the order.", {"points_to_redeem": ["Too many points."]})
+
+
+def _write_orders(sales: list[SaleIn], *, channel: Channel) -> None:
+    """The orders, lines, payments and allocations of the sales, a statement or two per table."""
+    orders = []
+    for sale, number in zip(sales, free_order_numbers(len(sales)), strict=True):
+        assert sale.priced is not None
+        sale.order = Order(
+            number=number,
+            **order_fields(
+                channel=channel,
+                location=sale.location,
+                external_id=sale.number,
+                fulfilment=CARRY_OUT,
+                priced=sale.priced,
+                points_value=sale.priced.points_value,
+                points_redeemed=sale.points_to_redeem,
+                points_earned=sale.priced.points_to_earn,
+                at=sale.sold_at,
+                customer_id=sale.customer_id,
+            ),
+        )
+        orders.append(sale.order)
+    bulk.insert_objects(Order, orders)
+
+    line_rows = [
+        (sale.order.pk, q.variant.pk, q.quantity, q.unit_price, q.discount, q.line_total, q.omni_price)
+        for sale in sales
+        if sale.order is not None
+        for q in sale.quoted
+    ]
+    line_ids = bulk.insert_rows(
+        OrderLine,
+        ("order_id", "variant_id", "quantity", "unit_price", "discount", "line_total", "omni_unit_price"),
+        line_rows,
+        ids=True,
+    )
+    # A sale paid wholly with points has no payment, as record_order takes none; a sale of zero keeps its tender.
+    bulk.insert_rows(
+        Payment,
+        ("order_id", "tender", "amount"),
+        [
+            (s.order.pk, s.tender, s.priced.due)
+            for s in sales
+            if s.order is not None and s.priced is not None and (s.priced.due > 0 or not s.points_to_redeem)
+        ],
+    )
+    locations = [sale.location.pk for sale in sales for _ in sale.quoted]
+    bulk.insert_rows(
+        Allocation,
+        ("line_id", "location_id", "quantity"),
+        [(line_id, location, row[2]) for line_id, location, row in zip(line_ids, locations, line_rows, strict=True)],
+    )
+
+
+def free_order_numbers(count: int) -> list[str]:
+    """`count` order numbers of the form `new_order_number` gives, none of them taken."""
+    numbers: set[str] = set()
+    while len(numbers) < count:
+        wanted = {new_order_number() for _ in range(count - len(numbers))} - numbers
+        taken: set[str] = set()
+        for part in bulk.chunks(sorted(wanted)):
+            taken.update(Order.objects.filter(number__in=part).values_list("number", flat=True))
+        numbers |= wanted - taken
+    return list(numbers)
+
+
 def order_event_data(order: Order, *, previous_status: str | None) -> dict[str, Any]:
     """The `data` of order.created and order.status_changed (the contract's fields)."""
     return {
@@ -285,14 +570,26 @@ def order_event_data(order: Order, *, previous_status: str | None) -> dict[str, 
     }
 
 
-def _create_order(
-    *, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, points_earned, at
-):
+def order_fields(
+    *,
+    channel: Channel,
+    location: Location | None,
+    external_id: str | None,
+    fulfilment: FulfilmentIn,
+    priced: Quote | PricedBasket,
+    points_value: Decimal,
+    points_redeemed: int,
+    points_earned: int,
+    at: datetime,
+    customer_id: int | None = None,
+) -> dict[str, Any]:
+    """The fields of a new order (all but its number), for one sale and for many: a carry-out sale is
+    completed at once; a store sale delivered otherwise is an endless-aisle sale."""
     carry_out = fulfilment.type == FulfilmentType.CARRY_OUT
-    fields = {
+    return {
         "channel": channel,
         "location": location,
-        "customer": buyer,
+        "customer_id": customer_id,
         "external_id": external_id or None,
         "status": OrderStatus.COMPLETED if carry_out else OrderStatus.PLACED,
         "fulfilment_type": fulfilment.type,
@@ -300,14 +597,32 @@ def _create_order(
         "shipping_address": dict(fulfilment.address or {}),
         "is_endless_aisle": channel.code == ChannelCode.STORE and not carry_out,
         "currency": channel.currency,
-        "subtotal": quote.subtotal,
-        "discount_total": quote.discount_total,
-        "total": quote.total,
+        "subtotal": priced.subtotal,
+        "discount_total": priced.discount_total,
+        "total": priced.total,
         "points_value": points_value,
-        "points_redeemed": points_to_redeem,
+        "points_redeemed": points_redeemed,
         "points_earned": points_earned,
         "created_at": at,
     }
+
+
+def _create_order(
+    *, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, points_earned, at
+):
+    fields = order_fields(
+        channel=channel,
+        location=location,
+        external_id=external_id,
+        fulfilment=fulfilment,
+        priced=quote,
+        points_value=points_value,
+        points_redeemed=points_to_redeem,
+        points_earned=points_earned,
+        at=at,
+    )
+    del fields["customer_id"]
+    fields["customer"] = buyer  # the instance rides along: the order returned names its customer without a query
     for _attempt in range(5):
         try:
             with transaction.atomic():

@@ -283,7 +283,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(receipt_import, "_earn_points", broken)
+    monkeypatch.setattr(services, "_move_points", broken)
     with pytest.raises(RuntimeError):
         record_receipts(rows(GOOD), actor=services.SYSTEM)
     assert not Order.objects.exists() and not OrderLine.objects.exists()
