@@ -43,6 +43,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m tests.architecture
 	$(VENV)/bin/mypy omni/*/services.py omni/*/selectors.py $$(ls */services.py */selectors.py 2>/dev/null)
 
 format: install
