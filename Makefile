@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-worker test install lint format bench services-check clean
+.PHONY: demo demo-worker test test-sqlite install lint format bench services-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,9 +51,16 @@ DEMO_WORKER = $(PY) -m celery -A omni worker --beat --pool=solo --loglevel=$${CE
 demo-worker:
 	@$(DEMO_CELERY) exec $(DEMO_WORKER)
 
-## test: lint, then the whole suite on a throw-away PostgreSQL and Redis
+## test: lint, the whole suite on a throw-away PostgreSQL and Redis, then again on SQLite
 test: install lint
 	START_REPLICA=1 tests/services.sh $(PY) -m pytest
+	$(MAKE) --no-print-directory test-sqlite
+
+## test-sqlite: the suite on SQLite (the embedded default's code paths), without the postgres_only tests;
+## eager Celery and the in-memory cache, so no service is started or used
+test-sqlite: install
+	env -u DATABASE_REPLICA_URLS -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
+	  DATABASE_URL=sqlite:///$(CURDIR)/.services/sqlite-tests.sqlite3 $(PY) -m pytest -m "not postgres_only"
 
 lint: install
 	$(VENV)/bin/ruff format --check .

@@ -33,8 +33,9 @@ def pytest_collection_modifyitems(config, items):
             needed = [POSTGRES_FIXTURES[name] for name in item.fixturenames if name in POSTGRES_FIXTURES]
             if not needed:
                 continue
-            marker = pytest.mark.postgres_only(needed[0]).mark
-            item.add_marker(marker)
+            decorator = pytest.mark.postgres_only(needed[0])
+            item.add_marker(decorator)
+            marker = decorator.mark
         if not marker.args or not str(marker.args[0]).strip():
             raise pytest.UsageError(f"{item.nodeid}: postgres_only needs a reason, e.g. postgres_only('row locks')")
         if not on_postgres:
