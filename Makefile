@@ -56,11 +56,12 @@ test: install lint
 	START_REPLICA=1 tests/services.sh $(PY) -m pytest
 	$(MAKE) --no-print-directory test-sqlite
 
-## test-sqlite: the suite on SQLite (the embedded default's code paths), without the postgres_only tests;
+## test-sqlite: the suite on SQLite (the embedded default's code paths), without the postgres_only tests and
+## the browser tests (they pass on SQLite too, but would add minutes to `make test` for no branch of their own);
 ## eager Celery and the in-memory cache, so no service is started or used
 test-sqlite: install
 	env -u DATABASE_REPLICA_URLS -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u CACHE_URL \
-	  DATABASE_URL=sqlite:///$(CURDIR)/.services/sqlite-tests.sqlite3 $(PY) -m pytest -m "not postgres_only"
+	  DATABASE_URL=sqlite:///$(CURDIR)/.services/sqlite-tests.sqlite3 $(PY) -m pytest -m "not postgres_only and not browser"
 
 lint: install
 	$(VENV)/bin/ruff format --check .
