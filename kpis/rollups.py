@@ -12,17 +12,16 @@ Decisions written down once:
   part paid with points); cancelled orders count nowhere;
 - a day is the Europe/Rome day of `created_at` (orders, ledger entries) or
   of `occurred_at` (events);
-- returns come from `returns.selectors.daily_return_figures` when the
-  returns app provides it, and are zero until then.
+- returns come from `returns.selectors.daily_return_figures` (returns sits
+  on the floor below kpis, which reads every app below it).
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
-import importlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -65,6 +64,7 @@ from kpis.models import (
 from loyalty.models import EntryKind, LedgerEntry
 from omni.catalog.models import Channel, ChannelCode
 from omni.orders.models import FulfilmentType, Order, OrderLine, OrderStatus
+from returns.selectors import daily_return_figures
 
 ROME = ZoneInfo("Europe/Rome")
 ONLINE = (ChannelCode.WEB, ChannelCode.APP)
@@ -74,7 +74,6 @@ AWAITING_PICKUP = (OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.READY_FO
 # The longest path of channels kept before a purchase (the most recent steps).
 PATH_STEPS = 4
 
-ReturnFigures = Callable[[date, date], Iterable[dict[str, Any]]]
 GRANULARITIES = ("day", "week", "month")
 # Each granularity's period start as PostgreSQL computes it from a `day` column.
 PG_PERIODS = {
@@ -115,15 +114,6 @@ def as_date(value: Any) -> date:
 
 def channel_ids() -> dict[str, int]:
     return dict(Channel.objects.values_list("code", "pk"))
-
-
-def daily_return_figures() -> ReturnFigures | None:
-    """`returns.selectors.daily_return_figures` once the returns app has it, else None (returns count zero)."""
-    try:
-        returns_selectors = importlib.import_module("returns.selectors")
-    except ImportError:
-        return None
-    return getattr(returns_selectors, "daily_return_figures", None)
 
 
 def live_orders(start: date, end: date) -> QuerySet[Order]:
@@ -226,13 +216,11 @@ def daily_figures(start: date, end: date, channels: dict[str, int]) -> list[Dail
         r = row(t["day"], t["channel_id"], t["location_id"])
         r.events, r.sessions, r.product_views, r.store_visits = t["n"], t["distinct_sessions"], t["views"], t["visits"]
 
-    source = daily_return_figures()
-    if source is not None:
-        for x in source(start, end):
-            r = row(x["day"], x["channel_id"], x["location_id"])
-            r.returns += int(x["returns"])
-            r.returned_units += int(x["units"])
-            r.returned_amount += Decimal(x["amount"])
+    for x in daily_return_figures(start, end):
+        r = row(x["day"], x["channel_id"], x["location_id"])
+        r.returns += int(x["returns"])
+        r.returned_units += int(x["units"])
+        r.returned_amount += Decimal(x["amount"])
     return list(rows.values())
 
 

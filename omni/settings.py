@@ -243,7 +243,12 @@ IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "30"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+# The demo's broker is a folder of files (kombu's filesystem transport: CELERY_BROKER_URL=filesystem://), so
+# its worker and scheduler need no server; results are then not kept (the work itself is in the database).
+CELERY_BROKER_ON_FILES = CELERY_BROKER_URL.startswith("filesystem://")
+CELERY_RESULT_BACKEND = os.environ.get(
+    "CELERY_RESULT_BACKEND", None if CELERY_BROKER_ON_FILES else (CELERY_BROKER_URL or None)
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -252,7 +257,23 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that is down must not hang a request: give up quickly, the outbox
 # keeps the message and the relay sends it later.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "max_retries": 1,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+if CELERY_BROKER_ON_FILES:
+    # Messages are files in CELERY_BROKER_FOLDER (one folder both ways: every process reads and writes the same
+    # queues), the exchange tables in its "control" folder. Both must exist before the first message.
+    CELERY_BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER") or BASE_DIR / ".broker")
+    for _folder in (CELERY_BROKER_FOLDER / "messages", CELERY_BROKER_FOLDER / "control"):
+        _folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "messages"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "messages"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
+        "polling_interval": 1,
+    }
 # What a request publishes after its commit waits at most this long on the broker (omni/outbox.py).
 OUTBOX_PUBLISH_TIMEOUT = float(os.environ.get("OUTBOX_PUBLISH_TIMEOUT", "0.1"))
 # Sending a task also subscribes to its result, and Celery tries that twice when it fails: a result
@@ -302,6 +323,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# CELERY_BEAT_EVERY_SECONDS (the demo: 300) makes every periodic job run at least that often: the nightly ones
+# run every that many seconds instead of once a night, and a job that already runs more often keeps its interval.
+# A demo that runs for an afternoon then sees tiers, points expiry, replenishment and the KPI rollup happen.
+CELERY_BEAT_EVERY_SECONDS = float(os.environ.get("CELERY_BEAT_EVERY_SECONDS") or 0)
+if CELERY_BEAT_EVERY_SECONDS > 0:
+    for _job in CELERY_BEAT_SCHEDULE.values():
+        _every = _job["schedule"]
+        if not isinstance(_every, float) or _every > CELERY_BEAT_EVERY_SECONDS:
+            _job["schedule"] = CELERY_BEAT_EVERY_SECONDS
 
 # KPIs: an online order credits the store of the customer's previous purchase within this many days;
 # product views this many days before a purchase count as research. Changing either needs rebuild_kpis.

@@ -12,6 +12,35 @@ from omni import replicas
 from omni.api.keys import create_client
 from omni.models import ALL_SCOPES
 
+# Tests asking for these fixtures need PostgreSQL whatever they say: they are marked postgres_only for them.
+POSTGRES_FIXTURES = {
+    "postgres": "row locks and concurrent writers: SQLite serialises writers, so a race proves nothing there",
+    "celery_workers": "a real worker is a second process on the test database, which in-memory SQLite cannot share",
+    "celery_worker": "a real worker is a second process on the test database, which in-memory SQLite cannot share",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the suite on PostgreSQL, then again on SQLite without the tests marked postgres_only.
+
+    Each postgres_only marker says why (COPY, row locks, threads, replicas, a real worker...); on SQLite such a
+    test is skipped with that reason, so a developer running pytest without the services sees why.
+    """
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker is None:
+            needed = [POSTGRES_FIXTURES[name] for name in item.fixturenames if name in POSTGRES_FIXTURES]
+            if not needed:
+                continue
+            decorator = pytest.mark.postgres_only(needed[0])
+            item.add_marker(decorator)
+            marker = decorator.mark
+        if not marker.args or not str(marker.args[0]).strip():
+            raise pytest.UsageError(f"{item.nodeid}: postgres_only needs a reason, e.g. postgres_only('row locks')")
+        if not on_postgres:
+            item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {marker.args[0]}"))
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():

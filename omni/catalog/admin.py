@@ -1,4 +1,3 @@
-from django.apps import apps
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -35,11 +34,15 @@ class LocationAdmin(admin.ModelAdmin):
         match = getattr(request, "resolver_match", None)
         if match is None or match.url_name != "autocomplete":
             return False
-        try:
-            source = apps.get_model(request.GET.get("app_label", ""), request.GET.get("model_name", ""))
-        except (LookupError, ValueError):
-            return False
-        return isinstance(self.admin_site._registry.get(source), StoreScopedAdmin)
+        # The form asking is named by the request: look it up among the admins registered on this site,
+        # which are the only ones an autocomplete may serve, rather than through the app registry.
+        app_label, model_name = request.GET.get("app_label", ""), request.GET.get("model_name", "")
+        return any(
+            model._meta.app_label == app_label
+            and model._meta.model_name == model_name
+            and isinstance(model_admin, StoreScopedAdmin)
+            for model, model_admin in self.admin_site._registry.items()
+        )
 
 
 class VariantInline(admin.TabularInline):

@@ -49,7 +49,7 @@ def credited(history, store, other_store, monkeypatch):
     monkeypatch.setattr(
         rollups,
         "daily_return_figures",
-        lambda: lambda start, end: [returned] if start <= returned["day"] <= end else [],
+        lambda start, end: [returned] if start <= returned["day"] <= end else [],
     )
     h.roll(day(0), day(45))
     return selectors.Scope(start=day(0), end=day(45))

@@ -71,7 +71,7 @@ def known_day(history, store, monkeypatch):
             }
         ]
 
-    monkeypatch.setattr(rollups, "daily_return_figures", lambda: fake_returns)
+    monkeypatch.setattr(rollups, "daily_return_figures", fake_returns)
     h.roll(DAY - timedelta(days=3), DAY + timedelta(days=3))
 
 

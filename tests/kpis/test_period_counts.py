@@ -7,7 +7,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
 
 from customers.services import merge_customers
 from kpis import selectors, services
@@ -19,7 +18,7 @@ from tests.kpis.conftest import at
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="periods are counted ahead on PostgreSQL only"),
+    pytest.mark.postgres_only("periods are counted ahead on PostgreSQL only"),
 ]
 
 MARCH = {"from": "2025-03-01", "to": "2025-03-31", "granularity": "month"}

@@ -21,7 +21,7 @@ from tests.kpis.conftest import at
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="periods are counted ahead on PostgreSQL only"),
+    pytest.mark.postgres_only("periods are counted ahead on PostgreSQL only"),
 ]
 
 ROUNDS = 8

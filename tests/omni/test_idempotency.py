@@ -103,6 +103,7 @@ def test_expired_records_are_purged_by_the_scheduled_task(api):
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
 
 
+@pytest.mark.postgres_only("two requests in threads at once: in-memory SQLite locks the whole table for the second")
 @pytest.mark.django_db(transaction=True)
 def test_a_repeat_while_the_first_request_runs_is_a_409_request_in_progress(make_api_client, monkeypatch):
     api = make_api_client(["catalog"])

@@ -280,9 +280,8 @@ def test_a_column_the_seeder_does_not_fill_and_that_has_no_default_is_named_in_t
         demo._target(Order, ["id", "number"])
 
 
+@pytest.mark.postgres_only("the keys and indexes are dropped for COPY on PostgreSQL only")
 def test_postgresql_gets_back_every_key_and_index_dropped_for_the_load():
-    if connection.vendor != "postgresql":
-        pytest.skip("the keys and indexes are dropped for COPY on PostgreSQL only")
     count_sql = (
         "SELECT (SELECT count(*) FROM pg_constraint WHERE contype = 'f'), "
         "(SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "

@@ -101,3 +101,24 @@ def test_production_settings_refuse_to_start_without_a_shared_cache():
     )
     assert result.returncode != 0
     assert "CACHE_URL" in result.stderr
+
+
+def test_the_demo_s_broker_of_files_has_its_folders_and_its_nightly_jobs_come_round_every_few_minutes(tmp_path):
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'eager': s.CELERY_TASK_ALWAYS_EAGER, 'results': s.CELERY_RESULT_BACKEND, "
+        "'options': s.CELERY_BROKER_TRANSPORT_OPTIONS, "
+        "'every': {n: str(j['schedule']) for n, j in s.CELERY_BEAT_SCHEDULE.items()}}))"
+    )
+    folder = tmp_path / "broker"
+    result = run_python(
+        code, CELERY_BROKER_URL="filesystem://", CELERY_BROKER_FOLDER=str(folder), CELERY_BEAT_EVERY_SECONDS="300"
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["eager"] is False and seen["results"] is None
+    assert seen["options"]["data_folder_in"] == seen["options"]["data_folder_out"] == str(folder / "messages")
+    assert (folder / "messages").is_dir() and (folder / "control").is_dir()
+    assert seen["every"]["omni-outbox-relay"] == "60.0"  # already more often: kept
+    assert seen["every"]["loyalty-recompute-tiers"] == "300.0"  # nightly: every five minutes instead
+    assert seen["every"]["inventory-release-expired-holds"] == "300.0"

@@ -45,6 +45,7 @@ def refreshes_of(day) -> list[str]:
     return [row.task_id for row in rows]
 
 
+@pytest.mark.postgres_only("a refresh waits only on the real broker of `make test`; eager Celery runs each in place")
 @pytest.mark.django_db(transaction=True)
 def test_sales_while_a_refresh_waits_are_covered_by_it_not_queued_again(network):
     stock(network["milano"], network["shirt"], 10)
