@@ -36,6 +36,7 @@ TIMELINE_ROWS = 25
 
 class IdentifierInline(admin.TabularInline):
     model = Identifier
+    fk_name = "customer"
     extra = 0
     fields = ["kind", "value", "is_verified", "created_at"]
     readonly_fields = ["created_at"]
@@ -254,6 +255,7 @@ class IdentifierAdmin(admin.ModelAdmin):
     search_fields = ["value"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+    readonly_fields = ["stand_in"]  # set by identify only
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

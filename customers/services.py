@@ -23,6 +23,7 @@ from customers.models import (
     CustomerMerge,
     Erasure,
     Identifier,
+    IdentifierKind,
     PersonalDataAction,
     PersonalDataAudit,
     Segment,
@@ -37,6 +38,8 @@ from omni.errors import CustomerErased, Invalid, MergeNotAllowed, NotFound, Perm
 from omni.replicas import reads_from_replica
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
+# Identifier kinds that are also profile fields: each fills the other where it is blank.
+PROFILE_IDENTIFIERS = {IdentifierKind.EMAIL: "email", IdentifierKind.PHONE: "phone"}
 MAX_ATTEMPTS = 5
 
 
@@ -143,6 +146,17 @@ def identify(
     e-mail and then logged in with it); held unverified by another customer
     than the one found, it moves to the one found (a proven claim beats a
     typed one), without merging them.
+    - Only unverified identifiers, each held by another customer: nobody is
+      identified, and nobody's profile is handed out. The answer is the
+      anonymous *stand-in* of those identifiers: created empty by the first
+      such call (201), the same one on every later call (200), so repeated
+      calls do not multiply customers. It never gets a profile, since every
+      visitor who types the same value shares it.
+
+    E-mail and phone identifiers the customer holds fill the profile's blank
+    ``email`` and ``phone``, and a profile e-mail or phone that no customer
+    holds yet becomes an unverified identifier (``attach_profile_identifiers``);
+    a value the customer set is never overwritten.
 
     Two calls racing on the same new identifiers end with one customer: the
     unique (kind, value) constraint makes the loser's insert fail, and the
@@ -196,6 +210,11 @@ def _identify_once(
     elif claimed:
         candidates = _lock_live({row.customer_id for row in claimed})
         survivor = min(candidates, key=lambda c: (c.created_at, c.pk))
+    elif all((item.kind, item.value) in known for item in cleaned):
+        # Every identifier is unverified (a verified one would be in owners or claimed) and held by someone.
+        survivor, created = _stand_in_for([known[(item.kind, item.value)] for item in cleaned])
+        typed = [item for item in cleaned if known[(item.kind, item.value)].customer_id != survivor.pk]
+        return IdentifyResult(customer=survivor, created=created, unverified_conflicts=typed)
     else:
         survivor = Customer.objects.create(**fields)
         created = True
@@ -220,13 +239,74 @@ def _identify_once(
             for hook in registry.identifier_hooks.get(identifier.kind, {}).values():
                 hook(customer=survivor, value=identifier.value)
 
-    if not created:
-        blanks = {name: value for name, value in fields.items() if value and not getattr(survivor, name)}
-        if blanks:
-            for name, value in blanks.items():
-                setattr(survivor, name, value)
-            survivor.save(update_fields=[*blanks, "updated_at"])
+    held_by_survivor = {row.pk for row in claimed} | {
+        row.pk for row in known.values() if row.customer_id == survivor.pk or row.customer_id in merged_from
+    }
+    offered = {name: value for name, value in fields.items() if value}
+    for item in sorted(cleaned, key=lambda item: not item.verified):  # a verified value first
+        row = known.get((item.kind, item.value))
+        name = PROFILE_IDENTIFIERS.get(item.kind)  # type: ignore[call-overload]
+        if name and (row is None or row.pk in held_by_survivor):
+            offered.setdefault(name, item.value)
+    blanks = {name: value for name, value in offered.items() if not getattr(survivor, name)}
+    if blanks:
+        for name, value in blanks.items():
+            setattr(survivor, name, value)
+        survivor.save(update_fields=[*blanks, "updated_at"])
+    attach_profile_identifiers(survivor)
     return IdentifyResult(customer=survivor, created=created, merged_from=merged_from, unverified_conflicts=conflicts)
+
+
+def _stand_in_for(rows: list[Identifier]) -> tuple[Customer, bool]:
+    """The live anonymous stand-in of these identifier rows (the oldest, if they have several), or a new one.
+
+    Locks the identifier rows first, so two calls racing on the same values
+    agree on one stand-in. Rows without a live stand-in get this one.
+    Returns (stand-in, created).
+    """
+    locked = list(
+        Identifier.objects.select_for_update(no_key=True).filter(pk__in=[row.pk for row in rows]).order_by("pk")
+    )
+    if len(locked) != len(rows):  # an identifier was erased or moved meanwhile: decide again
+        raise _Retry()
+    live = Customer.objects.select_for_update(no_key=True).filter(
+        pk__in={row.stand_in_id for row in locked if row.stand_in_id is not None},
+        merged_into__isnull=True,
+        erased_at__isnull=True,
+    )
+    stand_in = live.order_by("created_at", "pk").first()
+    created = stand_in is None
+    if stand_in is None:
+        stand_in = Customer.objects.create()
+    Identifier.objects.filter(pk__in=[row.pk for row in locked if row.stand_in_id != stand_in.pk]).update(
+        stand_in=stand_in
+    )
+    return stand_in, created
+
+
+def attach_profile_identifiers(customer: Customer) -> list[Identifier]:
+    """Make the profile's e-mail and phone lookup identifiers of `customer`, marked unverified.
+
+    The one place where a profile value becomes an identifier, for identify
+    and for a profile change alike. A value already held, by this customer or
+    by another, is left as it is: a typed value is never moved off anyone.
+    Call it inside the caller's transaction, with the customer's row locked.
+    Returns the identifiers added.
+    """
+    wanted = [
+        Identifier(customer=customer, kind=kind, value=value, is_verified=False)
+        for kind, name in PROFILE_IDENTIFIERS.items()
+        if (value := getattr(customer, name))
+    ]
+    if not wanted:
+        return []
+    match = Q()
+    for identifier in wanted:
+        match |= Q(kind=identifier.kind, value=identifier.value)
+    held = set(Identifier.objects.filter(match).values_list("kind", "value"))
+    new = [identifier for identifier in wanted if (identifier.kind, identifier.value) not in held]
+    # A racing call that takes the same value first keeps it: the insert of this one is skipped.
+    return Identifier.objects.bulk_create(new, ignore_conflicts=True)
 
 
 def merge_customers(
@@ -394,7 +474,11 @@ def set_consents(
 
 @retry_on_conflict
 def update_profile(*, customer: Customer, changes: Mapping[str, Any], actor: Actor = SYSTEM) -> Customer:
-    """Change profile fields. E-mail and phone are normalised. Raises Invalid, CustomerErased."""
+    """Change profile fields. E-mail and phone are normalised. Raises Invalid, CustomerErased.
+
+    A new e-mail or phone also becomes an unverified lookup identifier of the
+    customer, unless another customer holds it (``attach_profile_identifiers``).
+    """
     fields = clean_profile(changes, prefix="")
     with transaction.atomic():
         locked = _lock_for_change(customer)
@@ -402,6 +486,7 @@ def update_profile(*, customer: Customer, changes: Mapping[str, Any], actor: Act
             setattr(locked, name, value)
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
+            attach_profile_identifiers(locked)
     return locked
 
 
