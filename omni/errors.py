@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 class DomainError(Exception):
     code = "invalid"
     status = 400
-    default_detail = _("The request cannot be carried out.")
+    default_detail: str | Promise = _("The request cannot be carried out.")  # a plain string is fine too
 
-    def __init__(self, detail: Any = None, **extra: Any) -> None:
-        self.detail = detail or self.default_detail
+    def __init__(self, detail: str | Promise | None = None, **extra: Any) -> None:
+        # Settled now, in the language of the request being served.
+        self.detail: str = str(detail or self.default_detail)
         self.extra = extra
         super().__init__(self.detail)
 
@@ -29,7 +31,7 @@ class Invalid(DomainError):
     status = 400
     default_detail = _("The request is not valid.")
 
-    def __init__(self, detail: Any = None, errors: dict[str, list[str]] | None = None, **extra: Any):
+    def __init__(self, detail: str | Promise | None = None, errors: dict[str, list[str]] | None = None, **extra: Any):
         super().__init__(detail, **extra)
         self.errors = errors or {}
 
