@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.models import (
     ConsentChange,
@@ -56,6 +57,7 @@ class IdentifyResult:
     created: bool
     merged_from: list[int] = field(default_factory=list)
     unverified_conflicts: list[IdentifierIn] = field(default_factory=list)
+    stand_in: bool = False  # nobody was identified: the shared anonymous stand-in of typed identifiers
 
 
 class _Retry(Exception):
@@ -72,10 +74,8 @@ def clean_identifiers(identifiers: Sequence[IdentifierIn | Mapping[str, Any]]) -
     Raises Invalid naming the field (``identifiers.2.value``).
     """
     if not identifiers:
-        raise Invalid(
-            "identifiers: At least one identifier is needed.",
-            errors={"identifiers": ["At least one identifier is needed."]},
-        )
+        needed = _("At least one identifier is needed.")
+        raise Invalid(f"identifiers: {needed}", errors={"identifiers": [needed]})
     cleaned: dict[tuple[str, str], IdentifierIn] = {}
     for index, item in enumerate(identifiers):
         if isinstance(item, Mapping):
@@ -108,7 +108,7 @@ def clean_profile(profile: Mapping[str, Any] | None, *, prefix: str = "profile."
             value = normalise_phone(value, field=f"{prefix}phone")
         elif name == "birth_date":
             if value is not None and not isinstance(value, date):
-                raise Invalid(errors={f"{prefix}birth_date": ["A date (YYYY-MM-DD) is needed."]})
+                raise Invalid(errors={f"{prefix}birth_date": [_("A date (YYYY-MM-DD) is needed.")]})
         elif value is None:
             value = ""
         cleaned[name] = value
@@ -201,7 +201,9 @@ def _identify_once(
     if owners:
         locked = _lock_live(owners)
         if len(locked) > 1 and not may_merge:
-            raise PermissionDenied("These identifiers belong to several customers; merging them needs the permission.")
+            raise PermissionDenied(
+                _("These identifiers belong to several customers; merging them needs the permission.")
+            )
         survivor = min(locked, key=lambda c: (c.created_at, c.pk))
         for other in locked:
             if other.pk != survivor.pk:
@@ -214,7 +216,7 @@ def _identify_once(
         # Every identifier is unverified (a verified one would be in owners or claimed) and held by someone.
         survivor, created = _stand_in_for([known[(item.kind, item.value)] for item in cleaned])
         typed = [item for item in cleaned if known[(item.kind, item.value)].customer_id != survivor.pk]
-        return IdentifyResult(customer=survivor, created=created, unverified_conflicts=typed)
+        return IdentifyResult(customer=survivor, created=created, unverified_conflicts=typed, stand_in=True)
     else:
         survivor = Customer.objects.create(**fields)
         created = True
@@ -260,25 +262,28 @@ def _identify_once(
 def _stand_in_for(rows: list[Identifier]) -> tuple[Customer, bool]:
     """The live anonymous stand-in of these identifier rows (the oldest, if they have several), or a new one.
 
-    Locks the identifier rows first, so two calls racing on the same values
-    agree on one stand-in. Rows without a live stand-in get this one.
+    Locks the holders and the stand-ins already named, together in id order
+    like every other write, so two calls racing on the same values agree on
+    one stand-in; then reads the rows again, and decides again if they
+    changed meanwhile. Rows without a live stand-in get this one.
     Returns (stand-in, created).
     """
-    locked = list(
-        Identifier.objects.select_for_update(no_key=True).filter(pk__in=[row.pk for row in rows]).order_by("pk")
-    )
-    if len(locked) != len(rows):  # an identifier was erased or moved meanwhile: decide again
+    seen = {row.pk: (row.customer_id, row.stand_in_id) for row in rows}
+    ids = {customer for pair in seen.values() for customer in pair if customer is not None}
+    locked = {c.pk: c for c in Customer.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")}
+    now = {row.pk: (row.customer_id, row.stand_in_id) for row in Identifier.objects.filter(pk__in=seen)}
+    if now != seen:  # moved, erased or given a stand-in meanwhile
         raise _Retry()
-    live = Customer.objects.select_for_update(no_key=True).filter(
-        pk__in={row.stand_in_id for row in locked if row.stand_in_id is not None},
-        merged_into__isnull=True,
-        erased_at__isnull=True,
-    )
-    stand_in = live.order_by("created_at", "pk").first()
+    live = [
+        locked[pk]
+        for _holder, pk in seen.values()
+        if pk is not None and pk in locked and locked[pk].merged_into_id is None and locked[pk].erased_at is None
+    ]
+    stand_in = min(live, key=lambda c: (c.created_at, c.pk)) if live else None
     created = stand_in is None
     if stand_in is None:
         stand_in = Customer.objects.create()
-    Identifier.objects.filter(pk__in=[row.pk for row in locked if row.stand_in_id != stand_in.pk]).update(
+    Identifier.objects.filter(pk__in=[pk for pk, (_holder, named) in seen.items() if named != stand_in.pk]).update(
         stand_in=stand_in
     )
     return stand_in, created
@@ -429,7 +434,10 @@ def _lock_for_change(customer: Customer) -> Customer:
     if locked.erased_at is not None:
         raise CustomerErased()
     if locked.merged_into_id is not None:
-        raise MergeNotAllowed(f"Customer #{locked.pk} was merged into #{locked.merged_into_id}.")
+        raise MergeNotAllowed(
+            _("Customer #%(customer)s was merged into #%(survivor)s.")
+            % {"customer": locked.pk, "survivor": locked.merged_into_id}
+        )
     return locked
 
 
@@ -450,7 +458,7 @@ def set_consents(
     """
     unknown = [p for p in choices if p not in ConsentPurpose.values]
     if unknown:
-        raise Invalid(errors={name: ["Unknown consent purpose."] for name in unknown})
+        raise Invalid(errors={name: [_("Unknown consent purpose.")] for name in unknown})
     if not choices:
         raise Invalid(errors={"non_field_errors": ["Give at least one of " + ", ".join(ConsentPurpose.values) + "."]})
     with transaction.atomic():
@@ -470,6 +478,12 @@ def set_consents(
         ]
         ConsentChange.objects.bulk_create(rows)
     return current_consents([customer.pk])[customer.pk]
+
+
+def add_profile_identifiers(*, customer: Customer) -> list[Identifier]:
+    """For a customer created outside identify (the admin): their profile e-mail and phone become identifiers."""
+    with transaction.atomic():
+        return attach_profile_identifiers(Customer.objects.select_for_update(no_key=True).get(pk=customer.pk))
 
 
 @retry_on_conflict

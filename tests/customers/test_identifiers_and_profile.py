@@ -38,6 +38,8 @@ def test_repeated_calls_with_someone_elses_typed_email_make_one_empty_stand_in(a
     body = answers[-1].json()
     assert body["unverified_conflicts"] == [{"kind": "email", "value": "anna@example.it"}]
     assert (body["first_name"], body["email"], body["identifiers"]) == ("", "", [])  # nobody's profile
+    assert body["stand_in"] is True
+    assert identify(api, ("email", "anna@example.it")).json()["stand_in"] is False
     assert Identifier.objects.get(value="anna@example.it").customer_id == owner
 
 
@@ -179,3 +181,32 @@ def test_a_typed_email_held_by_someone_else_does_not_fill_the_profile(api):
     identify(api, ("email", "anna@example.it"))
     body = identify(api, ("device", "dev-9"), ("email", "anna@example.it", TYPED)).json()
     assert body["email"] == ""
+
+
+@pytest.mark.django_db
+def test_customers_recorded_before_get_their_profile_and_identifiers_filled_once():
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("customers.migrations.0006_profile_and_identifiers_fill_each_other")
+    by_email = CustomerFactory(email="", phone="")
+    IdentifierFactory(customer=by_email, kind="email", value="typed@example.it", is_verified=False)
+    IdentifierFactory(customer=by_email, kind="email", value="proven@example.it")
+    IdentifierFactory(customer=by_email, kind="phone", value="+393337654321", is_verified=False)
+    patched = CustomerFactory(email="own@example.it", phone="+393331112222")
+    copycat = CustomerFactory(email="proven@example.it")
+    already = CustomerFactory(email="kept@example.it")
+    IdentifierFactory(customer=already, kind="email", value="other@example.it")
+
+    backfill.fill(apps, None)
+
+    by_email.refresh_from_db()
+    assert (by_email.email, by_email.phone) == ("proven@example.it", "+393337654321")
+    assert set(patched.identifiers.values_list("kind", "value", "is_verified")) == {
+        ("email", "own@example.it", False),
+        ("phone", "+393331112222", False),
+    }
+    assert not copycat.identifiers.exists()  # held by someone else: left there
+    already.refresh_from_db()
+    assert already.email == "kept@example.it"

@@ -59,6 +59,16 @@ def test_validation_messages_and_their_summary_follow_the_language(api):
     assert italian["detail"] == 'identifiers.0.kind: "bogus" non è una scelta valida. (e 1 altro)'
 
 
+def test_a_services_own_messages_are_translated(api):
+    body = {"identifiers": [{"kind": "email", "value": "not-an-email"}]}
+    english = api.post("/api/v1/customers/identify/", body, format="json").json()
+    italian = api.post("/api/v1/customers/identify/", body, format="json", headers={"accept-language": "it"}).json()
+    assert english["errors"] == {"identifiers.0.value": ["'not-an-email' is not a valid e-mail address."]}
+    assert italian["errors"] == {"identifiers.0.value": ["'not-an-email' non è un indirizzo e-mail valido."]}
+    missing = api.get("/api/v1/customers/999999/", headers={"accept-language": "it"}).json()
+    assert (missing["code"], missing["detail"]) == ("not_found", "Nessun cliente 999999.")
+
+
 def test_a_domain_errors_default_detail_is_translated(api):
     customer = CustomerFactory()
     services.erase_customer(customer=customer)
