@@ -1,7 +1,8 @@
 """A client generated from the served schema with openapi-python-client works against a live server.
 
-The schema is fetched in Italian (it must not matter), written to a folder,
-turned into a Python package by the generator in a subprocess, imported, and
+The schema is fetched in Italian and in English, written to a folder, and
+turned into a Python package by the generator in a subprocess: the two
+packages must be the same, file for file. The package is imported and
 driven through identify -> availability -> order -> balance on a live server
 (PostgreSQL), with an API key made here. A schema the generator cannot read,
 or one that does not say what the code answers, fails this test.
@@ -27,9 +28,10 @@ CARD = "0420000000017"
 GENERATOR_CONFIG = f"project_name_override: omni-api-client\npackage_name_override: {PACKAGE}\npost_hooks: []\n"
 
 
-def generate_client(schema_url: str, folder: Path):
-    """Fetch the schema, run the generator on it, import the package it writes."""
-    schema = httpx.get(schema_url, params={"format": "json"}, headers={"Accept-Language": "it"}, timeout=60)
+def generate(schema_url: str, folder: Path, language: str) -> Path:
+    """Fetch the schema asking for `language`, run the generator on it; the package's folder."""
+    folder.mkdir()
+    schema = httpx.get(schema_url, params={"format": "json"}, headers={"Accept-Language": language}, timeout=60)
     assert schema.status_code == 200
     (folder / "schema.json").write_bytes(schema.content)
     (folder / "config.yaml").write_text(GENERATOR_CONFIG)
@@ -43,7 +45,20 @@ def generate_client(schema_url: str, folder: Path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Warning" not in run.stdout + run.stderr, run.stdout + run.stderr
-    sys.path.insert(0, str(folder))
+    return folder / PACKAGE
+
+
+def files_of(package: Path) -> dict[str, str]:
+    return {str(path.relative_to(package)): path.read_text() for path in sorted(package.rglob("*.py"))}
+
+
+def generate_client(schema_url: str, folder: Path):
+    """A client generated from the schema asked for in Italian and one asked for in English: the same
+    package, file for file. The Italian one is imported."""
+    italian = generate(schema_url, folder / "it", "it")
+    english = generate(schema_url, folder / "en", "en")
+    assert files_of(italian) == files_of(english)
+    sys.path.insert(0, str(italian.parent))
     for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
         del sys.modules[name]
     importlib.invalidate_caches()
