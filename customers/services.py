@@ -7,7 +7,7 @@ blanking an order's address) is reached through `customers.registry`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -255,7 +255,7 @@ def _identify_once(
         for name, value in blanks.items():
             setattr(survivor, name, value)
         survivor.save(update_fields=[*blanks, "updated_at"])
-    attach_profile_identifiers(survivor)
+    attach_profile_identifiers(survivor, held={(item.kind, item.value) for item in cleaned})
     return IdentifyResult(customer=survivor, created=created, merged_from=merged_from, unverified_conflicts=conflicts)
 
 
@@ -289,27 +289,28 @@ def _stand_in_for(rows: list[Identifier]) -> tuple[Customer, bool]:
     return stand_in, created
 
 
-def attach_profile_identifiers(customer: Customer) -> list[Identifier]:
+def attach_profile_identifiers(customer: Customer, *, held: Collection[tuple[str, str]] = ()) -> list[Identifier]:
     """Make the profile's e-mail and phone lookup identifiers of `customer`, marked unverified.
 
     The one place where a profile value becomes an identifier, for identify
     and for a profile change alike. A value already held, by this customer or
     by another, is left as it is: a typed value is never moved off anyone.
     Call it inside the caller's transaction, with the customer's row locked.
-    Returns the identifiers added.
+    ``held``: (kind, value) pairs the caller knows are stored already (identify's
+    own identifiers), not looked up again. Returns the identifiers added.
     """
     wanted = [
         Identifier(customer=customer, kind=kind, value=value, is_verified=False)
         for kind, name in PROFILE_IDENTIFIERS.items()
-        if (value := getattr(customer, name))
+        if (value := getattr(customer, name)) and (kind, value) not in held
     ]
     if not wanted:
         return []
     match = Q()
     for identifier in wanted:
         match |= Q(kind=identifier.kind, value=identifier.value)
-    held = set(Identifier.objects.filter(match).values_list("kind", "value"))
-    new = [identifier for identifier in wanted if (identifier.kind, identifier.value) not in held]
+    stored = set(Identifier.objects.filter(match).values_list("kind", "value"))
+    new = [identifier for identifier in wanted if (identifier.kind, identifier.value) not in stored]
     # A racing call that takes the same value first keeps it: the insert of this one is skipped.
     return Identifier.objects.bulk_create(new, ignore_conflicts=True)
 
