@@ -36,6 +36,7 @@ TIMELINE_ROWS = 25
 
 class IdentifierInline(admin.TabularInline):
     model = Identifier
+    fk_name = "customer"
     extra = 0
     fields = ["kind", "value", "is_verified", "created_at"]
     readonly_fields = ["created_at"]
@@ -125,8 +126,16 @@ class CustomerAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
+        # A change to the profile is made in save_related, through the service, once the identifiers
+        # typed in the inline are saved: an e-mail typed in both places is then the inline's identifier.
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
-        services.update_profile(customer=obj, changes=changes, actor=Actor.of(request.user))
+        if change:
+            services.update_profile(customer=form.instance, changes=changes, actor=Actor.of(request.user))
+        else:
+            services.add_profile_identifiers(customer=form.instance)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -254,6 +263,7 @@ class IdentifierAdmin(admin.ModelAdmin):
     search_fields = ["value"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+    readonly_fields = ["stand_in"]  # set by identify only
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -92,6 +92,18 @@ class Identifier(models.Model):
     value = models.CharField(_("value"), max_length=200)
     is_verified = models.BooleanField(_("verified"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    stand_in = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stands_in_for",
+        verbose_name=_("stand-in"),
+        help_text=_(
+            "The anonymous customer given to visitors who type this value unverified with nothing else "
+            "to identify them: they never get its holder, and repeated calls get this one customer."
+        ),
+    )
 
     class Meta:
         ordering = ["pk"]

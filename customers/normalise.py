@@ -13,6 +13,7 @@ from __future__ import annotations
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from customers.models import IdentifierKind
 from omni.errors import Invalid
@@ -28,44 +29,48 @@ def _invalid(field: str, message: str) -> Invalid:
 def normalise_email(value: str, *, field: str = "email") -> str:
     email = (value or "").strip().lower()
     if not email:
-        raise _invalid(field, "An e-mail address is required.")
+        raise _invalid(field, _("An e-mail address is required."))
     try:
         validate_email(email)
     except ValidationError:
-        raise _invalid(field, f"{value!r} is not a valid e-mail address.") from None
+        raise _invalid(field, _("%(value)r is not a valid e-mail address.") % {"value": value}) from None
     if len(email) > MAX_LENGTH:
-        raise _invalid(field, f"At most {MAX_LENGTH} characters.")
+        raise _invalid(field, _("At most %(count)d characters.") % {"count": MAX_LENGTH})
     return email
 
 
 def normalise_phone(value: str, *, field: str = "phone") -> str:
     raw = (value or "").strip()
     if not raw:
-        raise _invalid(field, "A phone number is required.")
+        raise _invalid(field, _("A phone number is required."))
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise _invalid(field, f"{value!r} is not a phone number.") from None
+        raise _invalid(field, _("%(value)r is not a phone number.") % {"value": value}) from None
     if not phonenumbers.is_valid_number(number):
-        raise _invalid(field, f"{value!r} is not a valid phone number.")
+        raise _invalid(field, _("%(value)r is not a valid phone number.") % {"value": value})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalise_token(value: str, *, field: str = "value") -> str:
     token = (value or "").strip()
     if not token:
-        raise _invalid(field, "A value is required.")
+        raise _invalid(field, _("A value is required."))
     if len(token) > MAX_LENGTH:
-        raise _invalid(field, f"At most {MAX_LENGTH} characters.")
+        raise _invalid(field, _("At most %(count)d characters.") % {"count": MAX_LENGTH})
     return token
 
 
 def normalise_identifier(kind: str, value: object, *, field: str = "value", kind_field: str = "kind") -> str:
     """The stored form of `value` for an identifier of `kind`."""
     if kind not in IdentifierKind.values:
-        raise _invalid(kind_field, f"Unknown identifier kind {kind!r}; use one of {', '.join(IdentifierKind.values)}.")
+        raise _invalid(
+            kind_field,
+            _("Unknown identifier kind %(kind)r; use one of %(kinds)s.")
+            % {"kind": kind, "kinds": ", ".join(IdentifierKind.values)},
+        )
     if not isinstance(value, str):
-        raise _invalid(field, "A text value is required.")
+        raise _invalid(field, _("A text value is required."))
     if kind == IdentifierKind.EMAIL:
         return normalise_email(value, field=field)
     if kind == IdentifierKind.PHONE:

@@ -49,6 +49,9 @@ MAX_MERGE_HOPS = 50
 
 # Rows that record the history of customers themselves: they stay where they are in a merge.
 NOT_MOVED = {"customers.customermerge", "customers.erasure"}
+# Links that stay on a merged customer: a stand-in merged into a person must not hand that person to
+# every visitor who types one of their identifiers (the stand-in is looked up live only).
+NOT_MOVED_FIELDS = {("customers.identifier", "stand_in")}
 
 
 def related_rows() -> list[tuple[str, type[models.Model], str]]:
@@ -63,7 +66,7 @@ def related_rows() -> list[tuple[str, type[models.Model], str]]:
         if not isinstance(model, type):  # pragma: no cover - "self" is resolved once apps are ready
             continue
         label = model._meta.label_lower
-        if label in NOT_MOVED or relation.many_to_many:
+        if label in NOT_MOVED or relation.many_to_many or (label, relation.field.name) in NOT_MOVED_FIELDS:
             continue
         found.append((label, model, relation.field.name))
     return found

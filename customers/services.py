@@ -7,7 +7,7 @@ blanking an order's address) is reached through `customers.registry`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.models import (
     ConsentChange,
@@ -23,6 +24,7 @@ from customers.models import (
     CustomerMerge,
     Erasure,
     Identifier,
+    IdentifierKind,
     PersonalDataAction,
     PersonalDataAudit,
     Segment,
@@ -37,6 +39,8 @@ from omni.errors import Conflict, CustomerErased, Invalid, MergeNotAllowed, NotF
 from omni.replicas import reads_from_replica
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
+# Identifier kinds that are also profile fields: each fills the other where it is blank.
+PROFILE_IDENTIFIERS = {IdentifierKind.EMAIL: "email", IdentifierKind.PHONE: "phone"}
 MAX_ATTEMPTS = 5
 
 
@@ -53,6 +57,7 @@ class IdentifyResult:
     created: bool
     merged_from: list[int] = field(default_factory=list)
     unverified_conflicts: list[IdentifierIn] = field(default_factory=list)
+    stand_in: bool = False  # nobody was identified: the shared anonymous stand-in of typed identifiers
 
 
 class _Retry(Exception):
@@ -69,10 +74,8 @@ def clean_identifiers(identifiers: Sequence[IdentifierIn | Mapping[str, Any]]) -
     Raises Invalid naming the field (``identifiers.2.value``).
     """
     if not identifiers:
-        raise Invalid(
-            "identifiers: At least one identifier is needed.",
-            errors={"identifiers": ["At least one identifier is needed."]},
-        )
+        needed = _("At least one identifier is needed.")
+        raise Invalid(f"identifiers: {needed}", errors={"identifiers": [needed]})
     cleaned: dict[tuple[str, str], IdentifierIn] = {}
     for index, item in enumerate(identifiers):
         if isinstance(item, Mapping):
@@ -105,7 +108,7 @@ def clean_profile(profile: Mapping[str, Any] | None, *, prefix: str = "profile."
             value = normalise_phone(value, field=f"{prefix}phone")
         elif name == "birth_date":
             if value is not None and not isinstance(value, date):
-                raise Invalid(errors={f"{prefix}birth_date": ["A date (YYYY-MM-DD) is needed."]})
+                raise Invalid(errors={f"{prefix}birth_date": [_("A date (YYYY-MM-DD) is needed.")]})
         elif value is None:
             value = ""
         cleaned[name] = value
@@ -143,6 +146,17 @@ def identify(
     e-mail and then logged in with it); held unverified by another customer
     than the one found, it moves to the one found (a proven claim beats a
     typed one), without merging them.
+    - Only unverified identifiers, each held by another customer: nobody is
+      identified, and nobody's profile is handed out. The answer is the
+      anonymous *stand-in* of those identifiers: created empty by the first
+      such call (201), the same one on every later call (200), so repeated
+      calls do not multiply customers. It never gets a profile, since every
+      visitor who types the same value shares it.
+
+    E-mail and phone identifiers the customer holds fill the profile's blank
+    ``email`` and ``phone``, and a profile e-mail or phone that no customer
+    holds yet becomes an unverified identifier (``attach_profile_identifiers``);
+    a value the customer set is never overwritten.
 
     Two calls racing on the same new identifiers end with one customer: the
     unique (kind, value) constraint makes the loser's insert fail, and the
@@ -249,7 +263,9 @@ def _identify_once(
     if owners:
         locked = _lock_live(owners)
         if len(locked) > 1 and not may_merge:
-            raise PermissionDenied("These identifiers belong to several customers; merging them needs the permission.")
+            raise PermissionDenied(
+                _("These identifiers belong to several customers; merging them needs the permission.")
+            )
         survivor = min(locked, key=lambda c: (c.created_at, c.pk))
         for other in locked:
             if other.pk != survivor.pk:
@@ -258,6 +274,11 @@ def _identify_once(
     elif claimed:
         candidates = _lock_live({row.customer_id for row in claimed})
         survivor = min(candidates, key=lambda c: (c.created_at, c.pk))
+    elif all((item.kind, item.value) in known for item in cleaned):
+        # Every identifier is unverified (a verified one would be in owners or claimed) and held by someone.
+        survivor, created = _stand_in_for([known[(item.kind, item.value)] for item in cleaned])
+        typed = [item for item in cleaned if known[(item.kind, item.value)].customer_id != survivor.pk]
+        return IdentifyResult(customer=survivor, created=created, unverified_conflicts=typed, stand_in=True)
     else:
         survivor = Customer.objects.create(**fields)
         created = True
@@ -282,13 +303,78 @@ def _identify_once(
             for hook in registry.identifier_hooks.get(identifier.kind, {}).values():
                 hook(customer=survivor, value=identifier.value)
 
-    if not created:
-        blanks = {name: value for name, value in fields.items() if value and not getattr(survivor, name)}
-        if blanks:
-            for name, value in blanks.items():
-                setattr(survivor, name, value)
-            survivor.save(update_fields=[*blanks, "updated_at"])
+    held_by_survivor = {row.pk for row in claimed} | {
+        row.pk for row in known.values() if row.customer_id == survivor.pk or row.customer_id in merged_from
+    }
+    offered = {name: value for name, value in fields.items() if value}
+    for item in sorted(cleaned, key=lambda item: not item.verified):  # a verified value first
+        row = known.get((item.kind, item.value))
+        name = PROFILE_IDENTIFIERS.get(item.kind)  # type: ignore[call-overload]
+        if name and (row is None or row.pk in held_by_survivor):
+            offered.setdefault(name, item.value)
+    blanks = {name: value for name, value in offered.items() if not getattr(survivor, name)}
+    if blanks:
+        for name, value in blanks.items():
+            setattr(survivor, name, value)
+        survivor.save(update_fields=[*blanks, "updated_at"])
+    attach_profile_identifiers(survivor, held={(item.kind, item.value) for item in cleaned})
     return IdentifyResult(customer=survivor, created=created, merged_from=merged_from, unverified_conflicts=conflicts)
+
+
+def _stand_in_for(rows: list[Identifier]) -> tuple[Customer, bool]:
+    """The live anonymous stand-in of these identifier rows (the oldest, if they have several), or a new one.
+
+    Locks the holders and the stand-ins already named, together in id order
+    like every other write, so two calls racing on the same values agree on
+    one stand-in; then reads the rows again, and decides again if they
+    changed meanwhile. Rows without a live stand-in get this one.
+    Returns (stand-in, created).
+    """
+    seen = {row.pk: (row.customer_id, row.stand_in_id) for row in rows}
+    ids = {customer for pair in seen.values() for customer in pair if customer is not None}
+    locked = {c.pk: c for c in Customer.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")}
+    now = {row.pk: (row.customer_id, row.stand_in_id) for row in Identifier.objects.filter(pk__in=seen)}
+    if now != seen:  # moved, erased or given a stand-in meanwhile
+        raise _Retry()
+    live = [
+        locked[pk]
+        for _holder, pk in seen.values()
+        if pk is not None and pk in locked and locked[pk].merged_into_id is None and locked[pk].erased_at is None
+    ]
+    stand_in = min(live, key=lambda c: (c.created_at, c.pk)) if live else None
+    created = stand_in is None
+    if stand_in is None:
+        stand_in = Customer.objects.create()
+    Identifier.objects.filter(pk__in=[pk for pk, (_holder, named) in seen.items() if named != stand_in.pk]).update(
+        stand_in=stand_in
+    )
+    return stand_in, created
+
+
+def attach_profile_identifiers(customer: Customer, *, held: Collection[tuple[str, str]] = ()) -> list[Identifier]:
+    """Make the profile's e-mail and phone lookup identifiers of `customer`, marked unverified.
+
+    The one place where a profile value becomes an identifier, for identify
+    and for a profile change alike. A value already held, by this customer or
+    by another, is left as it is: a typed value is never moved off anyone.
+    Call it inside the caller's transaction, with the customer's row locked.
+    ``held``: (kind, value) pairs the caller knows are stored already (identify's
+    own identifiers), not looked up again. Returns the identifiers added.
+    """
+    wanted = [
+        Identifier(customer=customer, kind=kind, value=value, is_verified=False)
+        for kind, name in PROFILE_IDENTIFIERS.items()
+        if (value := getattr(customer, name)) and (kind, value) not in held
+    ]
+    if not wanted:
+        return []
+    match = Q()
+    for identifier in wanted:
+        match |= Q(kind=identifier.kind, value=identifier.value)
+    stored = set(Identifier.objects.filter(match).values_list("kind", "value"))
+    new = [identifier for identifier in wanted if (identifier.kind, identifier.value) not in stored]
+    # A racing call that takes the same value first keeps it: the insert of this one is skipped.
+    return Identifier.objects.bulk_create(new, ignore_conflicts=True)
 
 
 def merge_customers(
@@ -411,7 +497,10 @@ def _lock_for_change(customer: Customer) -> Customer:
     if locked.erased_at is not None:
         raise CustomerErased()
     if locked.merged_into_id is not None:
-        raise MergeNotAllowed(f"Customer #{locked.pk} was merged into #{locked.merged_into_id}.")
+        raise MergeNotAllowed(
+            _("Customer #%(customer)s was merged into #%(survivor)s.")
+            % {"customer": locked.pk, "survivor": locked.merged_into_id}
+        )
     return locked
 
 
@@ -432,7 +521,7 @@ def set_consents(
     """
     unknown = [p for p in choices if p not in ConsentPurpose.values]
     if unknown:
-        raise Invalid(errors={name: ["Unknown consent purpose."] for name in unknown})
+        raise Invalid(errors={name: [_("Unknown consent purpose.")] for name in unknown})
     if not choices:
         raise Invalid(errors={"non_field_errors": ["Give at least one of " + ", ".join(ConsentPurpose.values) + "."]})
     with transaction.atomic():
@@ -454,9 +543,19 @@ def set_consents(
     return current_consents([customer.pk])[customer.pk]
 
 
+def add_profile_identifiers(*, customer: Customer) -> list[Identifier]:
+    """For a customer created outside identify (the admin): their profile e-mail and phone become identifiers."""
+    with transaction.atomic():
+        return attach_profile_identifiers(Customer.objects.select_for_update(no_key=True).get(pk=customer.pk))
+
+
 @retry_on_conflict
 def update_profile(*, customer: Customer, changes: Mapping[str, Any], actor: Actor = SYSTEM) -> Customer:
-    """Change profile fields. E-mail and phone are normalised. Raises Invalid, CustomerErased."""
+    """Change profile fields. E-mail and phone are normalised. Raises Invalid, CustomerErased.
+
+    A new e-mail or phone also becomes an unverified lookup identifier of the
+    customer, unless another customer holds it (``attach_profile_identifiers``).
+    """
     fields = clean_profile(changes, prefix="")
     with transaction.atomic():
         locked = _lock_for_change(customer)
@@ -464,6 +563,7 @@ def update_profile(*, customer: Customer, changes: Mapping[str, Any], actor: Act
             setattr(locked, name, value)
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
+            attach_profile_identifiers(locked)
     return locked
 
 

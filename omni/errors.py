@@ -2,21 +2,26 @@
 
 Each carries the contract ``code`` and the HTTP status the API answers with;
 the API's exception handler and the admin both read them, so no view builds
-an error body by hand.
+an error body by hand. The default details are translatable: the API answers
+them in the request's language (``omni.api.language``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     code = "invalid"
     status = 400
-    default_detail = "The request cannot be carried out."
+    default_detail: str | Promise = _("The request cannot be carried out.")  # a plain string is fine too
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        self.detail = detail or self.default_detail
+    def __init__(self, detail: str | Promise | None = None, **extra: Any) -> None:
+        # Settled now, in the language of the request being served.
+        self.detail: str = str(detail or self.default_detail)
         self.extra = extra
         super().__init__(self.detail)
 
@@ -24,9 +29,9 @@ class DomainError(Exception):
 class Invalid(DomainError):
     code = "invalid"
     status = 400
-    default_detail = "The request is not valid."
+    default_detail = _("The request is not valid.")
 
-    def __init__(self, detail: str | None = None, errors: dict[str, list[str]] | None = None, **extra: Any):
+    def __init__(self, detail: str | Promise | None = None, errors: dict[str, list[str]] | None = None, **extra: Any):
         super().__init__(detail, **extra)
         self.errors = errors or {}
 
@@ -34,7 +39,7 @@ class Invalid(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class PermissionDenied(DomainError):
@@ -42,7 +47,7 @@ class PermissionDenied(DomainError):
 
     code = "permission_denied"
     status = 403
-    default_detail = "You are not allowed to do this."
+    default_detail = _("You are not allowed to do this.")
 
 
 class Conflict(DomainError):
@@ -58,60 +63,60 @@ class Busy(Conflict):
     """
 
     code = "busy"
-    default_detail = "Other requests are changing the same records right now; nothing was written. Try again."
+    default_detail = _("Other requests are changing the same records right now; nothing was written. Try again.")
     retry_after = 1
 
 
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
-    default_detail = "Not enough stock to serve the request."
+    default_detail = _("Not enough stock to serve the request.")
 
 
 class CountBelowReserved(Conflict):
     code = "count_below_reserved"
-    default_detail = "Fewer units were counted than are promised to customers; count again or release holds first."
+    default_detail = _("Fewer units were counted than are promised to customers; count again or release holds first.")
 
 
 class InsufficientPoints(Conflict):
     code = "insufficient_points"
-    default_detail = "The loyalty balance is lower than the points asked for."
+    default_detail = _("The loyalty balance is lower than the points asked for.")
 
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
-    default_detail = "This change is not allowed in the current state."
+    default_detail = _("This change is not allowed in the current state.")
 
 
 class QuantityExceedsPurchased(Conflict):
     code = "quantity_exceeds_purchased"
-    default_detail = "More units would be returned than were bought."
+    default_detail = _("More units would be returned than were bought.")
 
 
 class ReturnWindowExpired(Conflict):
     code = "return_window_expired"
-    default_detail = "The return window of this order has passed."
+    default_detail = _("The return window of this order has passed.")
 
 
 class NotSoldOnChannel(Conflict):
     code = "not_sold_on_channel"
-    default_detail = "This product is not sold on this channel."
+    default_detail = _("This product is not sold on this channel.")
 
 
 class DuplicateOrder(Conflict):
     code = "duplicate_order"
-    default_detail = "An order with this external id was already recorded on this channel."
+    default_detail = _("An order with this external id was already recorded on this channel.")
 
 
 class CustomerErased(Conflict):
     code = "customer_erased"
-    default_detail = "This customer's personal data was erased; nothing more can be recorded about them."
+    default_detail = _("This customer's personal data was erased; nothing more can be recorded about them.")
 
 
 class MergeNotAllowed(Conflict):
     code = "merge_not_allowed"
-    default_detail = "These customers cannot be merged."
+    default_detail = _("These customers cannot be merged.")
 
 
 class InsufficientStoreCredit(Conflict):
     code = "insufficient_store_credit"
-    default_detail = "The customer's store credit is lower than the amount asked for."
+    default_detail = _("The customer's store credit is lower than the amount asked for.")

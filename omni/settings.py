@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "omni.api.language.ApiLanguageMiddleware",  # the API: English unless Accept-Language asks for Italian
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -227,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "omni.catalog.models.ChannelCode"},
+    # One schema whatever the language asked for: generated clients stay the same.
+    "DEFAULT_GENERATOR_CLASS": "omni.api.schema.StableSchemaGenerator",
 }
 
 # A deadlock or serialization failure is retried this many times in all before answering 409 `busy`.

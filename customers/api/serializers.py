@@ -94,9 +94,15 @@ class IdentifyResultSerializer(CustomerSerializer):
     unverified_conflicts = IdentifierRefSerializer(
         many=True, help_text="Unverified identifiers left on another customer."
     )
+    stand_in = serializers.BooleanField(
+        help_text=(
+            "True when nobody was identified (only typed identifiers held by others): this is their "
+            "anonymous stand-in, shared by whoever types them, so keep no profile on it."
+        )
+    )
 
     class Meta(CustomerSerializer.Meta):
-        fields = [*CustomerSerializer.Meta.fields, "created", "merged_from", "unverified_conflicts"]
+        fields = [*CustomerSerializer.Meta.fields, "created", "merged_from", "unverified_conflicts", "stand_in"]
 
 
 class ConsentStateSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException
@@ -42,7 +43,7 @@ def request_key_of(request) -> str:
 class Moved(APIException):
     def __init__(self, survivor: Customer):
         self.survivor = survivor
-        super().__init__(f"This customer was merged into customer {survivor.pk}.")
+        super().__init__(_("This customer was merged into customer %(customer)s.") % {"customer": survivor.pk})
 
 
 class CustomerMixin:
@@ -54,7 +55,7 @@ class CustomerMixin:
     def customer(self, pk: int) -> Customer:
         found = selectors.customer_by_id(pk)
         if found is None:
-            raise NotFound(f"No customer {pk}.")
+            raise NotFound(_("No customer %(customer)s.") % {"customer": pk})
         if found.merged_into_id is not None:
             raise Moved(selectors.survivor_of(found))
         return found
@@ -144,6 +145,7 @@ class IdentifyView(CustomerMixin, APIView):
         customer.created = result.created
         customer.merged_from = result.merged_from
         customer.unverified_conflicts = result.unverified_conflicts
+        customer.stand_in = result.stand_in
         answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(IdentifyResultSerializer(customer).data, status=answer)
 

@@ -12,6 +12,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -66,10 +68,16 @@ def error_body(code: str, detail: str, errors: dict[str, list[str]] | None = Non
 
 def validation_summary(errors: dict[str, list[str]]) -> str:
     if not errors:
-        return "The request is not valid."
+        return _("The request is not valid.")
     field, messages = next(iter(errors.items()))
-    more = "" if len(errors) == 1 else f" (and {len(errors) - 1} more)"
-    return f"{field}: {messages[0]}{more}"
+    summary = f"{field}: {messages[0]}"
+    if len(errors) == 1:
+        return summary
+    others = len(errors) - 1
+    return ngettext("%(summary)s (and %(count)d more)", "%(summary)s (and %(count)d more)", others) % {
+        "summary": summary,
+        "count": others,
+    }
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -117,8 +125,8 @@ def is_api_path(path: str) -> bool:
 
 
 def api_not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "No endpoint answers at this address."), status=404)
+    return JsonResponse(error_body("not_found", _("No endpoint answers at this address.")), status=404)
 
 
 def api_server_error(request) -> JsonResponse:
-    return JsonResponse(error_body("server_error", "The server could not answer; nothing was written."), status=500)
+    return JsonResponse(error_body("server_error", _("The server could not answer; nothing was written.")), status=500)

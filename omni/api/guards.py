@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from omni.api.errors import error_body, is_api_path
+from omni.api.language import api_language
 
 CODE_BY_STATUS = {
     400: "invalid",
@@ -35,7 +38,7 @@ def max_body_bytes() -> int:
 def too_large() -> JsonResponse:
     limit = max_body_bytes()
     return JsonResponse(
-        error_body("too_large", f"The request body is larger than {limit} bytes.", limit=limit),
+        error_body("too_large", _("The request body is larger than %(limit)d bytes.") % {"limit": limit}, limit=limit),
         status=413,
     )
 
@@ -43,13 +46,13 @@ def too_large() -> JsonResponse:
 def json_error_for(response: HttpResponse) -> JsonResponse:
     status = response.status_code
     if status == 404:
-        return JsonResponse(error_body("not_found", "No endpoint answers at this address."), status=404)
+        return JsonResponse(error_body("not_found", _("No endpoint answers at this address.")), status=404)
     if status == 413:
         return too_large()
     if status >= 500:
-        code, detail = "server_error", "The server could not answer; nothing was written."
+        code, detail = "server_error", _("The server could not answer; nothing was written.")
     else:
-        code, detail = CODE_BY_STATUS.get(status, "error"), "The request was refused."
+        code, detail = CODE_BY_STATUS.get(status, "error"), _("The request was refused.")
     answer = JsonResponse(error_body(code, detail), status=status)
     for header in ("Retry-After", "Allow", "WWW-Authenticate"):
         if header in response:
@@ -69,11 +72,12 @@ class ApiAnswersJsonMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if limit and length > limit:
-            return too_large()
-        response = self.get_response(request)
-        if response.status_code >= 400 and "json" not in response.get("Content-Type", ""):
-            return json_error_for(response)
+        with translation.override(api_language(request)):  # its own answers come before or after the view's
+            if limit and length > limit:
+                return too_large()
+            response = self.get_response(request)
+            if response.status_code >= 400 and "json" not in response.get("Content-Type", ""):
+                return json_error_for(response)
         return response
 
 

@@ -7,7 +7,12 @@ body with its ``code``, and the statuses the frame itself answers
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import translation
+from django.utils.functional import Promise
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -87,3 +92,32 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+SCHEMA_LANGUAGE = "en"
+
+
+def _settled(value: Any) -> Any:
+    """The document with every lazy (translatable) text turned into the string it is now."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        return {_settled(key): _settled(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_settled(item) for item in value]
+    return value
+
+
+class StableSchemaGenerator(SchemaGenerator):
+    """The schema in English, whatever the request's language, its ``?lang=`` or the project's default.
+
+    Field titles appear only where a label differs from the field's name, and
+    a titled enum field is wrapped in ``allOf``: generated in Italian, the
+    document would change shape, not only wording, and a client generated
+    from it would change too. So the whole document is generated, and its
+    lazy texts settled, in one language: the API's own.
+    """
+
+    def get_schema(self, request=None, public=False):
+        with translation.override(SCHEMA_LANGUAGE):
+            return _settled(super().get_schema(request=request, public=public))

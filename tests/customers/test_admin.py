@@ -184,3 +184,41 @@ def test_editing_the_profile_in_the_admin_stores_the_phone_normalised(boss):
     assert response.status_code == 302
     anna.refresh_from_db()
     assert anna.phone == "+393331234567"
+
+
+def test_an_email_set_in_the_admin_is_an_unverified_identifier_and_one_typed_in_both_places_is_one(boss):
+    from customers.models import Identifier
+
+    anna = CustomerFactory(phone="")
+    form = {
+        "first_name": anna.first_name,
+        "last_name": anna.last_name,
+        "email": "anna.new@example.it",
+        "phone": "333 123 4567",
+        "birth_date": "",
+        "identifiers-TOTAL_FORMS": "1",
+        "identifiers-INITIAL_FORMS": "0",
+        "identifiers-0-kind": "email",
+        "identifiers-0-value": "anna.new@example.it",
+        "identifiers-0-is_verified": "on",
+    }
+    assert boss.post(change_url(anna), form).status_code == 302
+    assert set(anna.identifiers.values_list("kind", "value", "is_verified")) == {
+        ("email", "anna.new@example.it", True),  # the inline's, not a second one
+        ("phone", "+393331234567", False),
+    }
+
+    added = boss.post(
+        "/admin/customers/customer/add/",
+        {
+            "first_name": "Bruno",
+            "last_name": "",
+            "email": "bruno@example.it",
+            "phone": "",
+            "birth_date": "",
+            "identifiers-TOTAL_FORMS": "0",
+            "identifiers-INITIAL_FORMS": "0",
+        },
+    )
+    assert added.status_code == 302
+    assert Identifier.objects.get(value="bruno@example.it").is_verified is False

@@ -143,5 +143,6 @@ def test_a_merge_moves_identifiers_and_consents_too(api):
     )
     identify(api, ("card", "0420000000017"), ("email", "anna@example.it"))
     detail = api.get(f"/api/v1/customers/{oldest.pk}/").json()
-    assert {i["value"] for i in detail["identifiers"]} == {"0420000000017", "anna@example.it"}
+    # The survivor's profile e-mail is a lookup identifier of theirs too.
+    assert {i["value"] for i in detail["identifiers"]} == {"0420000000017", "anna@example.it", oldest.email}
     assert detail["consents"]["marketing_email"]["granted"] is True
