@@ -36,7 +36,7 @@ from inventory.models import (
 )
 from omni.actor import Actor
 from omni.catalog.models import Location, Variant
-from omni.catalog.scoping import StoreScopedAdmin, locations_for, sees_all_locations
+from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for, sees_all_locations
 from omni.errors import DomainError, Invalid
 from omni.uploads import CheckedImportForm
 
@@ -198,7 +198,9 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
         """A small form: location, SKU, counted units, reason -> services.count."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        form = CountForm(request.POST or None, initial={"location": request.GET.get("location")})
+        own = location_of(request.user)
+        wanted = request.GET.get("location") or (own.pk if own is not None else None)
+        form = CountForm(request.POST or None, initial={"location": wanted})
         form.fields["location"].queryset = locations_for(request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -11,7 +11,7 @@ from omni.actor import Actor
 from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
-from omni.orders import services
+from omni.orders import selectors, services
 from omni.orders.admin_handover import handover_urls
 from omni.orders.forms import EndlessAisleForm
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
@@ -57,6 +57,24 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class PickupTaskFilter(admin.SimpleListFilter):
+    """The clerk's pick-up tasks at their store (any store for head office), as on the home page."""
+
+    title = _("pick-up task")
+    parameter_name = "pickup"
+
+    def lookups(self, request, model_admin):
+        return [("to_prepare", _("To prepare")), ("overdue", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        store = location_of(request.user)
+        if self.value() == "to_prepare":
+            return selectors.pickups_to_prepare(queryset, store)
+        if self.value() == "overdue":
+            return selectors.pickups_overdue(queryset, store)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     """Orders are read-only rows: they are placed by the endless aisle, the API and the imports, and
@@ -76,7 +94,15 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
         "status",
         "total",
     ]
-    list_filter = ["channel", "status", "fulfilment_type", "is_endless_aisle", "location", "created_at"]
+    list_filter = [
+        PickupTaskFilter,
+        "channel",
+        "status",
+        "fulfilment_type",
+        "is_endless_aisle",
+        "location",
+        "created_at",
+    ]
     search_fields = ["number", "external_id", "customer__email", "customer__last_name"]
     list_select_related = ["channel", "location", "customer"]
     autocomplete_fields = ["customer", "location", "pickup_location"]
