@@ -35,6 +35,7 @@ from inventory.models import (
     TransferStatus,
 )
 from omni.actor import Actor
+from omni.admin import titled
 from omni.catalog.models import Location, Variant
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for, sees_all_locations
 from omni.errors import DomainError, Invalid
@@ -151,7 +152,7 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
         "quarantined",
         "updated_at",
     ]
-    list_filter = ["location__kind", "location"]
+    list_filter = [("location__kind", titled(_("location kind"))), "location"]
     search_fields = ["variant__sku", "variant__product__name", "location__code", "location__name"]
     list_select_related = ["variant", "variant__product", "location"]
     autocomplete_fields = ["variant", "location"]
@@ -251,7 +252,7 @@ class StockMovementAdmin(StoreScopedAdmin, admin.ModelAdmin):
         "user",
         "api_client",
     ]
-    list_filter = ["kind", "location__kind", "location"]
+    list_filter = [("kind", titled(_("movement"))), ("location__kind", titled(_("location kind"))), "location"]
     search_fields = ["variant__sku", "location__code", "reason"]
     list_select_related = ["variant", "location", "user", "api_client"]
     show_full_result_count = False
