@@ -11,6 +11,7 @@ from omni.actor import Actor
 from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
+from omni.money import format_moment
 from omni.orders import selectors, services
 from omni.orders.admin_handover import handover_urls
 from omni.orders.forms import EndlessAisleForm
@@ -84,15 +85,17 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     store_lookups = ["location", "pickup_location"]
     actions = ["mark_ready_for_pickup", "mark_shipped", "mark_collected", "mark_cancelled"]
 
+    # What a clerk reads first (who, what state, how much) on the left, the date written short: at
+    # 1366 px the total was off screen behind the filters.
     list_display = [
         "number",
-        "created_at",
-        "channel",
-        "location",
+        "placed_at",
         "customer",
-        "fulfilment_type",
         "status",
         "total",
+        "fulfilment_type",
+        "channel",
+        "location",
     ]
     list_filter = [
         PickupTaskFilter,
@@ -110,6 +113,10 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     show_full_result_count = False
     change_list_template = "admin/orders/order/change_list.html"
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def placed_at(self, obj: Order) -> str:
+        return format_moment(obj.created_at)
 
     def has_add_permission(self, request):
         return False  # an order is placed through the endless aisle, with its lines and payments

@@ -79,7 +79,7 @@ def test_a_clerk_starts_the_day_from_the_home_page(shop, open_as, lang):
     work = todays_work(shop)
     page = open_as(shop.clerk, lang)
     page.goto(f"{page.base}/admin/")
-    assert said(lang, "Today at %(store)s", store="Milano Duomo") in page.inner_text("#home-tasks caption")
+    assert said(lang, "Today at %(store)s", store="Milano Duomo") in page.locator("#home-tasks caption").text_content()
     counts = {
         key: page.inner_text(f"#task-{key} .task-count")
         for key in ("pickups-to-prepare", "pickups-overdue", "returns-requested", "transfers-arriving")
