@@ -138,7 +138,7 @@ def daily_actions(user, store: Location | None) -> list[Action]:
                 reverse("admin:returns_take_back"),
             )
         )
-    if user.has_perm("orders.view_order"):
+    if user.has_perm("orders.change_order"):
         actions.append(
             Action(
                 "handover",

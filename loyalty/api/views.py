@@ -86,6 +86,7 @@ class ParityView(generics.ListAPIView):
     access = {"get": rule("loyalty", "loyalty.view_programme")}  # as the parity page of the admin
     serializer_class = DifferenceSerializer
     filter_backends: list = []  # a list of rows, not a queryset: `channel` is read in get_queryset
+    extra_query_params = ["channel"]
 
     @extend_schema(
         parameters=[

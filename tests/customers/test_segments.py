@@ -109,7 +109,7 @@ def test_the_segment_can_be_exported_as_excel(client):
 def test_the_segment_builder_is_a_form_of_ticks_that_writes_the_rules(client):
     from loyalty.models import Tier
 
-    Tier.objects.create(code="gold", name="Oro", min_spend=1000)
+    Tier.objects.update_or_create(code="gold", defaults={"name": "Oro", "min_spend": 1000})
     client.force_login(User.objects.create_superuser("marketing", "m@example.it", "pw-Secret-1"))
     page = client.get("/admin/customers/segment/add/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert 'type="checkbox" name="channels" value="web"' in page and "Negozio online" in page
