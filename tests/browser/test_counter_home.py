@@ -108,10 +108,12 @@ def test_a_clerk_starts_the_day_from_the_home_page(shop, open_as, lang):
 
     page.goto(f"{page.base}/admin/")
     page.click("#task-pickups-overdue th a")
+    page.wait_for_url("**/admin/orders/order/?pickup=overdue")
     assert page.locator("#result_list tbody th a").all_inner_texts() == [work["late"]]
 
     page.goto(f"{page.base}/admin/")
     page.click("#action-count th a")
+    page.wait_for_url("**/admin/inventory/stocklevel/count/?location=*")
     selected = page.locator("select[name=location] option:checked").inner_text()
     assert "MI01" in selected or "Milano" in selected  # the clerk's store, already chosen
 
