@@ -7,7 +7,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -28,6 +28,7 @@ from customers.models import (
 from customers.normalise import normalise_email, normalise_phone
 from customers.resources import SegmentMemberResource
 from omni.actor import ADMIN, Actor
+from omni.catalog.models import ChannelCode
 from omni.errors import DomainError, Invalid
 from omni.replicas import reads_from_replica
 
@@ -317,9 +318,65 @@ class ErasureAdmin(ReadOnlyAdmin):
     date_hierarchy = "erased_at"
 
 
+def tier_choices() -> list[tuple[str, str]]:
+    """The loyalty tiers, reached through the relation the segment's rule follows (`loyalty_account__tier`).
+
+    Customers import nothing of loyalty: the tier model is found from the relation's name, as the
+    segment's query finds it.
+    """
+    try:
+        account = Customer._meta.get_field("loyalty_account").related_model
+        tier = account._meta.get_field("tier").related_model
+    except (LookupError, AttributeError, FieldDoesNotExist):  # loyalty not installed: no tier to choose
+        return []
+    return [(code, name) for code, name in tier.objects.order_by("min_spend", "code").values_list("code", "name")]
+
+
+class SegmentForm(forms.ModelForm):
+    """The segment's rules as fields to tick and fill: it writes the rules' lists, nobody types JSON."""
+
+    channels = forms.MultipleChoiceField(
+        label=_("channels used"),
+        choices=ChannelCode.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Members bought on at least one of the ticked channels; none ticked: any channel."),
+    )
+    tiers = forms.MultipleChoiceField(
+        label=_("loyalty tiers"),
+        choices=[],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: any tier, or none."),
+    )
+
+    class Meta:
+        model = Segment
+        fields = [
+            "name",
+            "description",
+            "consent",
+            "channels",
+            "reach",
+            "last_order_within_days",
+            "no_order_for_days",
+            "min_orders",
+            "max_orders",
+            "min_revenue",
+            "max_revenue",
+            "tiers",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tiers"].choices = tier_choices()
+
+
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
     """Saved segments for e-mail marketing: set the rules, save, see the count, export the members."""
+
+    form = SegmentForm
 
     list_display = ["name", "consent", "reach", "member_count", "counted_at", "updated_at"]
     list_filter = ["consent", "reach"]

@@ -169,6 +169,14 @@ class ConsentPurpose(models.TextChoices):
     PROFILING = "profiling", _("Profiling")
 
 
+# What a customer is asked, per purpose, where Omni itself asks (the counter's enrolment form).
+CONSENT_WORDING = {
+    ConsentPurpose.MARKETING_EMAIL: _("I want to receive offers and news by e-mail."),
+    ConsentPurpose.MARKETING_SMS: _("I want to receive offers and news by SMS."),
+    ConsentPurpose.PROFILING: _("My purchases may be analysed to send me offers that suit me."),
+}
+
+
 class ConsentChange(Attributed):
     """One consent given or withdrawn. Insert-only: the current state is the latest row per purpose."""
 
@@ -181,6 +189,9 @@ class ConsentChange(Attributed):
     channel = models.CharField(_("channel"), max_length=20, help_text=_("Where it was given or withdrawn."))
     source = models.CharField(
         _("source"), max_length=100, blank=True, help_text=_('What collected it, e.g. "checkout form", "till".')
+    )
+    wording = models.TextField(
+        _("wording"), blank=True, help_text=_("The text the customer agreed to or declined, as it was shown.")
     )
 
     class Meta:

@@ -511,12 +511,14 @@ def set_consents(
     choices: Mapping[str, bool],
     channel: str,
     source: str = "",
+    wording: Mapping[str, str] | None = None,
     actor: Actor = SYSTEM,
     request_key: str = "",
 ) -> dict[str, ConsentChange | None]:
     """Record the consents that changed (a purpose given the state it already has writes nothing).
 
-    Returns the current state per purpose. Raises Invalid (no purpose, an
+    `wording` is the text shown to the customer per purpose, kept with the change as proof of what
+    was agreed to. Returns the current state per purpose. Raises Invalid (no purpose, an
     unknown one) and CustomerErased.
     """
     unknown = [p for p in choices if p not in ConsentPurpose.values]
@@ -534,6 +536,7 @@ def set_consents(
                 is_granted=granted,
                 channel=channel,
                 source=source,
+                wording=(wording or {}).get(purpose, ""),
                 **_attribution(actor, request_key),
             )
             for purpose, granted in choices.items()

@@ -35,8 +35,9 @@ from inventory.models import (
     TransferStatus,
 )
 from omni.actor import Actor
+from omni.admin import titled
 from omni.catalog.models import Location, Variant
-from omni.catalog.scoping import StoreScopedAdmin, locations_for, sees_all_locations
+from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for, sees_all_locations
 from omni.errors import DomainError, Invalid
 from omni.uploads import CheckedImportForm
 
@@ -151,7 +152,7 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
         "quarantined",
         "updated_at",
     ]
-    list_filter = ["location__kind", "location"]
+    list_filter = [("location__kind", titled(_("location kind"))), "location"]
     search_fields = ["variant__sku", "variant__product__name", "location__code", "location__name"]
     list_select_related = ["variant", "variant__product", "location"]
     autocomplete_fields = ["variant", "location"]
@@ -198,7 +199,9 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
         """A small form: location, SKU, counted units, reason -> services.count."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        form = CountForm(request.POST or None, initial={"location": request.GET.get("location")})
+        own = location_of(request.user)
+        wanted = request.GET.get("location") or (own.pk if own is not None else None)
+        form = CountForm(request.POST or None, initial={"location": wanted})
         form.fields["location"].queryset = locations_for(request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -249,7 +252,7 @@ class StockMovementAdmin(StoreScopedAdmin, admin.ModelAdmin):
         "user",
         "api_client",
     ]
-    list_filter = ["kind", "location__kind", "location"]
+    list_filter = [("kind", titled(_("movement"))), ("location__kind", titled(_("location kind"))), "location"]
     search_fields = ["variant__sku", "location__code", "reason"]
     list_select_related = ["variant", "location", "user", "api_client"]
     show_full_result_count = False

@@ -30,6 +30,7 @@ from kpis.models import (
 )
 from kpis.rollups import ONLINE, PG_PERIODS, as_date, days_sql, period_end, period_start
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
+from omni.catalog.reference import channel_label
 from omni.money import to_cents
 
 GRANULARITIES = ("day", "week", "month")
@@ -468,7 +469,7 @@ def by_channel(scope: Scope) -> list[dict[str, Any]]:
         f["visitors"] = visitors.get(channel.pk, 0)
         shaped = _shape(scope.start, scope.end, f, with_social=False)
         shaped["channel"] = channel.code
-        shaped["channel_name"] = channel.name
+        shaped["channel_name"] = str(channel)
         result.append(shaped)
     return result
 
@@ -579,8 +580,14 @@ def journeys(scope: Scope, top: int = 10) -> Journeys:
     )
 
 
+def path_label(path: str) -> str:
+    """A stored journey path ("web > app > store") in the staff's language ("Negozio online → App → Negozio")."""
+    return " → ".join(channel_label(code.strip()) for code in path.split(">"))
+
+
 def channel_choices() -> Iterable[tuple[str, str]]:
-    return Channel.objects.order_by("pk").values_list("code", "name")
+    """(code, name in the staff's language) of every channel."""
+    return [(channel.code, str(channel)) for channel in Channel.objects.order_by("pk")]
 
 
 def share(part: int, whole: int) -> Decimal | None:

@@ -26,6 +26,7 @@ from kpis.definitions import KPIS
 from kpis.forms import DashboardFilters
 from kpis.models import RollupDay
 from omni.catalog.scoping import location_of, sees_all_locations
+from omni.money import format_money
 from omni.replicas import reads_from_replica
 
 PERMISSION = "kpis.view_dashboards"
@@ -90,7 +91,7 @@ def _display(value: Any, kind: str) -> str:
     if kind == "share":
         return f"{number_format(Decimal(value) * 100, 1)}%"
     if kind == "money":
-        return f"€ {number_format(value, 2, force_grouping=True)}"
+        return format_money(value)
     if kind == "ratio":
         return number_format(value, 2)
     return number_format(value, force_grouping=True)
@@ -267,15 +268,17 @@ def journeys(request: HttpRequest, filters: DashboardFilters) -> HttpResponse:
         return csv_response("journey-paths.csv", ["path", "purchases"], found.paths)
     share_online = selectors.share(found.researched_online, found.store_buyers)
     share_store = selectors.share(found.visited_store, found.online_buyers)
+    paths = [(selectors.path_label(path), n) for path, n in found.paths]
     context = _context(
         request,
         filters,
         "journeys",
         subtitle=_("Journeys"),
         found=found,
+        paths=paths,
         share_online=_display(share_online, "share"),
         share_store=_display(share_store, "share"),
-        chart={"labels": [p for p, _n in found.paths], "purchases": [n for _p, n in found.paths]},
+        chart={"labels": [p for p, _n in paths], "purchases": [n for _p, n in paths]},
         journey_days=rollups.journey_days(),
     )
     return render(request, "kpis/journeys.html", context)

@@ -11,14 +11,29 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from customers.resources import neutralise
-from loyalty import services
+from loyalty import enrolment, services
+from loyalty.enrolment import ENROL_PERMISSIONS
+from loyalty.forms import EnrolmentForm
 from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Promotion, Tier
 from loyalty.parity import channel_differences, priced
-from omni.catalog.models import Channel
+from omni.catalog.models import Channel, ChannelCode, LocationKind
+from omni.catalog.scoping import location_of, locations_for
 from omni.errors import DomainError
 from omni.replicas import reads_from_replica
 
 PARITY_PAGE_ROWS = 25
+
+
+def guess_from_search(term: str) -> dict[str, str]:
+    """What a search that found nobody was probably typed into: the enrolment form starts from it."""
+    term = term.strip()[:100]
+    if not term:
+        return {}
+    if "@" in term:
+        return {"email": term}
+    if term.replace(" ", "").lstrip("+").isdigit():
+        return {"phone": term}
+    return {"last_name": term}
 
 
 def parity_csv(differences) -> HttpResponse:
@@ -189,8 +204,62 @@ class LoyaltyAccountAdmin(admin.ModelAdmin):
             path(
                 "<int:pk>/adjust/", self.admin_site.admin_view(self.adjust_view), name="loyalty_loyaltyaccount_adjust"
             ),
+            path("enrol/", self.admin_site.admin_view(self.enrol_view), name="loyalty_enrol"),
             *super().get_urls(),
         ]
+
+    def enrol_view(self, request):
+        """Enrol a customer at the counter: profile, card and consents in one form, through `enrolment.enrol`."""
+        if not request.user.has_perms(ENROL_PERMISSIONS):
+            raise PermissionDenied
+        own = location_of(request.user)
+        initial = {"store": own.pk if own is not None else None, **guess_from_search(request.GET.get("q", ""))}
+        stores = locations_for(request.user).filter(kind=LocationKind.STORE)
+        form = EnrolmentForm(request.POST or None, initial=initial, stores=stores)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                done = enrolment.enrol(
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    card=data["card"],
+                    email=data["email"],
+                    phone=data["phone"],
+                    consents=form.consents(),
+                    wording=form.wording(),
+                    channel=ChannelCode.STORE,
+                    source=f"counter {data['store'].code}",
+                    actor=services.Actor(user=request.user),
+                )
+            except enrolment.AlreadyCustomer as taken:
+                form.add_error(
+                    taken.field if taken.field in form.fields else None,
+                    format_html(
+                        '{} <a href="{}">{}</a>',
+                        _("Already a customer."),
+                        reverse("admin:customers_customer_change", args=[taken.customer_id]),
+                        _("Open the customer"),
+                    ),
+                )
+            except DomainError as error:
+                for name, problems in getattr(error, "errors", {}).items():
+                    for problem in problems:
+                        form.add_error(name if name in form.fields else None, problem)
+                if not getattr(error, "errors", None):
+                    form.add_error(None, error.detail)
+            else:
+                messages.success(
+                    request,
+                    _("%(customer)s enrolled with card %(card)s.") % {"customer": done.customer, "card": done.card},
+                )
+                return redirect("admin:customers_customer_change", done.customer.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Enrol a customer"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/loyalty/enrol.html", context)
 
     def adjust_view(self, request, pk: int):
         if not request.user.has_perm("loyalty.adjust_points"):

@@ -32,6 +32,7 @@ from customers.registry import (
 )
 from loyalty import services, store_credit
 from loyalty.models import Card, LedgerEntry, LoyaltyAccount, StoreCreditBalance
+from omni.money import format_moment
 
 PANEL_ROWS = 10
 
@@ -101,7 +102,7 @@ def panel(customer: Customer) -> Panel | None:
         columns=[_("Date"), _("Movement"), _("Points"), _("Order")],
         rows=[
             [
-                Cell(f"{e.created_at:%Y-%m-%d %H:%M}"),
+                Cell(format_moment(e.created_at)),
                 Cell(e.get_kind_display()),
                 Cell(f"{e.points:+d}"),
                 Cell(e.order.number if e.order else e.reference),

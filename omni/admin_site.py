@@ -23,6 +23,12 @@ class OmniAdminSite(admin.AdminSite):
             context["omni_location"] = location_of(user)
         return context
 
+    def index(self, request, extra_context=None):
+        """The model list, under the clerk's tasks at their store and the daily actions (omni.home)."""
+        from omni.home import home_context
+
+        return super().index(request, {**home_context(request.user), **(extra_context or {})})
+
     def login(self, request, extra_context=None):
         """Refuse more tries after too many failures for one username, or from one address.
 

@@ -8,3 +8,25 @@ CENT = Decimal("0.01")
 def to_cents(amount: Decimal | int | str) -> Decimal:
     """Round an amount half-up to two decimal places."""
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal | int | str | None, currency: str = "EUR") -> str:
+    """An amount as staff read it, in the active language: "€ 1.249,00" in Italian, "€ 1,249.00" in English.
+
+    The one place money is written for people (pages, panels, messages); the API and CSV exports keep
+    plain decimals.
+    """
+    from django.utils.formats import number_format
+
+    if amount is None or amount == "":
+        return ""
+    figure = number_format(to_cents(amount), 2, use_l10n=True, force_grouping=True)
+    return f"€ {figure}" if currency == "EUR" else f"{figure} {currency}"
+
+
+def format_moment(moment) -> str:
+    """A date and time in the project's time zone, written the active language's way (SHORT_DATETIME_FORMAT)."""
+    from django.utils.formats import date_format
+    from django.utils.timezone import localtime
+
+    return date_format(localtime(moment), "SHORT_DATETIME_FORMAT") if moment is not None else ""

@@ -30,6 +30,8 @@ ROLES: dict[str, list[str]] = {
         "inventory.add_reservation",
         "inventory.change_reservation",
         "loyalty.view_loyaltyaccount",
+        "loyalty.add_loyaltyaccount",
+        "loyalty.add_card",
         "loyalty.view_ledgerentry",
         "loyalty.view_storecreditbalance",
         "returns.view_*",

@@ -337,6 +337,8 @@ if CELERY_BEAT_EVERY_SECONDS > 0:
         if not isinstance(_every, float) or _every > CELERY_BEAT_EVERY_SECONDS:
             _job["schedule"] = CELERY_BEAT_EVERY_SECONDS
 
+# A pick-up ready for longer than this many days is overdue: the clerk's home page counts them.
+PICKUP_OVERDUE_DAYS = int(os.environ.get("PICKUP_OVERDUE_DAYS", "7"))
 # KPIs: an online order credits the store of the customer's previous purchase within this many days;
 # product views this many days before a purchase count as research. Changing either needs rebuild_kpis.
 KPIS_INFLUENCE_DAYS = int(os.environ.get("KPIS_INFLUENCE_DAYS", "30"))

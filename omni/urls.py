@@ -22,6 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switch in the header
     path("dashboards/", include("kpis.urls")),
     path("managers/", managers_home, name="managers_home"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from django.utils.formats import date_format, number_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
@@ -25,6 +23,7 @@ from customers.registry import (
     register_panel,
     register_timeline_source,
 )
+from omni.money import format_moment, format_money
 from returns.models import Return
 
 PANEL_ROWS = 20
@@ -94,11 +93,11 @@ def panel(customer: Customer) -> Panel:
         rows=[
             [
                 Cell(ret.rma, reverse("admin:returns_return_change", args=[ret.pk])),
-                Cell(date_format(localtime(ret.created_at), "SHORT_DATETIME_FORMAT")),
+                Cell(format_moment(ret.created_at)),
                 Cell(ret.order.number, reverse("admin:orders_order_change", args=[ret.order_id])),
                 Cell(ret.location.name if ret.location else ""),
                 Cell(ret.get_status_display()),
-                Cell(number_format(ret.refund_amount, 2, force_grouping=True)),
+                Cell(format_money(ret.refund_amount)),
                 Cell(str(ret.points_reversed)),
             ]
             for ret in rows[:PANEL_ROWS]

@@ -39,7 +39,7 @@ class ReturnForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.lines = lines
         self.fields["location"].queryset = locations
-        reasons = [(r.code, r.label) for r in ReturnReason.objects.filter(is_active=True)]
+        reasons = [(r.code, str(r)) for r in ReturnReason.objects.filter(is_active=True)]
         for line in lines:
             key = line.line.pk
             self.fields[f"qty_{key}"] = forms.IntegerField(

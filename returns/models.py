@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from omni.models import Attributed
+from returns.reference import reason_label
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0")}
 DEFAULT_WINDOW_DAYS = 30
@@ -36,7 +37,7 @@ class ReturnReason(models.Model):
         verbose_name_plural = _("return reasons")
 
     def __str__(self) -> str:
-        return self.label
+        return reason_label(self.code, self.label)
 
 
 class ReturnPolicy(models.Model):

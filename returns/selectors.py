@@ -21,6 +21,7 @@ from django.utils import timezone
 from omni.catalog.models import ChannelCode, LocationKind
 from omni.orders.models import Order, OrderLine, OrderStatus
 from returns.models import OPEN_OR_RECEIVED, Refund, Return, ReturnLine, ReturnStatus
+from returns.reference import reason_label
 
 ZERO = Decimal("0.00")
 
@@ -215,7 +216,7 @@ def returns_by_reason(start: date, end: date, *, location: int | None = None) ->
     return [
         RateRow(
             key=row["reason__code"],
-            label=row["reason__label"],
+            label=reason_label(row["reason__code"], row["reason__label"]),
             sold=total,
             returned=row["units"] or 0,
             returns=row["returns"],

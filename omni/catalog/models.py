@@ -38,7 +38,8 @@ class Channel(models.Model):
         verbose_name_plural = _("channels")
 
     def __str__(self) -> str:
-        return self.name
+        """The name in the staff's language for the six channels of DESIGN.md; the stored name otherwise."""
+        return str(ChannelCode(self.code).label) if self.code in ChannelCode.values else self.name
 
 
 class LocationKind(models.TextChoices):

@@ -19,3 +19,10 @@ def ensure_channels(**kwargs) -> None:
 
     for code, name in CHANNELS:
         Channel.objects.get_or_create(code=code, defaults={"name": name, "currency": "EUR"})
+
+
+def channel_label(code: str) -> str:
+    """A channel's name in the active language ("Negozio", "Store"); an unknown code is shown as it is."""
+    from omni.catalog.models import ChannelCode
+
+    return str(ChannelCode(code).label) if code in ChannelCode.values else code

@@ -11,7 +11,8 @@ from omni.actor import Actor
 from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
-from omni.orders import services
+from omni.money import format_moment
+from omni.orders import selectors, services
 from omni.orders.admin_handover import handover_urls
 from omni.orders.forms import EndlessAisleForm
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
@@ -57,6 +58,24 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class PickupTaskFilter(admin.SimpleListFilter):
+    """The clerk's pick-up tasks at their store (any store for head office), as on the home page."""
+
+    title = _("pick-up task")
+    parameter_name = "pickup"
+
+    def lookups(self, request, model_admin):
+        return [("to_prepare", _("To prepare")), ("overdue", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        store = location_of(request.user)
+        if self.value() == "to_prepare":
+            return selectors.pickups_to_prepare(queryset, store)
+        if self.value() == "overdue":
+            return selectors.pickups_overdue(queryset, store)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     """Orders are read-only rows: they are placed by the endless aisle, the API and the imports, and
@@ -66,17 +85,27 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     store_lookups = ["location", "pickup_location"]
     actions = ["mark_ready_for_pickup", "mark_shipped", "mark_collected", "mark_cancelled"]
 
+    # What a clerk reads first (who, what state, how much) on the left, the date written short: at
+    # 1366 px the total was off screen behind the filters.
     list_display = [
         "number",
-        "created_at",
-        "channel",
-        "location",
+        "placed_at",
         "customer",
-        "fulfilment_type",
         "status",
         "total",
+        "fulfilment_type",
+        "channel",
+        "location",
     ]
-    list_filter = ["channel", "status", "fulfilment_type", "is_endless_aisle", "location", "created_at"]
+    list_filter = [
+        PickupTaskFilter,
+        "channel",
+        "status",
+        "fulfilment_type",
+        "is_endless_aisle",
+        "location",
+        "created_at",
+    ]
     search_fields = ["number", "external_id", "customer__email", "customer__last_name"]
     list_select_related = ["channel", "location", "customer"]
     autocomplete_fields = ["customer", "location", "pickup_location"]
@@ -84,6 +113,10 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     show_full_result_count = False
     change_list_template = "admin/orders/order/change_list.html"
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def placed_at(self, obj: Order) -> str:
+        return format_moment(obj.created_at)
 
     def has_add_permission(self, request):
         return False  # an order is placed through the endless aisle, with its lines and payments

@@ -28,6 +28,7 @@ from customers.registry import (
     register_summary,
     register_timeline_source,
 )
+from omni.money import format_moment, format_money
 from omni.orders.models import Order
 
 PANEL_ROWS = 20
@@ -91,12 +92,12 @@ def panel(customer: Customer) -> Panel:
     rows = [
         [
             Cell(order.number, reverse("admin:orders_order_change", args=[order.pk])),
-            Cell(f"{order.created_at:%Y-%m-%d %H:%M}"),
-            Cell(order.channel.name),
+            Cell(format_moment(order.created_at)),
+            Cell(str(order.channel)),
             Cell(order.location.name if order.location else ""),
             Cell(order.get_fulfilment_type_display()),
             Cell(order.get_status_display()),
-            Cell(f"{order.total} {order.currency}"),
+            Cell(format_money(order.total, order.currency)),
         ]
         for order in orders[:PANEL_ROWS]
     ]

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Max, Min, Prefetch, QuerySet
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from loyalty.parity import TILL_DRIFT, Difference
-from omni.orders.models import Allocation, Order, OrderLine, OrderStatus
+from omni.catalog.models import Location
+from omni.orders.models import (
+    Allocation,
+    FulfilmentType,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderLine,
+    OrderStatus,
+)
+
+PICKUP_FULFILMENTS = [FulfilmentType.CLICK_AND_COLLECT, FulfilmentType.SHIP_TO_STORE]
 
 
 def orders() -> QuerySet[Order]:
@@ -55,3 +69,26 @@ def till_drift(channel: str | None = None) -> list[Difference]:
             )
         )
     return found
+
+
+def _at(queryset: QuerySet[Order], store: Location | None) -> QuerySet[Order]:
+    return queryset if store is None else queryset.filter(pickup_location=store)
+
+
+def pickups_to_prepare(queryset: QuerySet[Order], store: Location | None) -> QuerySet[Order]:
+    """Pick-up orders at `store` (None: any store) not yet ready: to take off the shelf, or on their way."""
+    return _at(queryset, store).filter(
+        fulfilment_type__in=PICKUP_FULFILMENTS,
+        status__in=[OrderStatus.PLACED, OrderStatus.SHIPPED],
+    )
+
+
+def pickups_overdue(
+    queryset: QuerySet[Order], store: Location | None, *, now: datetime | None = None
+) -> QuerySet[Order]:
+    """Pick-ups at `store` (None: any store) ready longer than PICKUP_OVERDUE_DAYS and not collected."""
+    since = (now or timezone.now()) - timedelta(days=settings.PICKUP_OVERDUE_DAYS)
+    ready_recently = OrderEvent.objects.filter(
+        order=OuterRef("pk"), type=OrderEventType.READY_FOR_PICKUP, created_at__gt=since
+    )
+    return _at(queryset, store).filter(status=OrderStatus.READY_FOR_PICKUP).exclude(Exists(ready_recently))

@@ -11,8 +11,22 @@ from tests.kpis.conftest import History, at
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORDS = {
-    "it": {"revenue": "Fatturato", "orders": "Ordini", "show": "Mostra", "all": "€ 1.314,56", "web": "€ 80,00"},
-    "en": {"revenue": "Revenue", "orders": "Orders", "show": "Show", "all": "€ 1,314.56", "web": "€ 80.00"},
+    "it": {
+        "revenue": "Fatturato",
+        "orders": "Ordini",
+        "show": "Mostra",
+        "all": "€ 1.314,56",
+        "web": "€ 80,00",
+        "web_shop": "Negozio online",
+    },
+    "en": {
+        "revenue": "Revenue",
+        "orders": "Orders",
+        "show": "Show",
+        "all": "€ 1,314.56",
+        "web": "€ 80.00",
+        "web_shop": "Web shop",
+    },
 }
 
 
@@ -37,7 +51,7 @@ def test_the_kpi_table_follows_the_channel_filter(shop, open_as, lang):
     assert figure(page, words["revenue"]) == words["all"]
     assert figure(page, words["orders"]) == "3"
 
-    choose(page, "channel", "e-commerce")
+    choose(page, "channel", words["web_shop"])  # the channel's name in the page's language
     page.click(f'input[type=submit][value="{words["show"]}"]')
     page.wait_for_url("**channel=web**")
     assert figure(page, words["revenue"]) == words["web"]

@@ -32,7 +32,7 @@ def test_a_clerk_finds_the_order_marks_it_ready_then_collected(shop, open_as, la
     page = open_as(shop.clerk, lang)
     page.goto(f"{page.base}/admin/")
     assert page.locator("html").get_attribute("lang") == lang
-    page.click("#handover-link caption a")
+    page.click("#action-handover th a")
     assert said(lang, "To prepare") in page.inner_text("#handover-to_prepare h2")
 
     page.fill("#handover-q", order.number)

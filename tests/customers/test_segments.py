@@ -84,8 +84,6 @@ def test_saving_a_segment_in_the_admin_counts_and_the_csv_holds_consenting_membe
             "name": "Everyone who said yes",
             "consent": "marketing_email",
             "reach": "any",
-            "channels": "[]",
-            "tiers": "[]",
         },
     )
     segment = Segment.objects.get()
@@ -106,3 +104,30 @@ def test_the_segment_can_be_exported_as_excel(client):
     response = client.post("/admin/customers/segment/", {"action": "export_xlsx", "_selected_action": [segment.pk]})
     assert response["Content-Disposition"] == f'attachment; filename="segment-{segment.pk}.xlsx"'
     assert response.content[:2] == b"PK"
+
+
+def test_the_segment_builder_is_a_form_of_ticks_that_writes_the_rules(client):
+    from loyalty.models import Tier
+
+    Tier.objects.update_or_create(code="gold", defaults={"name": "Oro", "min_spend": 1000})
+    client.force_login(User.objects.create_superuser("marketing", "m@example.it", "pw-Secret-1"))
+    page = client.get("/admin/customers/segment/add/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert 'type="checkbox" name="channels" value="web"' in page and "Negozio online" in page
+    assert 'type="checkbox" name="tiers" value="gold"' in page and "Oro" in page
+    assert '<textarea name="channels"' not in page and '<textarea name="tiers"' not in page
+    response = client.post(
+        "/admin/customers/segment/add/",
+        {
+            "name": "Oro online",
+            "consent": "marketing_email",
+            "reach": "omnichannel",
+            "channels": ["web", "app"],
+            "tiers": ["gold"],
+            "min_revenue": "100",
+        },
+    )
+    assert response.status_code == 302
+    segment = Segment.objects.get(name="Oro online")
+    assert (segment.channels, segment.tiers, segment.reach) == (["web", "app"], ["gold"], "omnichannel")
+    edit = client.get(f"/admin/customers/segment/{segment.pk}/change/").context["adminform"].form
+    assert edit["channels"].value() == ["web", "app"] and edit["tiers"].value() == ["gold"]
