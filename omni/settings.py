@@ -270,6 +270,8 @@ CELERY_TASK_ROUTES = {
     # Files: minutes of work each.
     "orders.import_receipts": {"queue": "imports"},
     "*.import_*": {"queue": "imports"},
+    # Long admin actions run as background jobs (omni/jobs.py): minutes too, so beside the files.
+    "kpis.recompute_days": {"queue": "imports"},
     # Orders and the outbox: the relay re-sends what a request could not hand to the broker.
     "omni.relay_outbox": {"queue": "orders"},
     "orders.*": {"queue": "orders"},
