@@ -279,6 +279,8 @@ CELERY_TASK_ROUTES = {
     "kpis.refresh_day": {"queue": "kpis"},
     "kpis.count_periods": {"queue": "kpis"},
     "webhooks.*": {"queue": "webhooks"},
+    # Receipts and "ready for pick-up" messages: short, sent right after the sale's commit.
+    "customers.send_message": {"queue": "orders"},
     # The beat jobs: nightly and periodic sweeps.
     "omni.purge_idempotency_keys": {"queue": "scheduled"},
     "loyalty.expire_points": {"queue": "scheduled"},
@@ -335,6 +337,13 @@ EMAIL_BACKEND = (
     if os.environ.get("EMAIL_HOST")
     else "django.core.mail.backends.console.EmailBackend"
 )
+# Text messages to customers (ready for pick-up) go through this backend, as mail goes through
+# EMAIL_BACKEND: the console by default; "customers.sms.backends.LocmemBackend" keeps them in memory.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "customers.sms.backends.ConsoleBackend")
+# A message whose send fails is tried again after MESSAGE_RETRY_SECONDS, doubled each time, up to
+# MESSAGE_MAX_ATTEMPTS tries in all; then it is marked failed (the order it tells about is untouched).
+MESSAGE_RETRY_SECONDS = float(os.environ.get("MESSAGE_RETRY_SECONDS", "60"))
+MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "5"))
 
 # Sourcing ships from warehouses before stores unless this is turned off.
 INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)
