@@ -32,10 +32,19 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers import selectors, sms
-from customers.models import ConsentPurpose, Customer, Message, MessageChannel, MessageKind, MessageStatus
+from customers.models import (
+    ConsentPurpose,
+    Customer,
+    Identifier,
+    IdentifierKind,
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+)
 from omni import outbox
 
-CONSENT_NEEDED = {
+CONSENT_NEEDED: dict[tuple[str, str], str] = {
     (MessageKind.ORDER_RECEIPT, MessageChannel.EMAIL): ConsentPurpose.MARKETING_EMAIL,
     (MessageKind.RETURN_RECEIPT, MessageChannel.EMAIL): ConsentPurpose.MARKETING_EMAIL,
 }
@@ -73,20 +82,24 @@ def tell(
     """
     if customer is None or customer.erased_at is not None:
         return []
-    wanted = []
-    if customer.email:
-        wanted.append((MessageChannel.EMAIL, customer.email))
-    if kind in SMS_KINDS and customer.phone:
-        wanted.append((MessageChannel.SMS, customer.phone))
-    purposes = {CONSENT_NEEDED.get((kind, channel)) for channel, _ in wanted} - {None}
+    channels = [MessageChannel.EMAIL, *([MessageChannel.SMS] if kind in SMS_KINDS else [])]
+    purposes = {CONSENT_NEEDED.get((kind, channel)) for channel in channels} - {None}
     consents = selectors.current_consents([customer.pk])[customer.pk] if purposes else {}
-    written = []
-    for channel, to in wanted:
+
+    def consented(channel: str) -> bool:
         purpose = CONSENT_NEEDED.get((kind, channel))
-        if purpose is not None:
-            change = consents.get(purpose)
-            if change is None or not change.is_granted:
-                continue
+        change = consents.get(purpose) if purpose is not None else None
+        return purpose is None or (change is not None and change.is_granted)
+
+    channels = [channel for channel in channels if consented(channel)]
+    if not channels:
+        return []
+    addresses = contact_of(customer)
+    written = []
+    for channel in channels:
+        to = addresses.get(channel)
+        if not to:
+            continue
         subject, text = render(channel)
         message = Message.objects.create(
             customer=customer,
@@ -101,6 +114,20 @@ def tell(
         outbox.enqueue("customers.send_message", message_id=message.pk)
         written.append(message)
     return written
+
+
+def contact_of(customer: Customer) -> dict[str, str]:
+    """Where to write: the profile's e-mail and phone, or else the latest e-mail and phone identifiers."""
+    found: dict[str, str] = {MessageChannel.EMAIL: customer.email, MessageChannel.SMS: customer.phone}
+    if not all(found.values()):
+        kinds = {MessageChannel.EMAIL: IdentifierKind.EMAIL, MessageChannel.SMS: IdentifierKind.PHONE}
+        rows = Identifier.objects.filter(customer=customer, kind__in=kinds.values()).order_by("-created_at", "-pk")
+        latest: dict[str, str] = {}
+        for kind, value in rows.values_list("kind", "value"):
+            latest.setdefault(kind, value)
+        for channel, kind in kinds.items():
+            found[channel] = found[channel] or latest.get(kind, "")
+    return found
 
 
 def deliver(message_id: int) -> str:

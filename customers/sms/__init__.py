@@ -25,7 +25,8 @@ class SMS:
 
 def get_backend(path: str | None = None):
     """An instance of the configured backend (SMS_BACKEND), or of `path`."""
-    return import_string(path or getattr(settings, "SMS_BACKEND", DEFAULT_BACKEND))()
+    chosen: str = path or getattr(settings, "SMS_BACKEND", None) or DEFAULT_BACKEND
+    return import_string(chosen)()
 
 
 def send_sms(to: str, body: str) -> int:
