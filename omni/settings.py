@@ -329,6 +329,8 @@ ADMINS = [
     for address in env_list("ADMINS", [])
 ]
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "omni@localhost")
+# The sender of receipts and "ready for pick-up" e-mails to customers.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", SERVER_EMAIL)
 # Mail goes to the console until EMAIL_HOST names an SMTP server.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -344,6 +346,8 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "customers.sms.backends.ConsoleBacke
 # MESSAGE_MAX_ATTEMPTS tries in all; then it is marked failed (the order it tells about is untouched).
 MESSAGE_RETRY_SECONDS = float(os.environ.get("MESSAGE_RETRY_SECONDS", "60"))
 MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "5"))
+# Stock count and social figures files longer than this are applied by a background job (omni/jobs.py).
+IMPORT_IN_REQUEST_ROWS = int(os.environ.get("IMPORT_IN_REQUEST_ROWS", "2000"))
 
 # Sourcing ships from warehouses before stores unless this is turned off.
 INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)

@@ -67,7 +67,8 @@ def test_a_manager_recomputes_kpi_days_and_watches_the_progress_page_finish(shop
     assert page.inner_text("#job-count") == "30 di 30"
     assert page.inner_text("#job-percent") == "100"
     assert "30 giorni ricalcolati." in page.inner_text("#job-message")
-    assert page.locator("#job-result-link").is_visible()
+    assert page.locator("#job-result-link").is_visible() and not page.locator("#job-error").is_visible()
+    assert not page.locator("#job-refreshing").is_visible()
     screenshot(page, "job-progress-it")
     page.click("#job-result-link")
     page.wait_for_url("**/admin/kpis/rollupday/")
