@@ -310,3 +310,64 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+
+
+class MessageKind(models.TextChoices):
+    ORDER_RECEIPT = "order_receipt", _("Order receipt")
+    RETURN_RECEIPT = "return_receipt", _("Return receipt")
+    READY_FOR_PICKUP = "ready_for_pickup", _("Ready for pick-up")
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    RETRYING = "retrying", _("Failed, will retry")
+    FAILED = "failed", _("Failed")
+
+
+class Message(models.Model):
+    """One e-mail or SMS to a customer (a receipt, "ready for pick-up"), with its delivery attempts.
+
+    Written in the transaction of what it tells (the order, the return) and
+    sent by a worker after the commit (`customers.messaging`); a failed send
+    is retried and never undoes what it tells. The order's admin page lists
+    its messages.
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="messages", verbose_name=_("customer")
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("order"),
+    )
+    reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
+    kind = models.CharField(_("kind"), max_length=20, choices=MessageKind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    to = models.CharField(_("to"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("message to a customer")
+        verbose_name_plural = _("messages to customers")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_channel_display()})"

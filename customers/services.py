@@ -25,6 +25,7 @@ from customers.models import (
     Erasure,
     Identifier,
     IdentifierKind,
+    Message,
     PersonalDataAction,
     PersonalDataAudit,
     Segment,
@@ -586,6 +587,8 @@ def erase_customer(*, customer: Customer, actor: Actor = SYSTEM, request_key: st
         for name, hook in registry.erase_hooks.items():
             summary[name] = hook(customer=locked)
         summary["identifiers_deleted"] = Identifier.objects.filter(customer=locked).delete()[0]
+        # The messages sent keep their kind and outcome, not the address or the text.
+        summary["messages_blanked"] = Message.objects.filter(customer=locked).update(to="", subject="", body="")
         granted = [p for p, change in current_consents([locked.pk])[locked.pk].items() if change and change.is_granted]
         ConsentChange.objects.bulk_create(
             ConsentChange(

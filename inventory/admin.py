@@ -15,8 +15,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from import_export import fields, resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
@@ -34,6 +34,7 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
+from omni import jobs
 from omni.actor import Actor
 from omni.admin import titled
 from omni.catalog.models import Location, Variant
@@ -65,6 +66,17 @@ class StockCountResource(resources.Resource):
         result.total_rows = len(dataset)
         try:
             rows = rows_of(dataset)
+            if not dry_run and len(rows) > jobs.rows_in_request():
+                result.job = jobs.start(
+                    kind="inventory.import_stock_count",
+                    title=gettext("Stock count import: %(file)s") % {"file": kwargs.get("file_name") or "file"},
+                    task="inventory.import_stock_count",
+                    total=len(rows),
+                    content=dataset.export("csv").encode("utf-8"),
+                    user=kwargs.get("user"),
+                    result_url=reverse("admin:inventory_stocklevel_changelist"),
+                )
+                return result
             outcomes = services.count_many(rows, actor=Actor.of(kwargs.get("user")), dry_run=dry_run)
         except services.CountFileInvalid as exc:
             by_line = {row.line: row for row in rows}
@@ -188,6 +200,12 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
     @admin.display(description=_("available"), ordering="units_available")
     def available(self, obj: StockLevel) -> int:
         return obj.units_available
+
+    def process_result(self, result, request):
+        job = getattr(result, "job", None)
+        if job is not None:  # a large file: applied by a worker, followed on its progress page
+            return HttpResponseRedirect(reverse("admin:omni_job_progress", args=[job.pk]))
+        return super().process_result(result, request)
 
     def get_urls(self):
         return [

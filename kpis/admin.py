@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from import_export import resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
@@ -16,6 +18,7 @@ from import_export.results import Result, RowResult
 from kpis import services
 from kpis.importing import COLUMNS, rows_of
 from kpis.models import RollupDay, SocialMetric, TouchpointEvent
+from omni import jobs
 from omni.uploads import CheckedImportForm
 
 
@@ -58,6 +61,17 @@ class SocialFiguresResource(resources.Resource):
             for line, problems in sorted(errors.items()):
                 result.append_invalid_row(line, OrderedDict(), ValidationError({"row": problems}))
             return result
+        if not dry_run and len(rows) > jobs.rows_in_request():
+            result.job = jobs.start(
+                kind="kpis.import_social_figures",
+                title=gettext("Social figures import: %(file)s") % {"file": kwargs.get("file_name") or "file"},
+                task="kpis.import_social_figures",
+                total=len(rows),
+                content=dataset.export("csv").encode("utf-8"),
+                user=kwargs.get("user"),
+                result_url=reverse("admin:kpis_socialmetric_changelist"),
+            )
+            return result
         if not dry_run:
             services.save_social_figures(rows=rows)
         for row in rows:
@@ -86,6 +100,12 @@ class SocialMetricAdmin(ImportMixin, admin.ModelAdmin):
     def engagement(self, obj: SocialMetric) -> int:
         return obj.engagement
 
+    def process_result(self, result, request):
+        job = getattr(result, "job", None)
+        if job is not None:  # a large file: saved by a worker, followed on its progress page
+            return HttpResponseRedirect(reverse("admin:omni_job_progress", args=[job.pk]))
+        return super().process_result(result, request)
+
 
 @admin.register(RollupDay)
 class RollupDayAdmin(admin.ModelAdmin):
@@ -101,9 +121,16 @@ class RollupDayAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Recompute the figures of the selected days"), permissions=["change"])
     def recompute(self, request, queryset):
+        """Recomputing is a second or more per day: a worker does it, and the page shows its progress."""
         days = sorted(queryset.values_list("day", flat=True))
-        for day in days:
-            services.refresh_day(day=day)
-        self.message_user(
-            request, ngettext("%d day recomputed.", "%d days recomputed.", len(days)) % len(days), messages.SUCCESS
+        job = jobs.start(
+            kind="kpis.recompute",
+            title=ngettext("Recompute %(days)d KPI day", "Recompute %(days)d KPI days", len(days))
+            % {"days": len(days)},
+            task="kpis.recompute_days",
+            total=len(days),
+            params={"days": [day.isoformat() for day in days]},
+            user=request.user,
+            result_url=reverse("admin:kpis_rollupday_changelist"),
         )
+        return HttpResponseRedirect(reverse("admin:omni_job_progress", args=[job.pk]))

@@ -1,7 +1,14 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from omni.models import ApiClient, OutboxMessage
+from omni import jobs
+from omni.models import ApiClient, Job, OutboxMessage
 
 
 @admin.register(ApiClient)
@@ -52,3 +59,68 @@ def titled(title, base: type[admin.FieldListFilter] = admin.ChoicesFieldListFilt
             self.title = title
 
     return TitledFilter
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """The long actions run in the background; each has a progress page that refreshes itself.
+
+    Staff see the jobs they started; whoever holds "view background job" sees all of them.
+    """
+
+    list_display = ["title", "status", "progress", "user", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["user"]
+    search_fields = ["title"]
+
+    def get_queryset(self, request):
+        jobs = super().get_queryset(request).defer("content")
+        return jobs if request.user.has_perm("omni.view_job") else jobs.filter(user=request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False  # started by the actions and imports
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the outcome of a job is a record
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: Job):
+        url = reverse("admin:omni_job_progress", args=[obj.pk])
+        return format_html('<a href="{}">{} / {} ({} %)</a>', url, obj.done, obj.total, obj.percent)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view), name="omni_job_progress"),
+            path("<int:pk>/status/", self.admin_site.admin_view(self.status_view), name="omni_job_status"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:omni_job_progress", args=[object_id]))
+
+    def _job(self, request, pk: int) -> Job:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(self.get_queryset(request).select_related("user"), pk=pk)
+
+    def progress_view(self, request, pk: int):
+        job = self._job(request, pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": job.title,
+            "opts": self.model._meta,
+            "job": job,
+            "status_url": reverse("admin:omni_job_status", args=[job.pk]),
+            "refresh_seconds": 2,
+        }
+        return TemplateResponse(request, "admin/omni/job/progress.html", context)
+
+    def status_view(self, request, pk: int):
+        """The job's figures as JSON, polled by its progress page."""
+        return JsonResponse(jobs.status_of(self._job(request, pk)))

@@ -146,3 +146,64 @@ class Attributed(models.Model):
 
     class Meta:
         abstract = True
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """A long admin action run by a worker (a KPI recompute, an import), with its progress and outcome.
+
+    The admin writes the row and sends its task through the outbox in one
+    transaction; the task moves `done` towards `total` as it goes, each step
+    committed on its own so the progress page sees it, and ends with a
+    result or an error (`omni.jobs`).
+    """
+
+    kind = models.CharField(_("kind"), max_length=60, db_index=True)
+    title = models.CharField(_("title"), max_length=200)
+    task = models.CharField(_("task"), max_length=200)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    content = models.BinaryField(_("file"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    result_url = models.CharField(_("result page"), max_length=300, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

@@ -294,6 +294,8 @@ CELERY_TASK_ROUTES = {
     # Files: minutes of work each.
     "orders.import_receipts": {"queue": "imports"},
     "*.import_*": {"queue": "imports"},
+    # Long admin actions run as background jobs (omni/jobs.py): minutes too, so beside the files.
+    "kpis.recompute_days": {"queue": "imports"},
     # Orders and the outbox: the relay re-sends what a request could not hand to the broker.
     "omni.relay_outbox": {"queue": "orders"},
     "orders.*": {"queue": "orders"},
@@ -301,6 +303,8 @@ CELERY_TASK_ROUTES = {
     "kpis.refresh_day": {"queue": "kpis"},
     "kpis.count_periods": {"queue": "kpis"},
     "webhooks.*": {"queue": "webhooks"},
+    # Receipts and "ready for pick-up" messages: short, sent right after the sale's commit.
+    "customers.send_message": {"queue": "orders"},
     # The beat jobs: nightly and periodic sweeps.
     "omni.purge_idempotency_keys": {"queue": "scheduled"},
     "loyalty.expire_points": {"queue": "scheduled"},
@@ -361,6 +365,8 @@ ADMINS = [
     for address in env_list("ADMINS", [])
 ]
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "omni@localhost")
+# The sender of receipts and "ready for pick-up" e-mails to customers.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", SERVER_EMAIL)
 # Mail goes to the console until EMAIL_HOST names an SMTP server.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -369,6 +375,15 @@ EMAIL_BACKEND = (
     if os.environ.get("EMAIL_HOST")
     else "django.core.mail.backends.console.EmailBackend"
 )
+# Text messages to customers (ready for pick-up) go through this backend, as mail goes through
+# EMAIL_BACKEND: the console by default; "customers.sms.backends.LocmemBackend" keeps them in memory.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "customers.sms.backends.ConsoleBackend")
+# A message whose send fails is tried again after MESSAGE_RETRY_SECONDS, doubled each time, up to
+# MESSAGE_MAX_ATTEMPTS tries in all; then it is marked failed (the order it tells about is untouched).
+MESSAGE_RETRY_SECONDS = float(os.environ.get("MESSAGE_RETRY_SECONDS", "60"))
+MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "5"))
+# Stock count and social figures files longer than this are applied by a background job (omni/jobs.py).
+IMPORT_IN_REQUEST_ROWS = int(os.environ.get("IMPORT_IN_REQUEST_ROWS", "2000"))
 
 # Sourcing ships from warehouses before stores unless this is turned off.
 INVENTORY_PREFER_WAREHOUSES = env_bool("INVENTORY_PREFER_WAREHOUSES", True)

@@ -7,11 +7,14 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import number_format
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -21,7 +24,7 @@ from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for, scope, sees_all_locations
 from omni.errors import DomainError
 from omni.orders.models import Order
-from returns import selectors, services
+from returns import notices, selectors, services
 from returns.forms import FindOrderForm, ReturnForm
 from returns.models import Refund, Return, ReturnLine, ReturnPolicy, ReturnReason, ReturnStatus
 
@@ -85,7 +88,58 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
         "user",
         "api_client",
     ]
-    fields = readonly_fields + ["note"]
+    fields = readonly_fields + ["note", "receipts"]
+
+    @admin.display(description=_("receipts"))
+    def receipts(self, obj: Return):
+        if obj.pk is None:
+            return ""
+        links = [
+            (reverse("admin:returns_return_receipt", args=[obj.pk]), _("Print the return receipt"), "print-receipt")
+        ]
+        if notices.store_credit_note(obj) is not None:
+            url = reverse("admin:returns_return_store_credit_note", args=[obj.pk])
+            links.append((url, _("Print the store-credit note"), "print-credit-note"))
+        return format_html_join(
+            " · ", '<a href="{}" target="_blank" id="{}">{}</a>', ((url, key, text) for url, text, key in links)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "receipts"]
+
+    def _printable(self, request, pk: int) -> Return:
+        ret = get_object_or_404(
+            self.get_queryset(request).select_related("order", "order__channel", "customer", "location"), pk=pk
+        )
+        if not self.has_view_permission(request, ret):
+            raise PermissionDenied
+        return ret
+
+    def receipt_view(self, request, pk: int):
+        """The return's receipt as a page to print."""
+        ret = self._printable(request, pk)
+        context = {
+            **notices.receipt_context(ret),
+            "title": _("Return receipt %(rma)s") % {"rma": ret.rma},
+            "back_url": reverse("admin:returns_return_change", args=[ret.pk]),
+        }
+        return TemplateResponse(request, "receipts/return.html", context)
+
+    def store_credit_note_view(self, request, pk: int):
+        """The store-credit note of a return refunded (or exchanged) as store credit, to print and hand over."""
+        ret = self._printable(request, pk)
+        credit = notices.store_credit_note(ret)
+        if credit is None:
+            raise Http404(_("No store credit was issued for this return."))
+        context = {
+            "ret": ret,
+            "order": ret.order,
+            "credit": credit,
+            "store": ret.location,
+            "title": _("Store-credit note %(rma)s") % {"rma": ret.rma},
+            "back_url": reverse("admin:returns_return_change", args=[ret.pk]),
+        }
+        return TemplateResponse(request, "receipts/store_credit_note.html", context)
 
     def get_queryset(self, request):
         """The user's location's returns, plus every requested one: its parcel may arrive at any store."""
@@ -109,6 +163,12 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
         return [
             path("take-back/", view(self.take_back_view), name="returns_take_back"),
             path("report/", view(self.report_view), name="returns_report"),
+            path("<int:pk>/receipt/", view(self.receipt_view), name="returns_return_receipt"),
+            path(
+                "<int:pk>/store-credit-note/",
+                view(self.store_credit_note_view),
+                name="returns_return_store_credit_note",
+            ),
             *super().get_urls(),
         ]
 

@@ -49,6 +49,7 @@ from omni.errors import Invalid, InvalidTransition, NotFound, QuantityExceedsPur
 from omni.money import to_cents
 from omni.orders import services as orders
 from omni.orders.models import FulfilmentType, Order, OrderEvent, OrderLine, OrderStatus, Tender
+from returns import notices
 from returns.models import (
     DEFAULT_WINDOW_DAYS,
     OPEN_OR_RECEIVED,
@@ -568,6 +569,7 @@ def _receive(
     )
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(now).isoformat(), location=location.pk)
     webhooks.publish("return.received", return_event_data(ret, order))
+    notices.send_receipt(ret)
 
 
 def _locked_return(ret: Return) -> tuple[Return, Order, list[OrderLine]]:

@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
+from customers.models import Customer, Message
 from inventory.selectors import availability
 from loyalty.pricing import LineIn, quote_basket
 from omni.actor import Actor
@@ -12,7 +14,7 @@ from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
 from omni.money import format_moment
-from omni.orders import selectors, services
+from omni.orders import notices, selectors, services
 from omni.orders.admin_handover import handover_urls
 from omni.orders.forms import EndlessAisleForm
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
@@ -76,6 +78,14 @@ class PickupTaskFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MessageInline(ReadOnlyInline):
+    """The receipts and notices sent to the customer about this order, with how their sending went."""
+
+    model = Message
+    fields = ["created_at", "kind", "channel", "to", "status", "attempts", "sent_at", "last_error"]
+    verbose_name_plural = _("messages to the customer")
+
+
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     """Orders are read-only rows: they are placed by the endless aisle, the API and the imports, and
@@ -110,7 +120,8 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     list_select_related = ["channel", "location", "customer"]
     autocomplete_fields = ["customer", "location", "pickup_location"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, OrderEventInline, MessageInline]
+    readonly_fields = ["receipt"]
     show_full_result_count = False
     change_list_template = "admin/orders/order/change_list.html"
 
@@ -167,8 +178,26 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
         return [
             path("endless-aisle/", self.admin_site.admin_view(self.endless_aisle_view), name="orders_endless_aisle"),
             *handover_urls(self),
+            path("<int:pk>/receipt/", self.admin_site.admin_view(self.receipt_view), name="orders_order_receipt"),
             *super().get_urls(),
         ]
+
+    @admin.display(description=_("receipt"))
+    def receipt(self, obj: Order):
+        url = reverse("admin:orders_order_receipt", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank" id="print-receipt">{}</a>', url, _("Print the receipt"))
+
+    def receipt_view(self, request, pk: int):
+        """The order's receipt as a page to print (print CSS: the buttons are left off the paper)."""
+        order = get_object_or_404(self.get_queryset(request).select_related("channel", "location", "customer"), pk=pk)
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        context = {
+            **notices.receipt_context(order),
+            "title": _("Receipt %(number)s") % {"number": order.number},
+            "back_url": reverse("admin:orders_order_change", args=[order.pk]),
+        }
+        return TemplateResponse(request, "receipts/order.html", context)
 
     def endless_aisle_view(self, request):
         """Check where the network has an item, then place the order for the customer, in one form."""

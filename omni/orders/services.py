@@ -44,6 +44,7 @@ from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
+from omni.orders import notices
 from omni.orders.models import (
     Allocation,
     FulfilmentType,
@@ -280,6 +281,7 @@ def record_order(
     )
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
+    notices.send_receipt(order)
     return order
 
 
@@ -703,6 +705,8 @@ def apply_event(*, order: Order, event: str, actor: Actor = SYSTEM) -> Order:
         api_client=actor.api_client,
     )
     webhooks.publish("order.status_changed", lambda: order_event_data(locked, previous_status=before))
+    if locked.status == OrderStatus.READY_FOR_PICKUP:
+        notices.tell_ready_for_pickup(locked)
     return locked
 
 

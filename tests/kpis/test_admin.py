@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from celery import current_app
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -55,11 +56,13 @@ def test_a_file_with_a_negative_figure_saves_nothing(boss):
     assert SocialMetric.objects.count() == 0
 
 
-def test_selected_days_can_be_recomputed_from_the_admin(boss, history):
+def test_selected_days_can_be_recomputed_from_the_admin(boss, history, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setitem(current_app.conf, "task_always_eager", True)  # the demo's Celery; the worker's test is apart
     history.roll(date(2025, 3, 10), date(2025, 3, 10))
     history.order("web", "10.00", when=at(date(2025, 3, 10)))
     day = RollupDay.objects.get(day=date(2025, 3, 10))
-    boss.post("/admin/kpis/rollupday/", {"action": "recompute", "_selected_action": [day.pk]})
+    with django_capture_on_commit_callbacks(execute=True):
+        boss.post("/admin/kpis/rollupday/", {"action": "recompute", "_selected_action": [day.pk]})
     assert DailyFigures.objects.get(day=date(2025, 3, 10)).orders == 1
 
 

@@ -48,6 +48,12 @@ def test_every_task_has_the_queue_of_its_kind():
         "omni.ping": "celery",
         "webhooks.send_due": "webhooks",
         "webhooks.send_dispatches": "webhooks",
+        # Receipts and notices to customers: short, right after a sale.
+        "customers.send_message": "orders",
+        # Long admin actions (background jobs): beside the files.
+        "kpis.recompute_days": "imports",
+        "kpis.import_social_figures": "imports",
+        "inventory.import_stock_count": "imports",
     }
     beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     # The outbox relay and the webhooks' retry sweep are periodic but stay with the work they send.

@@ -179,6 +179,8 @@ for model in ("catalog.channel", "catalog.location", "catalog.product", "catalog
 # The frame's own tables: superusers only.
 _grant("omni.apiclient")
 _grant("omni.outboxmessage")
+# Background jobs: every member of staff follows the jobs they started (the queryset holds only those).
+_grant("omni.job", view=EVERYONE)
 _grant("auth.user")
 _grant("auth.group")
 for model in ("clockedschedule", "crontabschedule", "intervalschedule", "periodictask", "solarschedule"):
