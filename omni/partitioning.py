@@ -195,12 +195,12 @@ def ensure_partitions(
     current = month_of(timezone.now())
     first = since or current
     last = through or add_months(current, months_ahead())
-    existing = {p.month for p in partitions(table, using)}
     created = []
     month = first
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        # One creator at a time per table (the scheduled task may overlap a deployment's migration).
+        # One creator at a time per table (the task may overlap a deployment's or a retry's run).
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"partitions:{table}"])
+        existing = {p.month for p in partitions(table, using)}
         while month <= last:
             if month not in existing:
                 _create_month(cursor, table, key, month)
@@ -354,7 +354,7 @@ def detach_before(
     runs, not on the database server), then detached and dropped, one
     partition per transaction. Without `archive` a detached partition stays
     in the database as a plain table, out of every query on the parent.
-    The companions' rows before `before` are deleted with it (the event ids
+    The companions' rows of each detached month go with it (the event ids
     kept to refuse repeats: an id older than the retention is accepted again).
     `dry_run` only counts. The DEFAULT partition is never detached.
     """
@@ -379,17 +379,17 @@ def detach_before(
                     if target is not None:
                         _copy_out(cursor, part.name, target)
                     cursor.execute(f"ALTER TABLE {_q(item.table)} DETACH PARTITION {_q(part.name)}")
+                    start, end = month_bounds(part.month)
+                    for companion, column in item.companions:
+                        cursor.execute(
+                            f"DELETE FROM {_q(companion)} WHERE {_q(column)} >= %s AND {_q(column)} < %s", [start, end]
+                        )
                     if target is not None:
                         # Checks deferred to the commit (foreign keys of rows written in this
                         # transaction) would otherwise block the drop; they are run now instead.
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                         cursor.execute(f"DROP TABLE {_q(part.name)}")
             done.append(Detached(item.table, part.name, part.month, rows, target))
-        if old and not dry_run:
-            start, _end = month_bounds(cutoff)
-            with transaction.atomic(using=using), connection.cursor() as cursor:
-                for companion, column in item.companions:
-                    cursor.execute(f"DELETE FROM {_q(companion)} WHERE {_q(column)} < %s", [start])
     return done
 
 

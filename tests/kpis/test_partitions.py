@@ -152,20 +152,23 @@ def test_retention_archives_detaches_and_drops_the_months_before_the_cutoff(pg, 
     now = timezone.now()
     old_month = add_months(this_month(), -6)
     old_when = datetime(old_month.year, old_month.month, 2, 10, tzinfo=ROME)
-    services.ingest_events(events=[event(1, old_when), event(2, old_when), event(3, now)], refresh=False)
+    ancient = datetime(1999, 5, 1, tzinfo=ROME)  # in the DEFAULT partition, which is never detached
+    services.ingest_events(
+        events=[event(1, old_when), event(2, old_when), event(3, now), event(4, ancient)], refresh=False
+    )
     cutoff = add_months(this_month(), -4)
     old_names = [p.name for p in partitioning.partitions(EVENTS) if p.month and p.month < cutoff]
 
     call_command("detach_old_partitions", "--before", f"{cutoff:%Y-%m}", "--archive", str(tmp_path), "--dry-run")
     assert set(partitioning_names(EVENTS)) >= set(old_names)
     assert list(tmp_path.iterdir()) == []
-    assert TouchpointEvent.objects.count() == 3
+    assert TouchpointEvent.objects.count() == 4
 
     call_command("detach_old_partitions", "--before", f"{cutoff:%Y-%m}", "--archive", str(tmp_path))
     left = partitioning.partitions(EVENTS)
     assert all(p.month is None or p.month >= cutoff for p in left)
-    assert [e.event_id for e in TouchpointEvent.objects.all()] == ["part-3"]
-    assert list(EventKey.objects.values_list("event_id", flat=True)) == ["part-3"]
+    assert sorted(e.event_id for e in TouchpointEvent.objects.all()) == ["part-3", "part-4"]
+    assert sorted(EventKey.objects.values_list("event_id", flat=True)) == ["part-3", "part-4"]
     with (tmp_path / f"{partition_name(EVENTS, old_month)}.csv").open() as archived:
         rows = list(csv.DictReader(archived))
     assert sorted(r["event_id"] for r in rows) == ["part-1", "part-2"]
