@@ -231,6 +231,9 @@ def partition_table(schema_editor: Any, table: str) -> None:
     key = spec(table).key
     old = f"{table}_unpartitioned"
     with connection.cursor() as cursor:
+        # Foreign-key checks deferred to the commit (rows written earlier in the same
+        # transaction) would block dropping the old table: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SELECT conname FROM pg_constraint WHERE confrelid = to_regclass(%s) AND contype = 'f'", [table])
         incoming = [row[0] for row in cursor.fetchall()]
         if incoming:
@@ -297,6 +300,7 @@ def unpartition_table(schema_editor: Any, table: str) -> None:
         return
     old = f"{table}_partitioned"
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as in partition_table
         cursor.execute(
             """
             SELECT c.relname, pg_get_indexdef(i.indexrelid)
@@ -325,7 +329,8 @@ def unpartition_table(schema_editor: Any, table: str) -> None:
             cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, last_id])
         cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(table + '_pkey')} PRIMARY KEY (id)")
         for _name, definition in indexes:
-            cursor.execute(definition)
+            # A partitioned table's index reads back as "ON ONLY", which means nothing on a plain table.
+            cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         for name, definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
 

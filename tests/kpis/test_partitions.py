@@ -188,3 +188,30 @@ def test_retention_without_an_archive_keeps_the_detached_month_as_a_plain_table(
         cursor.execute(f"SELECT event_id FROM {partition_name(EVENTS, old_month)}")
         assert cursor.fetchall() == [("part-1",)]
     assert partition_name(MOVEMENTS, old_month) in partitioning_names(MOVEMENTS)
+
+
+def index_count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+def test_the_migration_can_be_undone_and_redone_keeping_rows_ids_and_indexes(pg):
+    services.ingest_events(
+        events=[event(1, timezone.now()), event(2, datetime(1999, 5, 1, tzinfo=ROME))], refresh=False
+    )
+    rows = sorted(TouchpointEvent.objects.values_list("pk", "event_id", "occurred_at"))
+    indexes = index_count(EVENTS)
+    with connection.schema_editor() as editor:
+        partitioning.unpartition_table(editor, EVENTS)
+    assert not partitioning.is_partitioned(EVENTS)
+    assert sorted(TouchpointEvent.objects.values_list("pk", "event_id", "occurred_at")) == rows
+    assert index_count(EVENTS) == indexes
+    with connection.schema_editor() as editor:
+        partitioning.partition_table(editor, EVENTS)
+    assert partitioning.is_partitioned(EVENTS)
+    assert sorted(TouchpointEvent.objects.values_list("pk", "event_id", "occurred_at")) == rows
+    assert index_count(EVENTS) == indexes
+    assert partition_of(EVENTS, rows[0][0]) == partition_name(EVENTS, this_month())
+    services.ingest_events(events=[event(3, timezone.now())], refresh=False)
+    assert TouchpointEvent.objects.get(event_id="part-3").pk > max(pk for pk, *_ in rows)
