@@ -24,6 +24,7 @@ MODULES = [
     "bench.orders",
     "bench.loyalty",
     "bench.kpis",
+    "bench.partitions",
     "bench.imports",
     "bench.load",
 ]

@@ -46,7 +46,10 @@ class TouchpointEvent(models.Model):
     `properties.product`) for product views, so journeys can match purchases.
     """
 
-    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    # Unique through EventKey: on PostgreSQL this table is partitioned by month
+    # of `occurred_at`, and a partitioned table can only enforce uniqueness
+    # on keys that contain `occurred_at` (see omni.partitioning).
+    event_id = models.CharField(_("event id"), max_length=64, db_index=True)
     type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     day = models.DateField(_("day"), db_index=True)
@@ -81,6 +84,27 @@ class TouchpointEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class EventKey(models.Model):
+    """An event id already stored, and when its event occurred: what makes an id count once across all months.
+
+    Ingestion inserts the batch's ids here first (`ON CONFLICT DO NOTHING`)
+    and stores only the events whose id was new, so a repeated id is refused
+    whatever its `occurred_at`, although the events table (partitioned by
+    month on PostgreSQL) cannot hold a unique index on `event_id` alone. The
+    retention command deletes the ids of the months it detaches.
+    """
+
+    event_id = models.CharField(_("event id"), max_length=64, primary_key=True)
+    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("event id seen")
+        verbose_name_plural = _("event ids seen")
+
+    def __str__(self) -> str:
+        return self.event_id
 
 
 class SocialMetric(models.Model):

@@ -23,6 +23,7 @@ from kpis import rollups
 from kpis.models import (
     BuyerDay,
     DailyFigures,
+    EventKey,
     JourneyPath,
     PeriodCount,
     RollupDay,
@@ -118,14 +119,44 @@ def ingest_events(*, events: Sequence[EventIn], refresh: bool = True) -> IngestR
         for e in unique.values()
     ]
     with transaction.atomic():
-        TouchpointEvent.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        stored = TouchpointEvent.objects.filter(batch=batch)
-        accepted = stored.count()
-        days = sorted(set(stored.values_list("day", flat=True).distinct().order_by())) if accepted else []
+        fresh = _claim_event_ids(rows)
+        rows = [row for row in rows if row.event_id in fresh]
+        TouchpointEvent.objects.bulk_create(rows, batch_size=1000)
+        accepted = len(rows)
+        days = sorted({row.day for row in rows})
         if refresh:
             for day in days:
                 outbox.enqueue(REFRESH_TASK, day=day.isoformat())
     return IngestResult(accepted=accepted, duplicates=len(events) - accepted, days=days)
+
+
+def _claim_event_ids(rows: Sequence[TouchpointEvent]) -> set[str]:
+    """Record the ids of `rows` as seen and return those that were not seen before.
+
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING` per batch into
+    `EventKey`, whose primary key is the id: a concurrent batch with the same
+    id waits for this one's commit and then finds it taken, so an id is
+    stored once, in whichever month its event falls.
+    """
+    if not rows:
+        return set()
+    table = EventKey._meta.db_table
+    size = connection.ops.bulk_batch_size(["event_id", "occurred_at"], rows) or len(rows)
+    fresh: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            params: list[Any] = []
+            for row in chunk:
+                params += [row.event_id, connection.ops.adapt_datetimefield_value(row.occurred_at)]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (event_id, occurred_at) VALUES {values} "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+                params,
+            )
+            fresh.update(event_id for (event_id,) in cursor.fetchall())
+    return fresh
 
 
 def _live_customers(ids: set[int]) -> dict[int, int]:

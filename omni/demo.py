@@ -504,7 +504,9 @@ class CopyWriter(RowWriter):
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 return
         # Indexes first: built once by sorting, far cheaper than ten million one-row insertions.
-        self._restore = [definition for _name, definition in indexes] + [
+        # A partitioned table's index reads "ON ONLY table" (the parent alone): rebuilt as it was dropped, on
+        # the parent and every partition.
+        self._restore = [definition.replace(" ON ONLY ", " ON ", 1) for _name, definition in indexes] + [
             f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}" for table, name, definition in foreign_keys
         ]
 

@@ -312,6 +312,7 @@ CELERY_TASK_ROUTES = {
     "inventory.release_expired_holds": {"queue": "scheduled"},
     "inventory.propose_replenishment": {"queue": "scheduled"},
     "kpis.rollup_yesterday": {"queue": "scheduled"},
+    "omni.ensure_partitions": {"queue": "scheduled"},
 }
 CELERY_BEAT_SCHEDULE = {
     "omni-outbox-relay": {"task": "omni.relay_outbox", "schedule": 60.0},
@@ -329,7 +330,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.propose_replenishment",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Daily, though a month is needed only monthly: a missed night (a worker down) then costs nothing.
+    "omni-ensure-partitions": {"task": "omni.ensure_partitions", "schedule": crontab(hour=3, minute=10)},
 }
+# Monthly partitions (PostgreSQL, omni/partitioning.py): the task keeps this many months after the
+# current one created, so inserts never fall into the DEFAULT partition in normal operation.
+PARTITION_MONTHS_AHEAD = int(os.environ.get("PARTITION_MONTHS_AHEAD", "3"))
 
 # CELERY_BEAT_EVERY_SECONDS (the demo: 300) makes every periodic job run at least that often: the nightly ones
 # run every that many seconds instead of once a night, and a job that already runs more often keeps its interval.

@@ -1,9 +1,9 @@
-"""The frame's scheduled tasks: the outbox relay and the idempotency purge."""
+"""The frame's scheduled tasks: the outbox relay, the idempotency purge and the monthly partitions."""
 
 from celery import shared_task
 from django.utils import timezone
 
-from omni import outbox
+from omni import outbox, partitioning
 from omni.models import IdempotencyRecord
 
 
@@ -22,3 +22,9 @@ def purge_idempotency_keys() -> int:
 def ping(token: str = "") -> str:
     """Answer a token back: lets operators (and the tests) check a worker is listening."""
     return f"pong:{token}"
+
+
+@shared_task(name="omni.ensure_partitions")
+def ensure_partitions() -> dict[str, list[str]]:
+    """Create the monthly partitions due in the next months (PostgreSQL only); return the names created per table."""
+    return partitioning.ensure_all_partitions()
