@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from loyalty.parity import TILL_DRIFT, Difference
 from omni.catalog.models import Location
+from omni.money import to_cents
 from omni.orders.models import (
     Allocation,
     FulfilmentType,
@@ -57,7 +58,9 @@ def till_drift(channel: str | None = None) -> list[Difference]:
     found = []
     for row in rows:
         code, sku, omni = row["order__channel__code"], row["variant__sku"], row["omni_unit_price"]
-        charged = str(row["low"]) if row["low"] == row["high"] else f"{row['low']}–{row['high']}"
+        # Min and Max of a decimal column come back without their cents on SQLite (27 for 27.00).
+        low, high = to_cents(row["low"]), to_cents(row["high"])
+        charged = str(low) if low == high else f"{low}–{high}"
         found.append(
             Difference(
                 kind=TILL_DRIFT,
