@@ -45,6 +45,7 @@ def test_every_task_has_the_queue_of_its_kind():
         "inventory.release_expired_holds": "scheduled",
         "inventory.propose_replenishment": "scheduled",
         "omni.purge_idempotency_keys": "scheduled",
+        "omni.ensure_partitions": "scheduled",
         "omni.ping": "celery",
         "webhooks.send_due": "webhooks",
         "webhooks.send_dispatches": "webhooks",
