@@ -27,6 +27,7 @@ MODULES = [
     "bench.partitions",
     "bench.imports",
     "bench.load",
+    "bench.system",
 ]
 
 
