@@ -28,6 +28,7 @@ MODULES = [
     "bench.imports",
     "bench.load",
     "bench.system",
+    "bench.capacity",
 ]
 
 

@@ -18,8 +18,10 @@ primary), its streaming replica (`DATABASE_REPLICA_URLS`, which
 
 The clients here are a small HTTP client of this module's own (the order
 benchmark of `bench.orders` times the order path alone; this one times the
-system under a mix). The same mix then runs against one gunicorn worker for
-the same time: that is the baseline of each figure.
+system under a mix). The same mix then runs for the same time against one
+gunicorn worker (the baseline of each figure), and, when there is a replica,
+once more with the replica off (every read on the primary: the baseline of
+the KPI endpoint and the dashboards read from the replica).
 
 It reports, per kind of request: throughput, median and p95 latency and
 errors (any answer but the expected one, with the first few kept); the
@@ -387,6 +389,7 @@ class Phase:
     drain_seconds: float
     relayed: int
     orders_in_db: int
+    load: float  # the machine's load average over the last minute, when the traffic stopped
 
 
 def run_phase(label: str, workers: int, clients: int, seconds: float, plan_of, env, broker, replica) -> Phase:
@@ -403,6 +406,7 @@ def run_phase(label: str, workers: int, clients: int, seconds: float, plan_of, e
         primary_before = transactions(DEFAULT_DB_ALIAS)
         replica_before = transactions(replica) if replica else 0
         tally, ran = drive_clients(plan, clients)
+        load = os.getloadavg()[0]
     finally:
         stop(server)  # its database sessions end, and with them their statistics are flushed
     connections.close_all()
@@ -411,11 +415,13 @@ def run_phase(label: str, workers: int, clients: int, seconds: float, plan_of, e
     replica_xacts = (transactions(replica) - replica_before) if replica else 0
     waiting, drained_in, relayed = drain(broker, timeout=600)
     orders_in_db = Order.objects.filter(external_id__startswith=f"SYS-{plan.run_id}-").count()
-    return Phase(label, workers, tally, ran, primary_xacts, replica_xacts, waiting, drained_in, relayed, orders_in_db)
+    return Phase(
+        label, workers, tally, ran, primary_xacts, replica_xacts, waiting, drained_in, relayed, orders_in_db, load
+    )
 
 
 def describe(phase: Phase) -> str:
-    lines = [f"system [{phase.label}], {phase.seconds:g} s:"]
+    lines = [f"system [{phase.label}], {phase.seconds:g} s, load average {phase.load:.1f} on {os.cpu_count()} cores:"]
     for kind in KINDS:
         samples = sorted(phase.tally.latencies[kind])
         if not samples and not phase.tally.errors[kind]:
@@ -453,6 +459,8 @@ def results_of(subject: Phase, baseline: Phase, label: str) -> list[Result]:
             "baseline_requests": len(before),
             "baseline_errors": baseline.tally.errors[kind],
             "seconds": subject.seconds,
+            "load_average": subject.load,
+            "baseline_load_average": baseline.load,
         }
         results.append(
             Result(
@@ -461,7 +469,10 @@ def results_of(subject: Phase, baseline: Phase, label: str) -> list[Result]:
                 unit="req/s",
                 baseline=len(before) / baseline.seconds,
                 baseline_name=base_name,
-                notes=f"errors {subject.tally.errors[kind]} (baseline {baseline.tally.errors[kind]})",
+                notes=(
+                    f"errors {subject.tally.errors[kind]} (baseline {baseline.tally.errors[kind]}); load average "
+                    f"{subject.load:.1f} (baseline {baseline.load:.1f}) on {os.cpu_count()} cores"
+                ),
                 extra=extra,
             )
         )
