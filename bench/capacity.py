@@ -62,7 +62,7 @@ def add_visitor_days(rows: int, start: date, days: int) -> float:
             INSERT INTO kpis_visitorday (day, channel_id, location_id, customer_id, visitor_key)
             SELECT %s::date + (n * 7919 %% %s)::int, (%s::bigint[])[1 + n %% %s], NULL, NULL,
                    %s - (n * 104729 %% %s)
-            FROM generate_series(%s, %s) AS n
+            FROM generate_series(%s::bigint, %s::bigint) AS n
             """,
             [start, days, channels, len(channels), KEY_BASE, visitors, have, rows - 1],
         )
