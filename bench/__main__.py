@@ -27,6 +27,8 @@ MODULES = [
     "bench.partitions",
     "bench.imports",
     "bench.load",
+    "bench.system",
+    "bench.capacity",
 ]
 
 
