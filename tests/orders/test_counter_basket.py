@@ -124,6 +124,8 @@ def test_a_mixed_basket_is_sold_as_a_carry_out_order_and_a_shipped_order_paid_by
     assert StockLevel.objects.get(location=network["warehouse"], variant=network["shirt"]).reserved == 1
     assert GiftCard.objects.get(pk=card.pk).balance == Decimal("0.00")
     assert here.gift_cards_sold.get().balance == Decimal("25.00")
+    receipt = clerk.get(f"/admin/orders/order/{here.pk}/receipt/").content.decode()
+    assert gift_cards.printed(here.gift_cards_sold.get().code) in receipt  # the buyer gets the code on paper
     assert StoreCreditBalance.objects.get(customer=customer).balance == Decimal("0.00")
     assert loyalty.open_account(customer=customer).balance < 1000 + 100  # spent 1000, earned on what was paid
     assert gift_cards.differences() == [] and store_credit.differences() == []
