@@ -396,14 +396,31 @@ class PromotionAdmin(admin.ModelAdmin):
         return ", ".join(c.code for c in obj.channels.all()) or _("every channel")
 
 
+def gift_card_reason(reason: str) -> str:
+    """A ledger entry's reason as staff read it, in their language (the stored text stays plain English)."""
+    if reason == gift_cards.REASON_SOLD:
+        return _("Sold")
+    if reason == gift_cards.REASON_PAYMENT:
+        return _("Payment")
+    if reason == "order cancelled":
+        return _("Order cancelled")
+    if reason.startswith("refund of return "):
+        return _("Refund of return %(rma)s") % {"rma": reason.removeprefix("refund of return ")}
+    return reason
+
+
 class GiftCardEntryInline(admin.TabularInline):
     """The card's ledger, newest first: what was sold, spent and refunded, by whom."""
 
     model = GiftCardEntry
     extra = 0
     can_delete = False
-    fields = ["created_at", "amount", "balance_after", "order", "reference", "reason", "user", "api_client"]
+    fields = ["created_at", "amount", "balance_after", "order", "reference", "what", "user", "api_client"]
     readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def what(self, obj: GiftCardEntry) -> str:
+        return gift_card_reason(obj.reason)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -447,11 +464,14 @@ class GiftCardAdmin(admin.ModelAdmin):
 
 @admin.register(GiftCardEntry)
 class GiftCardEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "card", "amount", "balance_after", "order", "reference", "reason", "user"]
+    list_display = ["created_at", "card", "amount", "balance_after", "order", "reference", "what", "user"]
     search_fields = ["card__code", "order__number", "reference"]
     list_select_related = ["card", "order", "user"]
-    list_filter = ["reason"]
     show_full_result_count = False
+
+    @admin.display(description=_("reason"))
+    def what(self, obj: GiftCardEntry) -> str:
+        return gift_card_reason(obj.reason)
 
     def has_add_permission(self, request):
         return False

@@ -92,6 +92,7 @@ def test_a_clerk_sells_a_mixed_basket_to_a_customer_found_by_card_paying_four_wa
     page.goto(f"{page.base}/admin/loyalty/giftcard/?q={gift_cards.printed(sold.code).lower()}")
     page.click("#result_list tbody th a")
     assert "25,00" in page.inner_text("#content-main")
+    assert said("Sold") in page.inner_text("#content-main")  # the ledger's reasons in words, not codes
     assert said("gift card movements").lower() in page.inner_text("#content-main").lower()
     screenshot(page, "gift-card-it")
 
