@@ -11,10 +11,21 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from customers.resources import neutralise
-from loyalty import enrolment, services
+from loyalty import enrolment, gift_cards, services
 from loyalty.enrolment import ENROL_PERMISSIONS
 from loyalty.forms import EnrolmentForm
-from loyalty.models import Card, EarningRule, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Promotion, Tier
+from loyalty.models import (
+    Card,
+    EarningRule,
+    GiftCard,
+    GiftCardEntry,
+    LedgerEntry,
+    LoyaltyAccount,
+    PointsLot,
+    Programme,
+    Promotion,
+    Tier,
+)
 from loyalty.parity import channel_differences, priced
 from omni.catalog.models import Channel, ChannelCode, LocationKind
 from omni.catalog.scoping import location_of, locations_for
@@ -383,3 +394,90 @@ class PromotionAdmin(admin.ModelAdmin):
     @admin.display(description=_("channels"))
     def channel_list(self, obj):
         return ", ".join(c.code for c in obj.channels.all()) or _("every channel")
+
+
+def gift_card_reason(reason: str) -> str:
+    """A ledger entry's reason as staff read it, in their language (the stored text stays plain English)."""
+    if reason == gift_cards.REASON_SOLD:
+        return _("Sold")
+    if reason == gift_cards.REASON_PAYMENT:
+        return _("Payment")
+    if reason == "order cancelled":
+        return _("Order cancelled")
+    if reason.startswith("refund of return "):
+        return _("Refund of return %(rma)s") % {"rma": reason.removeprefix("refund of return ")}
+    return reason
+
+
+class GiftCardEntryInline(admin.TabularInline):
+    """The card's ledger, newest first: what was sold, spent and refunded, by whom."""
+
+    model = GiftCardEntry
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "amount", "balance_after", "order", "reference", "what", "user", "api_client"]
+    readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def what(self, obj: GiftCardEntry) -> str:
+        return gift_card_reason(obj.reason)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GiftCard)
+class GiftCardAdmin(admin.ModelAdmin):
+    """Gift cards are read here, never edited: an order sells them, payments spend them, returns refund them."""
+
+    list_display = ["printed_code", "balance", "initial_amount", "order", "issued_at", "updated_at"]
+    search_fields = ["code", "order__number"]
+    list_select_related = ["order"]
+    fields = ["printed_code", "balance", "initial_amount", "currency", "order", "issued_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [GiftCardEntryInline]
+    show_full_result_count = False
+
+    @admin.display(description=_("code"), ordering="code")
+    def printed_code(self, obj: GiftCard) -> str:
+        return gift_cards.printed(obj.code)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A code is found however it was typed (with dashes, spaces, small letters)."""
+        code = gift_cards.normalise_code(search_term)
+        if code and queryset.filter(code=code).exists():
+            return queryset.filter(code=code), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GiftCardEntry)
+class GiftCardEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "card", "amount", "balance_after", "order", "reference", "what", "user"]
+    search_fields = ["card__code", "order__number", "reference"]
+    list_select_related = ["card", "order", "user"]
+    show_full_result_count = False
+
+    @admin.display(description=_("reason"))
+    def what(self, obj: GiftCardEntry) -> str:
+        return gift_card_reason(obj.reason)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -331,3 +331,60 @@ class StoreCreditEntry(Attributed):
 
     def __str__(self) -> str:
         return f"{self.amount:+}"
+
+
+class GiftCard(models.Model):
+    """A prepaid card sold as an order line: a code and a balance in money, spendable on every channel.
+
+    Like store credit, the balance changes only together with an insert-only
+    entry, by one conditional UPDATE, and never goes below zero. It belongs to
+    whoever holds the code, not to a customer.
+    """
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    initial_amount = models.DecimalField(_("amount sold"), max_digits=12, decimal_places=2)
+    balance = models.DecimalField(_("balance"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gift_cards_sold",
+        verbose_name=_("sold with order"),
+    )
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        verbose_name = _("gift card")
+        verbose_name_plural = _("gift cards")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="gift_card_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class GiftCardEntry(Attributed):
+    """One movement of a gift card's balance: issued, spent, refunded. Insert-only."""
+
+    card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, related_name="entries", verbose_name=_("gift card"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=12, decimal_places=2)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("order")
+    )
+    reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("gift card movement")
+        verbose_name_plural = _("gift card movements")
+
+    def __str__(self) -> str:
+        return f"{self.amount:+}"

@@ -120,3 +120,8 @@ class MergeNotAllowed(Conflict):
 class InsufficientStoreCredit(Conflict):
     code = "insufficient_store_credit"
     default_detail = _("The customer's store credit is lower than the amount asked for.")
+
+
+class InsufficientGiftCardBalance(Conflict):
+    code = "insufficient_gift_card_balance"
+    default_detail = _("The gift card's balance is lower than the amount asked for.")

@@ -125,8 +125,8 @@ def daily_actions(user, store: Location | None) -> list[Action]:
             Action(
                 "endless-aisle",
                 _("Sell from the network"),
-                _("Sold out here: ship it home or to this store"),
-                reverse("admin:orders_endless_aisle"),
+                _("A basket of items taken now or shipped home or to this store, paid any way"),
+                reverse("admin:orders_counter_basket"),
             )
         )
     if user.has_perm("returns.add_return"):

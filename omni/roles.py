@@ -34,6 +34,8 @@ ROLES: dict[str, list[str]] = {
         "loyalty.add_card",
         "loyalty.view_ledgerentry",
         "loyalty.view_storecreditbalance",
+        "loyalty.view_giftcard",
+        "loyalty.view_giftcardentry",
         "returns.view_*",
         "returns.add_return",
         "returns.change_return",

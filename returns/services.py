@@ -38,12 +38,13 @@ from django.utils import timezone
 from customers.models import Customer
 from inventory import services as inventory
 from inventory.models import MovementKind
+from loyalty import gift_cards, store_credit
 from loyalty import services as loyalty
-from loyalty import store_credit
 from loyalty.pricing import LineIn, quote_basket
 from omni import outbox, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
+from omni.catalog.services import GIFT_CARD_SKU
 from omni.concurrency import retry_on_conflict
 from omni.errors import Invalid, InvalidTransition, NotFound, QuantityExceedsPurchased, ReturnWindowExpired
 from omni.money import to_cents
@@ -195,6 +196,8 @@ def resolve_lines(
         order_line = by_sku.get(asked.sku)
         if order_line is None:
             errors[f"{where}.sku"] = [f"{asked.sku} is not on order {order.number}."]
+        elif asked.sku == GIFT_CARD_SKU:
+            errors[f"{where}.sku"] = ["A gift card is not returned: its balance stays spendable."]
         elif asked.sku in seen:
             errors[f"{where}.sku"] = ["This SKU is on another line: put the quantities together."]
         seen.add(asked.sku)
@@ -527,6 +530,10 @@ def _receive(
                 order=order,
                 reason="exchange" if tender == EXCHANGE_TENDER else f"refund of return {ret.rma}",
                 actor=actor,
+            )
+        elif tender == Tender.GIFT_CARD:  # back onto the Omni gift cards that paid; the rest as before
+            gift_cards.refund_order(
+                order=order, amount=amount, reference=ret.rma, reason=f"refund of return {ret.rma}", actor=actor
             )
     if customer is not None and (settlement.points_reversed or settlement.refund_amount or settlement.points_restored):
         account = loyalty.open_account(customer=customer)

@@ -82,3 +82,12 @@ class DifferenceSerializer(serializers.Serializer):
     subject = serializers.CharField()
     channels = serializers.ListField(child=serializers.CharField(), help_text="The channels it concerns.")
     detail = serializers.CharField()
+
+
+class GiftCardSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    initial_amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="What the card was sold for.")
+    issued_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(source="updated_at", help_text="When the balance last changed.")

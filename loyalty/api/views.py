@@ -6,10 +6,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
-from loyalty import parity, selectors
+from loyalty import gift_cards, parity, selectors
 from loyalty.api.serializers import (
     AccountSerializer,
     DifferenceSerializer,
+    GiftCardSerializer,
     LedgerEntrySerializer,
     QuoteInSerializer,
     QuoteSerializer,
@@ -103,3 +104,19 @@ class ParityView(generics.ListAPIView):
         if channel is not None and not Channel.objects.filter(code=channel).exists():
             raise Invalid(f"No channel {channel}.", {"channel": [f"One of {', '.join(ChannelCode.values)}."]})
         return [difference.as_dict() for difference in parity.channel_differences(channel=channel)]
+
+
+class GiftCardView(APIView):
+    """A gift card's balance by its code (printed with or without dashes): any channel may read it before paying.
+
+    Gift cards belong to whoever holds the code, not to a store: the row is not narrowed to a location.
+    """
+
+    access = {"get": rule("loyalty", "loyalty.view_giftcard")}
+
+    @extend_schema(responses=GiftCardSerializer)
+    def get(self, request, code: str):
+        card = gift_cards.card_by_code(code)
+        if card is None:
+            raise NotFound(f"No gift card {code}.")
+        return Response(GiftCardSerializer(card).data)

@@ -73,3 +73,23 @@ def create_product(
     except IntegrityError as exc:  # a concurrent request took the code or a SKU
         raise Invalid("The product code or a SKU was taken meanwhile.", {"code": ["Taken."]}) from exc
     return product
+
+
+GIFT_CARD_SKU = "GIFT-CARD"
+
+
+def gift_card_variant() -> Variant:
+    """The catalog item an order line of a gift card names (its amount is the line's price), made on first sale.
+
+    It is sold on no channel's shelf and holds no stock: orders sell gift cards
+    through their own input, never as a plain line.
+    """
+    found = Variant.objects.filter(sku=GIFT_CARD_SKU).select_related("product").first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(code=GIFT_CARD_SKU, name="Gift card", category="gift-cards")
+            return Variant.objects.create(product=product, sku=GIFT_CARD_SKU, price=Decimal("1.00"))
+    except IntegrityError:
+        return Variant.objects.select_related("product").get(sku=GIFT_CARD_SKU)

@@ -15,6 +15,7 @@ from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
 from omni.money import format_moment
 from omni.orders import notices, selectors, services
+from omni.orders.admin_basket import basket_urls
 from omni.orders.admin_handover import handover_urls
 from omni.orders.forms import EndlessAisleForm
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
@@ -178,6 +179,7 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
         return [
             path("endless-aisle/", self.admin_site.admin_view(self.endless_aisle_view), name="orders_endless_aisle"),
             *handover_urls(self),
+            *basket_urls(self),
             path("<int:pk>/receipt/", self.admin_site.admin_view(self.receipt_view), name="orders_order_receipt"),
             *super().get_urls(),
         ]

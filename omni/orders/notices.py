@@ -17,6 +17,7 @@ from django.utils import translation
 
 from customers import messaging
 from customers.models import Message, MessageKind
+from loyalty import gift_cards
 from omni.orders.models import Order
 
 
@@ -35,12 +36,17 @@ def renderer(name: str, context: dict[str, Any]) -> Callable[[str], tuple[str, s
 
 
 def receipt_context(order: Order) -> dict[str, Any]:
-    """What a receipt shows: the order, its lines and payments, where it was sold."""
+    """What a receipt shows: the order, its lines and payments, where it was sold, the gift cards it sold."""
     return {
         "order": order,
         "lines": list(order.lines.select_related("variant", "variant__product").order_by("pk")),
         "payments": list(order.payments.order_by("pk")),
         "store": order.location,
+        # The codes of the gift cards sold, printed for the buyer, who spends them by code on any channel.
+        "gift_cards": [
+            {"code": gift_cards.printed(card.code), "amount": card.initial_amount}
+            for card in order.gift_cards_sold.order_by("pk")
+        ],
     }
 
 

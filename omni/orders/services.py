@@ -23,6 +23,7 @@ from django.utils import timezone
 from customers import services as customer_services
 from customers.models import Customer, IdentifierKind
 from inventory import services as inventory
+from loyalty import gift_cards as gift_card_ledger
 from loyalty import services as loyalty
 from loyalty import store_credit
 from loyalty.models import EntryKind, LoyaltyAccount
@@ -41,9 +42,11 @@ from loyalty.pricing import (
 )
 from omni import bulk, outbox, webhooks
 from omni.actor import SYSTEM, Actor
+from omni.catalog import services as catalog
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
+from omni.money import to_cents
 from omni.orders import notices
 from omni.orders.models import (
     Allocation,
@@ -64,6 +67,7 @@ MAX_LINES = 200
 class PaymentIn:
     tender: str
     amount: Decimal
+    gift_card: str = ""  # the code of an Omni gift card paying (tender gift_card); empty: a card Omni does not hold
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ def check_lines(lines: Sequence[LineIn]) -> None:
         errors["lines"] = [f"At most {MAX_LINES} lines."]
     seen: set[str] = set()
     for index, line in enumerate(lines):
+        if line.sku == catalog.GIFT_CARD_SKU:
+            errors[f"lines.{index}.sku"] = ["Gift cards are sold with `gift_cards`, each with its amount."]
         if line.sku in seen:
             errors[f"lines.{index}.sku"] = ["This SKU is on another line: put the quantities together."]
         seen.add(line.sku)
@@ -146,6 +152,40 @@ def check_payments(payments: Sequence[PaymentIn], due: Decimal) -> None:
         raise Invalid("The payments do not match the order.", errors)
 
 
+def check_gift_cards(
+    amounts: Sequence[Decimal], payments: Sequence[PaymentIn], fulfilment: FulfilmentIn
+) -> tuple[Decimal, dict[int, Any]]:
+    """The total of the gift cards sold, and the Omni gift cards paying (payment index -> card).
+
+    A gift card is handed over with the receipt, so it is sold on a carry-out
+    order; it is not paid for with another gift card. Raises Invalid.
+    """
+    errors: dict[str, list[str]] = {}
+    total = Decimal("0.00")
+    for index, amount in enumerate(amounts):
+        try:
+            total += gift_card_ledger.check_amount(amount, field=f"gift_cards.{index}.amount")
+        except Invalid as error:
+            errors.update(error.extra.get("errors") or {})
+    if amounts and fulfilment.type != FulfilmentType.CARRY_OUT:
+        errors["gift_cards"] = ["A gift card is sold on a carry-out order, handed over with the receipt."]
+    cards: dict[int, Any] = {}
+    for index, payment in enumerate(payments):
+        if payment.gift_card and payment.tender != Tender.GIFT_CARD:
+            errors[f"payments.{index}.gift_card"] = ["Only a gift_card payment names a gift card."]
+        elif payment.gift_card:
+            card = gift_card_ledger.card_by_code(payment.gift_card)
+            if card is None:
+                errors[f"payments.{index}.gift_card"] = ["No gift card with this code."]
+            else:
+                cards[index] = card
+    if amounts and any(p.tender == Tender.GIFT_CARD for p in payments):
+        errors["payments"] = ["A gift card is not paid for with another gift card."]
+    if errors:
+        raise Invalid("The gift cards of the order are not valid.", errors)
+    return total, cards
+
+
 @retry_on_conflict
 @transaction.atomic
 def record_order(
@@ -163,11 +203,18 @@ def record_order(
     request_key: str = "",
     created_at=None,
     may_merge: bool = True,
+    gift_cards: Sequence[Decimal] = (),
 ) -> Order:
     """Record a sale of any channel; returns the saved order with its lines and allocations.
 
+    `gift_cards` are the amounts of the gift cards sold with the order: each
+    is a line of its own and issues a card (loyalty.gift_cards), earns no
+    points and takes no stock. A `gift_card` payment naming a code spends
+    that card's balance.
+
     Raises DuplicateOrder (the channel's external id was seen), Invalid,
-    NotSoldOnChannel, InsufficientStock, InsufficientPoints. Locks: the
+    NotSoldOnChannel, InsufficientStock, InsufficientPoints,
+    InsufficientGiftCardBalance. Locks: the
     customers' rows (identify), the stock rows (by primary key, in
     inventory.allocate), the loyalty account. With ``may_merge`` false (a caller
     without the merge permission), identifiers that would merge customers raise
@@ -180,6 +227,9 @@ def record_order(
             raise DuplicateOrder(number=existing[0])
     check_places(channel, location, fulfilment)
     check_lines(lines)
+    if not lines and not gift_cards:
+        raise Invalid("An order sells something.", {"lines": ["Give at least one line or one gift card."]})
+    gift_total, paying_cards = check_gift_cards(gift_cards, payments, fulfilment)
     if points_to_redeem < 0:
         raise Invalid("Points to redeem cannot be negative.", {"points_to_redeem": ["Must be 0 or more."]})
 
@@ -188,7 +238,10 @@ def record_order(
     )
     account = loyalty.open_account(customer=buyer) if buyer is not None else None
     at = created_at or timezone.now()
-    quote = quote_basket(channel=channel, lines=lines, account=account, at=at)
+    if lines:
+        quote = quote_basket(channel=channel, lines=lines, account=account, at=at)
+    else:  # gift cards only: nothing to price
+        quote = Quote(channel=channel, lines=[], tier=None, balance=0, points_to_earn=0, points_value=Decimal("0"))
     terms = quote.terms or terms_at(at)  # the programme and rules, read once for the whole order
 
     points_value = points_worth(points_to_redeem, terms.programme)
@@ -201,7 +254,7 @@ def record_order(
     if points_value > quote.total:
         raise Invalid("The points are worth more than the order.", {"points_to_redeem": ["Too many points."]})
     due = quote.total - points_value
-    check_payments(payments, due)
+    check_payments(payments, due + gift_total)
     credit = sum((p.amount for p in payments if p.tender == Tender.STORE_CREDIT), Decimal("0.00"))
     if credit and buyer is None:
         raise Invalid(
@@ -223,6 +276,10 @@ def record_order(
         points_earned=earned,
         at=at,
     )
+    if gift_total:
+        order.subtotal += gift_total
+        order.total += gift_total
+        order.save(update_fields=["subtotal", "total"])
     order_lines = OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -238,6 +295,8 @@ def record_order(
         ]
     )
     Payment.objects.bulk_create([Payment(order=order, tender=p.tender, amount=p.amount) for p in payments])
+    if gift_cards:
+        _sell_gift_cards(order, gift_cards, actor)
 
     allocated = inventory.allocate(
         lines=[inventory.LineNeed(variant=line.variant, quantity=line.quantity) for line in quote.lines],
@@ -260,6 +319,8 @@ def record_order(
 
     if credit and buyer is not None:
         store_credit.spend(customer=buyer, amount=credit, order=order, actor=actor)
+    for index, card in paying_cards.items():
+        gift_card_ledger.spend(card=card, amount=payments[index].amount, order=order, actor=actor)
     if account is not None:
         if points_to_redeem:
             loyalty.redeem(
@@ -283,6 +344,17 @@ def record_order(
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
     notices.send_receipt(order)
     return order
+
+
+def _sell_gift_cards(order: Order, amounts: Sequence[Decimal], actor: Actor) -> None:
+    """A line per gift card sold (the catalog's gift card item at the card's amount), and the card issued."""
+    variant = catalog.gift_card_variant()
+    for amount in amounts:
+        amount = to_cents(amount)
+        OrderLine.objects.create(
+            order=order, variant=variant, quantity=1, unit_price=amount, line_total=amount, omni_unit_price=amount
+        )
+        gift_card_ledger.issue(amount=amount, order=order, currency=order.currency, actor=actor)
 
 
 # --- Many sales at once ----------------------------------------------------------------------------------------
@@ -711,6 +783,11 @@ def apply_event(*, order: Order, event: str, actor: Actor = SYSTEM) -> Order:
 
 
 def _give_back_points(order: Order, actor: Actor) -> None:
+    gift = sum((p.amount for p in order.payments.all() if p.tender == Tender.GIFT_CARD), Decimal("0.00"))
+    if gift:  # the Omni gift cards that paid get their money back; a card of nobody needs no customer
+        gift_card_ledger.refund_order(
+            order=order, amount=gift, reference=order.number, reason="order cancelled", actor=actor
+        )
     if order.customer is None:
         return
     account = loyalty.open_account(customer=order.customer)

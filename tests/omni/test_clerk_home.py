@@ -142,7 +142,7 @@ def test_the_daily_actions_are_one_click_away_for_a_clerk(client, stores):
     for key, url in [
         ("find-customer", "/admin/customers/customer/"),
         ("enrol", "/admin/loyalty/loyaltyaccount/enrol/"),
-        ("endless-aisle", "/admin/orders/order/endless-aisle/"),
+        ("endless-aisle", "/admin/orders/order/basket/"),  # the counter basket: taken now or from the network
         ("take-back", "/admin/returns/return/take-back/"),
         ("handover", "/admin/orders/order/handover/"),
         ("count", f"/admin/inventory/stocklevel/count/?location={milano.pk}"),
@@ -156,6 +156,8 @@ def test_the_clerks_store_is_prefilled_in_the_sale_the_take_back_and_the_count(c
     client.force_login(member("Store staff", milano))
     aisle = client.get("/admin/orders/order/endless-aisle/").context["form"]
     assert aisle["store"].value() == milano.pk
+    basket = client.get("/admin/orders/order/basket/").context["form"]
+    assert basket["store"].value() == milano.pk
     count = client.get("/admin/inventory/stocklevel/count/").context["form"]
     assert count["location"].value() == milano.pk
     enrol = client.get("/admin/loyalty/loyaltyaccount/enrol/").context["form"]

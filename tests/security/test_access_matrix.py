@@ -44,6 +44,7 @@ API_EXPECTED: dict[str, set[str]] = {
     "AccountView.get": SEE_CUSTOMERS,
     "LedgerView.get": SEE_CUSTOMERS,
     "QuoteView.post": EVERYONE,
+    "GiftCardView.get": SEE_CUSTOMERS,  # the counter reads a card's balance before taking it as payment
     "ParityView.get": {MK, HO},  # as the parity page of the admin (loyalty.view_programme)
     "CustomerListView.get": SEE_CUSTOMERS,
     "IdentifyView.post": AT_THE_COUNTER,
@@ -218,6 +219,8 @@ _grant("loyalty.ledgerentry", view=SEE_CUSTOMERS)
 _grant("loyalty.pointslot", view={MK, HO})
 _grant("loyalty.earningrule", view={MK, HO}, add={HO}, change={HO}, delete={HO})
 _grant("loyalty.promotion", view={MK, HO}, add={HO}, change={HO}, delete={HO})
+_grant("loyalty.giftcard", view=SEE_CUSTOMERS)  # read-only: cards are sold by orders, spent by payments
+_grant("loyalty.giftcardentry", view=SEE_CUSTOMERS)
 # Orders: read-only rows, moved on by actions that call the order services.
 _grant(
     "orders.order",

@@ -32,6 +32,18 @@ class FulfilmentInSerializer(serializers.Serializer):
 class PaymentInSerializer(serializers.Serializer):
     tender = serializers.ChoiceField(choices=Tender.choices)
     amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    gift_card = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="With tender gift_card: the code of an Omni gift card, whose balance pays the amount "
+        "(409 insufficient_gift_card_balance when it holds less). Without it, a gift card Omni does not hold.",
+    )
+
+
+class GiftCardSaleInSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"), help_text="What the card is loaded with.")
 
 
 class OrderInSerializer(serializers.Serializer):
@@ -40,7 +52,13 @@ class OrderInSerializer(serializers.Serializer):
     customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     identifiers = IdentifierInSerializer(many=True, required=False)
     external_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
-    lines = OrderLineInSerializer(many=True, allow_empty=False)
+    lines = OrderLineInSerializer(many=True, required=False, default=list)
+    gift_cards = GiftCardSaleInSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text="Gift cards sold with the order (carry-out only): each a line of its own and a new card with a code.",
+    )
     fulfilment = FulfilmentInSerializer(required=False)
     allow_split = serializers.BooleanField(
         default=False, help_text="Let one line be served by several locations (also accepted in fulfilment)."
@@ -51,6 +69,8 @@ class OrderInSerializer(serializers.Serializer):
     def validate(self, data):
         if data.get("customer") and data.get("identifiers"):
             raise serializers.ValidationError({"customer": ["Give a customer id or identifiers, not both."]})
+        if not data.get("lines") and not data.get("gift_cards"):
+            raise serializers.ValidationError({"lines": ["Give at least one line or one gift card."]})
         return data
 
 
@@ -73,6 +93,11 @@ class PaymentSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY)
 
 
+class GiftCardSoldSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    amount = serializers.DecimalField(source="initial_amount", **MONEY)
+
+
 class FulfilmentSerializer(serializers.Serializer):
     type = serializers.CharField(source="fulfilment_type")
     pickup_location = serializers.CharField(source="pickup_location.code", allow_null=True, default=None)
@@ -86,6 +111,9 @@ class OrderSerializer(serializers.ModelSerializer):
     fulfilment = FulfilmentSerializer(source="*")
     lines = OrderLineSerializer(many=True)
     payments = PaymentSerializer(many=True)
+    gift_cards = GiftCardSoldSerializer(
+        many=True, source="gift_cards_sold", help_text="The gift cards this order sold."
+    )
 
     class Meta:
         model = Order
@@ -100,6 +128,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "fulfilment",
             "lines",
             "payments",
+            "gift_cards",
             "currency",
             "subtotal",
             "discount_total",

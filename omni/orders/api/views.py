@@ -70,7 +70,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 address=fulfilment.get("address") or {},
                 allow_split=data["allow_split"] or fulfilment.get("allow_split", False),
             ),
-            payments=[services.PaymentIn(tender=p["tender"], amount=p["amount"]) for p in data["payments"]],
+            payments=[
+                services.PaymentIn(tender=p["tender"], amount=p["amount"], gift_card=p.get("gift_card") or "")
+                for p in data["payments"]
+            ],
+            gift_cards=[g["amount"] for g in data["gift_cards"]],
             points_to_redeem=data["points_to_redeem"],
             actor=Actor.of(request.user),
             request_key=request.headers.get("Idempotency-Key", ""),
