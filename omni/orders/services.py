@@ -10,14 +10,14 @@ no movement, no points.
 
 from __future__ import annotations
 
-import secrets
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers import services as customer_services
@@ -62,6 +62,9 @@ from omni.orders.models import (
 
 MAX_LINES = 200
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 @dataclass(frozen=True)
 class PaymentIn:
@@ -83,7 +86,34 @@ CARRY_OUT = FulfilmentIn()
 
 
 def new_order_number() -> str:
-    return f"OM{timezone.localdate():%y%m%d}{secrets.token_hex(3).upper()}"
+    """A number no other order has: see `order_numbers`."""
+    return order_numbers(1)[0]
+
+
+def order_numbers(count: int) -> list[str]:
+    """`count` order numbers never handed out before: OM, today's date, a dash and a counter of the database.
+
+    The counter (a PostgreSQL sequence; on SQLite a one-row counter under the
+    transaction's write lock) never gives a value twice, so no number is
+    checked or retried. It runs across days: the date is there for the clerk
+    reading the number off a receipt, e.g. OM261203-004217. The dash keeps
+    these numbers apart from those of earlier versions (OM, the date and six
+    hex digits).
+    """
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval('orders_order_number_seq') FROM generate_series(1, %s)", [count])
+            values = [row[0] for row in cursor.fetchall()]
+        else:
+            cursor.execute(
+                "UPDATE orders_order_number_counter SET value = value + %s WHERE id = 1 RETURNING value", [count]
+            )
+            last = cursor.fetchone()[0]
+            values = list(range(last - count + 1, last + 1))
+    day = f"{timezone.localdate():%y%m%d}"
+    return [f"OM{day}-{value:06d}" for value in values]
 
 
 def resolve_customer(
@@ -186,6 +216,31 @@ def check_gift_cards(
     return total, cards
 
 
+def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
+    """A sale whose external id another request committed after our check: its INSERT fails on the unique
+    constraint, the transaction is rolled back, and the caller hears DuplicateOrder with the number kept."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except IntegrityError as error:
+            external_id, channel = kwargs.get("external_id"), kwargs.get("channel")
+            number = None
+            if external_id and isinstance(channel, Channel):
+                number = (
+                    Order.objects.filter(channel=channel, external_id=external_id)
+                    .values_list("number", flat=True)
+                    .first()
+                )
+            if number is None:
+                raise
+            raise DuplicateOrder(number=number) from error
+
+    return wrapper
+
+
+@_duplicate_receipt_refused
 @retry_on_conflict
 @transaction.atomic
 def record_order(
@@ -571,7 +626,7 @@ def _price_sales(sales: list[SaleIn], channel: Channel) -> None:
 def _write_orders(sales: list[SaleIn], *, channel: Channel) -> None:
     """The orders, lines, payments and allocations of the sales, a statement or two per table."""
     orders = []
-    for sale, number in zip(sales, free_order_numbers(len(sales)), strict=True):
+    for sale, number in zip(sales, order_numbers(len(sales)), strict=True):
         assert sale.priced is not None
         sale.order = Order(
             number=number,
@@ -619,18 +674,6 @@ def _write_orders(sales: list[SaleIn], *, channel: Channel) -> None:
         ("line_id", "location_id", "quantity"),
         [(line_id, location, row[2]) for line_id, location, row in zip(line_ids, locations, line_rows, strict=True)],
     )
-
-
-def free_order_numbers(count: int) -> list[str]:
-    """`count` order numbers of the form `new_order_number` gives, none of them taken."""
-    numbers: set[str] = set()
-    while len(numbers) < count:
-        wanted = {new_order_number() for _ in range(count - len(numbers))} - numbers
-        taken: set[str] = set()
-        for part in bulk.chunks(sorted(wanted)):
-            taken.update(Order.objects.filter(number__in=part).values_list("number", flat=True))
-        numbers |= wanted - taken
-    return list(numbers)
 
 
 def order_event_data(order: Order, *, previous_status: str | None) -> dict[str, Any]:
@@ -697,15 +740,9 @@ def _create_order(
     )
     del fields["customer_id"]
     fields["customer"] = buyer  # the instance rides along: the order returned names its customer without a query
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                return Order.objects.create(number=new_order_number(), **fields)
-        except IntegrityError as error:
-            if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
-                number = Order.objects.filter(channel=channel, external_id=external_id).values_list("number", flat=True)
-                raise DuplicateOrder(number=number[0]) from error
-    raise IntegrityError("could not find a free order number")  # pragma: no cover
+    # The number cannot be taken (see order_numbers): no savepoint, no retry. A sale of the same external id
+    # committed meanwhile by another request fails this INSERT; record_order answers it with DuplicateOrder.
+    return Order.objects.create(number=new_order_number(), **fields)
 
 
 # --- Order events --------------------------------------------------------------------------------------------------
