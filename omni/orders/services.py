@@ -26,7 +26,7 @@ from inventory import services as inventory
 from loyalty import gift_cards as gift_card_ledger
 from loyalty import services as loyalty
 from loyalty import store_credit
-from loyalty.models import EntryKind, LoyaltyAccount
+from loyalty.models import EntryKind, GiftCard, LoyaltyAccount
 from loyalty.pricing import (
     BasketIn,
     BasketLineIn,
@@ -349,9 +349,8 @@ def record_order(
             for line in quote.lines
         ]
     )
-    Payment.objects.bulk_create([Payment(order=order, tender=p.tender, amount=p.amount) for p in payments])
-    if gift_cards:
-        _sell_gift_cards(order, gift_cards, actor)
+    paid = Payment.objects.bulk_create([Payment(order=order, tender=p.tender, amount=p.amount) for p in payments])
+    sold_lines, sold_cards = _sell_gift_cards(order, gift_cards, actor) if gift_cards else ([], [])
 
     allocated = inventory.allocate(
         lines=[inventory.LineNeed(variant=line.variant, quantity=line.quantity) for line in quote.lines],
@@ -364,7 +363,7 @@ def record_order(
         actor=actor,
     )
     line_of = {line.variant_id: line for line in order_lines}
-    Allocation.objects.bulk_create(
+    allocations = Allocation.objects.bulk_create(
         [Allocation(line=line_of[a.variant.pk], location=a.location, quantity=a.quantity) for a in allocated]
     )
     if order.is_endless_aisle and location is not None and all(a.location.pk == location.pk for a in allocated):
@@ -398,18 +397,51 @@ def record_order(
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
     notices.send_receipt(order)
+    _keep_rows(order, [*order_lines, *sold_lines], paid, allocations, sold_cards)
     return order
 
 
-def _sell_gift_cards(order: Order, amounts: Sequence[Decimal], actor: Actor) -> None:
-    """A line per gift card sold (the catalog's gift card item at the card's amount), and the card issued."""
+def _sell_gift_cards(order: Order, amounts: Sequence[Decimal], actor: Actor) -> tuple[list[OrderLine], list[Any]]:
+    """A line per gift card sold (the catalog's gift card item at the card's amount), and the card issued;
+    returns the lines and the cards."""
     variant = catalog.gift_card_variant()
+    lines, cards = [], []
     for amount in amounts:
         amount = to_cents(amount)
-        OrderLine.objects.create(
-            order=order, variant=variant, quantity=1, unit_price=amount, line_total=amount, omni_unit_price=amount
+        lines.append(
+            OrderLine.objects.create(
+                order=order, variant=variant, quantity=1, unit_price=amount, line_total=amount, omni_unit_price=amount
+            )
         )
-        gift_card_ledger.issue(amount=amount, order=order, currency=order.currency, actor=actor)
+        cards.append(gift_card_ledger.issue(amount=amount, order=order, currency=order.currency, actor=actor))
+    return lines, cards
+
+
+def _keep_rows(
+    order: Order, lines: list[OrderLine], paid: list[Payment], allocations: list[Allocation], cards: list[Any]
+) -> None:
+    """The rows just written ride on the order as `selectors.orders()` would load them (lines with their
+    allocations, payments, in primary-key order; the gift cards sold, newest first): the API answers from
+    the order it built, no read back."""
+    by_line: dict[int | None, list[Allocation]] = {line.pk: [] for line in lines}
+    for allocation in allocations:
+        by_line[allocation.line_id].append(allocation)
+    for line in lines:
+        allocated = sorted(by_line.get(line.pk, []), key=lambda row: row.pk)
+        line._prefetched_objects_cache = {"allocations": _loaded(Allocation, allocated)}  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "lines": _loaded(OrderLine, sorted(lines, key=lambda row: row.pk)),
+        "payments": _loaded(Payment, sorted(paid, key=lambda row: row.pk)),
+        "gift_cards_sold": _loaded(GiftCard, sorted(cards, key=lambda card: (card.issued_at, card.pk), reverse=True)),
+    }
+
+
+def _loaded(model: Any, rows: list[Any]) -> Any:
+    """A queryset already holding `rows` (in the model's order), as a prefetch leaves it."""
+    queryset = model._default_manager.all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
 
 
 # --- Many sales at once ----------------------------------------------------------------------------------------
