@@ -3,7 +3,7 @@
 The floor writes, in one transaction, what a carry-out sale to a card holder
 needs at least: the order (numbered by the bench), its line and
 payment, the conditional stock update and its movement, the conditional
-balance update of the loyalty account and its ledger entry. Eight raw
+balance update of the loyalty account and its ledger entry. Seven raw
 statements, no ORM.
 
 Rows:
@@ -81,7 +81,7 @@ def _insert_line_and_payment(cursor, *, order_id: int, variant, price) -> None:
 def floor_order(
     *, channel, store, variant, stock_id: int, account_id: int, customer_id: int, price: Decimal, n: int
 ) -> None:
-    """The floor of a sale to a card holder: 8 statements in one transaction, stock and points guarded."""
+    """The floor of a sale to a card holder: 7 statements in one transaction, stock and points guarded."""
     now = timezone.now()
     points = int(price)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -260,7 +260,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
                 figure=1000 / service.median_ms,
                 unit="orders/s",
                 baseline=1000 / floor.median_ms,
-                baseline_name="floor: the 8 statements of an order in raw SQL, one transaction, timed alternately",
+                baseline_name="floor: the 7 statements of an order in raw SQL, one transaction, timed alternately",
                 p95=1000 / service.p95_ms,
                 baseline_p95=1000 / floor.p95_ms,
                 notes=f"median {service.median_ms:.2f} ms per order against {floor.median_ms:.2f} ms; "
@@ -275,7 +275,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
             figure=1000 / api_timing.median_ms,
             unit="orders/s",
             baseline=1000 / floor.median_ms,
-            baseline_name="floor: the 8 statements of an order in raw SQL, one transaction, timed alternately",
+            baseline_name="floor: the 7 statements of an order in raw SQL, one transaction, timed alternately",
             p95=1000 / api_timing.p95_ms,
             baseline_p95=1000 / floor.p95_ms,
             notes=f"statements per order: {counted}",
