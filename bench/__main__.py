@@ -1,6 +1,6 @@
 """`python -m bench`: run every benchmark, print one line each, merge them into results.json and BENCHMARKS.md.
 
-Usage: python -m bench [--scale S] [--repeat N] [--only NAME] [--smoke]
+Usage: python -m bench [--scale S] [--repeat N] [--only NAME[,NAME...]] [--smoke]
 
 `make bench` runs it against a throw-away PostgreSQL (tests/services.sh).
 `--smoke` runs everything at a tiny size and few repeats, writes nothing:
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     for name in MODULES:
-        if args.only and args.only not in name:
+        if args.only and not any(part in name for part in args.only.split(",")):
             continue
         module = import_module(name)
         for result in module.run(repeat=args.repeat, smoke=args.smoke):

@@ -25,16 +25,27 @@ names channels: that is the only way channels can differ.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from math import floor
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from loyalty.models import EarningRule, LoyaltyAccount, Programme, Promotion, PromotionKind, PromotionTarget, Tier
+from loyalty.models import (
+    EarningRule,
+    LoyaltyAccount,
+    Programme,
+    Promotion,
+    PromotionKind,
+    PromotionTarget,
+    RulesVersion,
+    Tier,
+)
 from omni.catalog.models import Channel, ChannelPrice, Product, Variant
 from omni.errors import Invalid, NotSoldOnChannel
 from omni.money import to_cents
@@ -120,24 +131,71 @@ def programme() -> Programme:
 class Terms:
     """The programme and the earning rules in force at one moment.
 
-    Read once per quote or order and handed down to every step that needs
-    them, so an order reads them once. They are never kept beyond the call
-    that read them: staff edit the programme in the admin.
+    Taken once per quote or order from the process's rulebook and handed down
+    to every step that needs them, so an order reads them once.
     """
 
     programme: Programme
     earning_rules: list[EarningRule]
 
 
+@dataclass(frozen=True)
+class Rulebook:
+    """The programme, the active earning rules and the active promotions (with their channels), as one process
+    keeps them between orders. Shared by every call of the process: read, never changed."""
+
+    programme: Programme
+    earning_rules: list[EarningRule]
+    promotions: list[Promotion]
+
+    def terms(self, at) -> Terms:
+        return Terms(
+            programme=self.programme, earning_rules=[rule for rule in self.earning_rules if active_at(rule, at)]
+        )
+
+
+_rulebooks: dict[str, tuple[int, Rulebook]] = {}  # per database: (token read, the rules read after it)
+
+
+def rules_changed(**_signal) -> int:
+    """Give the rules a new token, in the caller's transaction: every process reads them again at its next
+    order once this commits. Called on every save and delete of the programme, an earning rule or a promotion
+    (and their channels); a writer that bypasses the ORM's signals calls it itself. Returns the token."""
+    token = secrets.randbits(62) or 1
+    if not RulesVersion.objects.filter(pk=1).update(value=token):
+        RulesVersion.objects.get_or_create(pk=1, defaults={"value": token})  # a test flushed the table
+    return token
+
+
+def rulebook() -> Rulebook:
+    """The rules of the programme, one query when this process already holds them under the current token.
+
+    The token is random, never a counter: a transaction that changed the rules and was rolled back leaves
+    no token behind that a later change could give again. A token of 0 (a fresh database) is replaced first.
+    """
+    token = RulesVersion.objects.filter(pk=1).values_list("value", flat=True).first()
+    if not token:
+        token = rules_changed()
+    database = connection.settings_dict["NAME"]
+    kept = _rulebooks.get(database)
+    if kept is not None and kept[0] == token:
+        return kept[1]
+    book = Rulebook(
+        programme=programme(),
+        earning_rules=list(EarningRule.objects.filter(is_active=True).prefetch_related("channels")),
+        promotions=list(Promotion.objects.filter(is_active=True).prefetch_related("channels")),
+    )
+    _rulebooks[database] = (token, book)
+    return book
+
+
 def earning_rules(at) -> list[EarningRule]:
     """The earning rules active at `at`, with their channels."""
-    return [
-        rule for rule in EarningRule.objects.filter(is_active=True).prefetch_related("channels") if active_at(rule, at)
-    ]
+    return rulebook().terms(at).earning_rules
 
 
 def terms_at(at=None) -> Terms:
-    return Terms(programme=programme(), earning_rules=earning_rules(at or timezone.now()))
+    return rulebook().terms(at or timezone.now())
 
 
 def active_at(rule: Promotion | EarningRule, at) -> bool:
@@ -227,7 +285,7 @@ def discount_of(promotion: Promotion, amount: Decimal) -> Decimal:
 
 def active_promotions() -> list[Promotion]:
     """The promotions switched on, with their channels: each sale picks those in force (`in_force`)."""
-    return list(Promotion.objects.filter(is_active=True).prefetch_related("channels"))
+    return rulebook().promotions
 
 
 def applicable_promotions(channel: Channel, tier: Tier | None, at) -> list[Promotion]:
@@ -351,8 +409,9 @@ def quote_basket(
     at = at or timezone.now()
     tier = account.tier if account is not None else None
     quoted = resolve_lines(lines, channel)
-    basket_codes = apply_promotions(quoted, applicable_promotions(channel, tier, at))
-    terms = terms or terms_at(at)
+    book = rulebook()
+    basket_codes = apply_promotions(quoted, in_force(book.promotions, channel, tier, at))
+    terms = terms or book.terms(at)
     points = basket_points(quoted, channel=channel, tier=tier, at=at, terms=terms)
     balance = account.balance if account is not None else 0
     return Quote(
@@ -412,9 +471,8 @@ def price_baskets(baskets: Sequence[BasketIn], *, channel: Channel) -> list[Pric
     (`points_worth`) and the points earned on what is paid in money
     (`basket_points`, for a known account only, as an order earns).
     """
-    settings = programme()
-    promotions = active_promotions()
-    rules = list(EarningRule.objects.filter(is_active=True).prefetch_related("channels"))
+    book = rulebook()
+    settings, promotions, rules = book.programme, book.promotions, book.earning_rules
     variant_ids = sorted({line.variant.pk for basket in baskets for line in basket.lines})
     overrides: dict[int, Decimal] = {}
     for start in range(0, len(variant_ids), PRICE_CHUNK):

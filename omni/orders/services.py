@@ -10,14 +10,14 @@ no movement, no points.
 
 from __future__ import annotations
 
-import secrets
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers import services as customer_services
@@ -26,7 +26,7 @@ from inventory import services as inventory
 from loyalty import gift_cards as gift_card_ledger
 from loyalty import services as loyalty
 from loyalty import store_credit
-from loyalty.models import EntryKind, LoyaltyAccount
+from loyalty.models import EntryKind, GiftCard, LoyaltyAccount
 from loyalty.pricing import (
     BasketIn,
     BasketLineIn,
@@ -62,6 +62,9 @@ from omni.orders.models import (
 
 MAX_LINES = 200
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 @dataclass(frozen=True)
 class PaymentIn:
@@ -83,7 +86,34 @@ CARRY_OUT = FulfilmentIn()
 
 
 def new_order_number() -> str:
-    return f"OM{timezone.localdate():%y%m%d}{secrets.token_hex(3).upper()}"
+    """A number no other order has: see `order_numbers`."""
+    return order_numbers(1)[0]
+
+
+def order_numbers(count: int) -> list[str]:
+    """`count` order numbers never handed out before: OM, today's date, a dash and a counter of the database.
+
+    The counter (a PostgreSQL sequence; on SQLite a one-row counter under the
+    transaction's write lock) never gives a value twice, so no number is
+    checked or retried. It runs across days: the date is there for the clerk
+    reading the number off a receipt, e.g. OM261203-004217. The dash keeps
+    these numbers apart from those of earlier versions (OM, the date and six
+    hex digits).
+    """
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval('orders_order_number_seq') FROM generate_series(1, %s)", [count])
+            values = [row[0] for row in cursor.fetchall()]
+        else:
+            cursor.execute(
+                "UPDATE orders_order_number_counter SET value = value + %s WHERE id = 1 RETURNING value", [count]
+            )
+            last = cursor.fetchone()[0]
+            values = list(range(last - count + 1, last + 1))
+    day = f"{timezone.localdate():%y%m%d}"
+    return [f"OM{day}-{value:06d}" for value in values]
 
 
 def resolve_customer(
@@ -186,6 +216,31 @@ def check_gift_cards(
     return total, cards
 
 
+def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
+    """A sale whose external id another request committed after our check: its INSERT fails on the unique
+    constraint, the transaction is rolled back, and the caller hears DuplicateOrder with the number kept."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except IntegrityError as error:
+            external_id, channel = kwargs.get("external_id"), kwargs.get("channel")
+            number = None
+            if external_id and isinstance(channel, Channel):
+                number = (
+                    Order.objects.filter(channel=channel, external_id=external_id)
+                    .values_list("number", flat=True)
+                    .first()
+                )
+            if number is None:
+                raise
+            raise DuplicateOrder(number=number) from error
+
+    return wrapper
+
+
+@_duplicate_receipt_refused
 @retry_on_conflict
 @transaction.atomic
 def record_order(
@@ -294,9 +349,8 @@ def record_order(
             for line in quote.lines
         ]
     )
-    Payment.objects.bulk_create([Payment(order=order, tender=p.tender, amount=p.amount) for p in payments])
-    if gift_cards:
-        _sell_gift_cards(order, gift_cards, actor)
+    paid = Payment.objects.bulk_create([Payment(order=order, tender=p.tender, amount=p.amount) for p in payments])
+    sold_lines, sold_cards = _sell_gift_cards(order, gift_cards, actor) if gift_cards else ([], [])
 
     allocated = inventory.allocate(
         lines=[inventory.LineNeed(variant=line.variant, quantity=line.quantity) for line in quote.lines],
@@ -309,7 +363,7 @@ def record_order(
         actor=actor,
     )
     line_of = {line.variant_id: line for line in order_lines}
-    Allocation.objects.bulk_create(
+    allocations = Allocation.objects.bulk_create(
         [Allocation(line=line_of[a.variant.pk], location=a.location, quantity=a.quantity) for a in allocated]
     )
     if order.is_endless_aisle and location is not None and all(a.location.pk == location.pk for a in allocated):
@@ -343,18 +397,51 @@ def record_order(
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
     notices.send_receipt(order)
+    _keep_rows(order, [*order_lines, *sold_lines], paid, allocations, sold_cards)
     return order
 
 
-def _sell_gift_cards(order: Order, amounts: Sequence[Decimal], actor: Actor) -> None:
-    """A line per gift card sold (the catalog's gift card item at the card's amount), and the card issued."""
+def _sell_gift_cards(order: Order, amounts: Sequence[Decimal], actor: Actor) -> tuple[list[OrderLine], list[Any]]:
+    """A line per gift card sold (the catalog's gift card item at the card's amount), and the card issued;
+    returns the lines and the cards."""
     variant = catalog.gift_card_variant()
+    lines, cards = [], []
     for amount in amounts:
         amount = to_cents(amount)
-        OrderLine.objects.create(
-            order=order, variant=variant, quantity=1, unit_price=amount, line_total=amount, omni_unit_price=amount
+        lines.append(
+            OrderLine.objects.create(
+                order=order, variant=variant, quantity=1, unit_price=amount, line_total=amount, omni_unit_price=amount
+            )
         )
-        gift_card_ledger.issue(amount=amount, order=order, currency=order.currency, actor=actor)
+        cards.append(gift_card_ledger.issue(amount=amount, order=order, currency=order.currency, actor=actor))
+    return lines, cards
+
+
+def _keep_rows(
+    order: Order, lines: list[OrderLine], paid: list[Payment], allocations: list[Allocation], cards: list[Any]
+) -> None:
+    """The rows just written ride on the order as `selectors.orders()` would load them (lines with their
+    allocations, payments, in primary-key order; the gift cards sold, newest first): the API answers from
+    the order it built, no read back."""
+    by_line: dict[int | None, list[Allocation]] = {line.pk: [] for line in lines}
+    for allocation in allocations:
+        by_line[allocation.line_id].append(allocation)
+    for line in lines:
+        allocated = sorted(by_line.get(line.pk, []), key=lambda row: row.pk)
+        line._prefetched_objects_cache = {"allocations": _loaded(Allocation, allocated)}  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "lines": _loaded(OrderLine, sorted(lines, key=lambda row: row.pk)),
+        "payments": _loaded(Payment, sorted(paid, key=lambda row: row.pk)),
+        "gift_cards_sold": _loaded(GiftCard, sorted(cards, key=lambda card: (card.issued_at, card.pk), reverse=True)),
+    }
+
+
+def _loaded(model: Any, rows: list[Any]) -> Any:
+    """A queryset already holding `rows` (in the model's order), as a prefetch leaves it."""
+    queryset = model._default_manager.all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
 
 
 # --- Many sales at once ----------------------------------------------------------------------------------------
@@ -571,7 +658,7 @@ def _price_sales(sales: list[SaleIn], channel: Channel) -> None:
 def _write_orders(sales: list[SaleIn], *, channel: Channel) -> None:
     """The orders, lines, payments and allocations of the sales, a statement or two per table."""
     orders = []
-    for sale, number in zip(sales, free_order_numbers(len(sales)), strict=True):
+    for sale, number in zip(sales, order_numbers(len(sales)), strict=True):
         assert sale.priced is not None
         sale.order = Order(
             number=number,
@@ -619,18 +706,6 @@ def _write_orders(sales: list[SaleIn], *, channel: Channel) -> None:
         ("line_id", "location_id", "quantity"),
         [(line_id, location, row[2]) for line_id, location, row in zip(line_ids, locations, line_rows, strict=True)],
     )
-
-
-def free_order_numbers(count: int) -> list[str]:
-    """`count` order numbers of the form `new_order_number` gives, none of them taken."""
-    numbers: set[str] = set()
-    while len(numbers) < count:
-        wanted = {new_order_number() for _ in range(count - len(numbers))} - numbers
-        taken: set[str] = set()
-        for part in bulk.chunks(sorted(wanted)):
-            taken.update(Order.objects.filter(number__in=part).values_list("number", flat=True))
-        numbers |= wanted - taken
-    return list(numbers)
 
 
 def order_event_data(order: Order, *, previous_status: str | None) -> dict[str, Any]:
@@ -697,15 +772,9 @@ def _create_order(
     )
     del fields["customer_id"]
     fields["customer"] = buyer  # the instance rides along: the order returned names its customer without a query
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                return Order.objects.create(number=new_order_number(), **fields)
-        except IntegrityError as error:
-            if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
-                number = Order.objects.filter(channel=channel, external_id=external_id).values_list("number", flat=True)
-                raise DuplicateOrder(number=number[0]) from error
-    raise IntegrityError("could not find a free order number")  # pragma: no cover
+    # The number cannot be taken (see order_numbers): no savepoint, no retry. A sale of the same external id
+    # committed meanwhile by another request fails this INSERT; record_order answers it with DuplicateOrder.
+    return Order.objects.create(number=new_order_number(), **fields)
 
 
 # --- Order events --------------------------------------------------------------------------------------------------

@@ -98,10 +98,26 @@ class GiftCardSoldSerializer(serializers.Serializer):
     amount = serializers.DecimalField(source="initial_amount", **MONEY)
 
 
+class SortedDictField(serializers.DictField):
+    """A JSON object answered with its keys sorted, at every depth: PostgreSQL's jsonb keeps its own key order,
+    so the order as given, as stored and as read back would otherwise answer in different orders."""
+
+    def to_representation(self, value):
+        return _sorted(super().to_representation(value))
+
+
+def _sorted(value):
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
 class FulfilmentSerializer(serializers.Serializer):
     type = serializers.CharField(source="fulfilment_type")
     pickup_location = serializers.CharField(source="pickup_location.code", allow_null=True, default=None)
-    address = serializers.DictField(source="shipping_address")
+    address = SortedDictField(source="shipping_address")
 
 
 class OrderSerializer(serializers.ModelSerializer):

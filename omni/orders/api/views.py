@@ -80,7 +80,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             request_key=request.headers.get("Idempotency-Key", ""),
             may_merge=principal_may(request.user, rule("customers", "customers.merge_customers")),
         )
-        return Response(OrderSerializer(selectors.orders().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+        # The order carries its lines, allocations and payments as written (record_order): nothing is read back.
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OrderEventInSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
