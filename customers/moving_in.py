@@ -25,17 +25,21 @@ One use case, `import_customers`, for the admin's file import, the
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+import tablib
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from customers import services
 from customers.models import ConsentChange, ConsentPurpose, Customer, Identifier, IdentifierKind, ImportedCustomer
@@ -144,7 +148,7 @@ class ImportReport:
 class ImportRejected(Invalid):
     """Some rows are wrong and the import was all or nothing: nothing was written."""
 
-    default_detail = "Some rows are wrong: nothing was imported."
+    default_detail = _lazy("Some rows are wrong: nothing was imported.")
 
     def __init__(self, report: ImportReport):
         self.report = report
@@ -239,6 +243,7 @@ def parse_date_value(value: Any) -> date | None:
 
 def _moment(value: Any) -> datetime | None:
     """When a consent was given: a date (its Rome midday) or a date and time. None when empty."""
+    moment: datetime | None
     if isinstance(value, datetime):
         moment = value
     else:
@@ -285,16 +290,16 @@ def clean_row(data: Any, line: int, *, paths: Mapping[str, str] | None = None, s
             row.profile["birth_date"] = birth
 
     given = list(data.get("identifiers") or [])
-    for kind, name in PROFILE_IDENTIFIERS.items():  # a profile e-mail or phone is an identifier nobody vouched for
+    for typed, name in PROFILE_IDENTIFIERS.items():  # a profile e-mail or phone is an identifier nobody vouched for
         if _text(profile.get(name)):
-            given.append({"kind": kind, "value": profile.get(name), "verified": False, "_path": f"profile.{name}"})
+            given.append({"kind": typed, "value": profile.get(name), "verified": False, "_path": f"profile.{name}"})
     identifiers: list[IdentifierIn] = []
     for index, item in enumerate(given):
         path = item.get("_path", f"identifiers.{index}.value") if isinstance(item, Mapping) else "identifiers"
         if not isinstance(item, Mapping):
             row.fail("identifiers", _("Each identifier is an object."))
             continue
-        kind = _text(item.get("kind"))
+        kind: str = _text(item.get("kind"))
         try:
             verified = _flag(item.get("verified"))
         except ValueError:
@@ -411,10 +416,10 @@ def _plan(rows: Sequence[ImportRow]) -> list[_Plan]:
     ids = sorted({row.external_id for row in rows if row.external_id})
     mapped: dict[str, tuple[int, str, bool]] = {}
     for part in bulk.chunks(ids):
-        for external_id, customer_id, fingerprint, erased, merged_into in ImportedCustomer.objects.filter(
+        for external_id, customer_id, fingerprint, erased_at, merged_into in ImportedCustomer.objects.filter(
             external_id__in=part
         ).values_list("external_id", "customer_id", "fingerprint", "customer__erased_at", "customer__merged_into_id"):
-            mapped[external_id] = (merged_into or customer_id, fingerprint, erased is not None)
+            mapped[external_id] = (merged_into or customer_id, fingerprint, erased_at is not None)
     values = sorted({item.value for row in rows for item in row.identifiers})
     known: dict[tuple[str, str], _Held] = {}
     for part in bulk.chunks(values):
@@ -437,7 +442,8 @@ def _plan(rows: Sequence[ImportRow]) -> list[_Plan]:
             row.fail("external_id", _("The same id is on line %(line)s.") % {"line": first_line[row.external_id]})
             continue
         first_line[row.external_id] = row.line
-        keyed, fingerprint, erased = mapped.get(row.external_id, (None, "", False))
+        keyed: int | None
+        keyed, fingerprint, erased = mapped.get(row.external_id) or (None, "", False)
         plan.keyed = keyed
         outcome.customer_id = keyed
         if erased:
@@ -463,7 +469,7 @@ def _plan(rows: Sequence[ImportRow]) -> list[_Plan]:
             elif held is None:
                 plan.attach.append(item)
                 brought[where] = row.line
-        if len(persons) + len(lines) > 1:
+        if lines or len(persons) > 1:  # a row joining an earlier row of the file merges with it too
             outcome.status = MERGE
             outcome.merges = [f"#{pk}" for pk in sorted(persons)] + [
                 _("line %(line)s") % {"line": line} for line in sorted(lines)
@@ -478,8 +484,9 @@ def _plan(rows: Sequence[ImportRow]) -> list[_Plan]:
 
 def _check_parts(plans: Sequence[_Plan]) -> None:
     """Each import part checks its columns of the rows that change something; its errors join the rows'."""
-    live = [plan for plan in plans if not plan.row.errors and plan.outcome.status != UNCHANGED]
+    live = [plan for plan in plans if plan.outcome.status != UNCHANGED]
     by_line = {plan.row.line: plan for plan in live}
+    wrong = {plan.row.line for plan in live if plan.row.errors}  # their own columns are checked, nothing more
     for part in registry.import_parts.values():
         errors, _changed = part.check(
             [
@@ -488,7 +495,7 @@ def _check_parts(plans: Sequence[_Plan]) -> None:
                     plan.row.external_id,
                     plan.row.parts.get(part.name),
                     plan.outcome.customer_id if plan.outcome.status != MERGE else None,
-                    plan.persons,
+                    None if plan.row.line in wrong else plan.persons,
                 )
                 for plan in live
             ]
@@ -584,9 +591,9 @@ def _write(plans: list[_Plan], *, actor: Actor, progress: Callable[[int], None])
         ("customer_id", "kind", "value", "is_verified", "created_at"),
         [(pk, item.kind, item.value, item.verified, now) for pk, item in attached],
     )
-    for pk, item in attached:
+    for holder, item in attached:
         for hook in registry.identifier_hooks.get(item.kind, {}).values():
-            hook(customer=Customer(pk=pk), value=item.value)
+            hook(customer=Customer(pk=holder), value=item.value)
     progress(len(new) + len(found))
 
     # Rows that claim or merge: the one-row service decides, with its locks.
@@ -597,13 +604,14 @@ def _write(plans: list[_Plan], *, actor: Actor, progress: Callable[[int], None])
     _write_consents(plans, actor=actor)
     survivors = _survivors({plan.outcome.customer_id for plan in plans if plan.outcome.customer_id})
     for plan in plans:
-        plan.outcome.customer_id = survivors.get(plan.outcome.customer_id, plan.outcome.customer_id)
-    for part in registry.import_parts.values():
-        part.apply(
+        if plan.outcome.customer_id is not None:
+            plan.outcome.customer_id = survivors.get(plan.outcome.customer_id, plan.outcome.customer_id)
+    for owner in registry.import_parts.values():
+        owner.apply(
             [
-                (plan.row.line, plan.row.external_id, plan.row.parts.get(part.name), plan.outcome.customer_id)
+                (plan.row.line, plan.row.external_id, plan.row.parts[owner.name], holder)
                 for plan in plans
-                if plan.row.parts.get(part.name) is not None
+                if plan.row.parts.get(owner.name) is not None and (holder := plan.outcome.customer_id) is not None
             ]
         )
 
@@ -649,7 +657,9 @@ def _write_one(plan: _Plan, *, actor: Actor, now: datetime) -> None:
 def _write_consents(plans: Sequence[_Plan], *, actor: Actor) -> None:
     """Consents as given elsewhere, dated then: written where they change the customer's latest choice."""
     with_consents = [plan for plan in plans if plan.row.consents]
-    existing = sorted({plan.outcome.customer_id for plan in with_consents if plan.outcome.status != NEW})
+    existing = sorted(
+        {pk for plan in with_consents if plan.outcome.status != NEW and (pk := plan.outcome.customer_id) is not None}
+    )
     state: dict[int, dict[str, ConsentChange | None]] = {}
     for part in bulk.chunks(existing):
         state.update(current_consents(part))
@@ -657,7 +667,7 @@ def _write_consents(plans: Sequence[_Plan], *, actor: Actor) -> None:
     rows = []
     for plan in with_consents:
         pk = plan.outcome.customer_id
-        current = state.get(pk) or dict.fromkeys(ConsentPurpose.values)
+        current = state.get(pk or 0) or dict.fromkeys(ConsentPurpose.values)
         for consent in sorted(plan.row.consents, key=lambda c: c.at):
             if services.consent_changes(current, {consent.purpose: consent.granted}, at=consent.at):
                 rows.append((pk, consent.purpose, consent.granted, consent.at, consent.channel, SOURCE, "", *who, ""))
@@ -702,3 +712,38 @@ def describe(outcome: RowOutcome) -> str:
     if outcome.status == MERGE:
         return _("merges %(whom)s") % {"whom": ", ".join(outcome.merges)}
     return " ".join(outcome.notes)
+
+
+# --- Files -------------------------------------------------------------------------------------------------------
+
+
+def dataset_from_bytes(content: bytes, suffix: str) -> tablib.Dataset:
+    """A .csv (UTF-8, comma or semicolon separated) or .xlsx file as a dataset; every cell of a CSV as text."""
+    if suffix == ".xlsx":
+        return tablib.Dataset().load(io.BytesIO(content), format="xlsx")
+    text = content.decode("utf-8-sig")
+    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;") if text.strip() else csv.excel
+    records = list(csv.reader(io.StringIO(text), dialect))
+    dataset = tablib.Dataset(headers=records[0] if records else [])
+    width = len(dataset.headers or [])
+    for record in records[1:]:
+        dataset.append((record + [""] * width)[:width])
+    return dataset
+
+
+def rows_from_dataset(dataset: tablib.Dataset) -> list[ImportRow]:
+    return rows_from_table(dataset.headers or [], dataset)
+
+
+def rejects_csv(rows: Sequence[ImportRow], report: ImportReport) -> str:
+    """The bad rows as they were given, in the file's own columns, with an `error` column: the file to fix."""
+    bad = {outcome.line for outcome in report.error_rows}
+    given = [row for row in rows if row.line in bad]
+    names = list(dict.fromkeys(name for row in given for name in row.source)) or columns()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*names, "error"])
+    outcomes = {outcome.line: outcome for outcome in report.error_rows}
+    for row in given:
+        writer.writerow([*(_text(row.source.get(name)) for name in names), describe(outcomes[row.line])])
+    return out.getvalue()

@@ -133,7 +133,7 @@ def _opened(account_ids: Sequence[int]) -> tuple[dict[tuple[int, str], int], set
     return opened, active
 
 
-def check(rows: list[tuple[int, str, Any, int | None, frozenset[int]]]) -> tuple[dict[int, dict], set[int]]:
+def check(rows: list[tuple[int, str, Any, int | None, frozenset[int] | None]]) -> tuple[dict[int, dict], set[int]]:
     """The bad rows (a card held by another customer or given twice, a negative balance, an unknown tier, a
     balance to correct on an account with other movements) and the rows that change something."""
     tiers = _tiers()
@@ -145,7 +145,7 @@ def check(rows: list[tuple[int, str, Any, int | None, frozenset[int]]]) -> tuple
         opening, problems = _clean(data, tiers)
         if problems:
             errors[line] = problems
-        if opening is not None:
+        if opening is not None and persons is not None:
             cleaned.append((line, external_id, opening, persons))
 
     numbers = sorted({opening.card for _l, _e, opening, _p in cleaned if opening.card})
