@@ -60,6 +60,7 @@ CHANNEL_MAX = 20
 SOURCE = "import"
 TRUE = {"1", "true", "yes", "y", "si", "sì", "x", "t"}
 FALSE = {"0", "false", "no", "n", "f"}
+PURPOSES = tuple(ConsentPurpose.values)  # read once: an enum's values are rebuilt on every access
 
 
 def columns() -> list[str]:
@@ -67,7 +68,7 @@ def columns() -> list[str]:
     own = ["external_id", *PROFILE_COLUMNS]
     for kind in IDENTIFIER_COLUMNS:
         own += [str(kind), f"{kind}_verified"]
-    for purpose in ConsentPurpose.values:
+    for purpose in PURPOSES:
         own += [f"consent_{purpose}", f"consent_{purpose}_at", f"consent_{purpose}_channel"]
     for part in registry.import_parts.values():
         own += list(part.columns)
@@ -183,9 +184,11 @@ def _flag(value: Any) -> bool | None:
     raise ValueError(text)
 
 
-def row_from_columns(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def row_from_columns(
+    values: Mapping[str, Any], names: Sequence[str] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """A file row (column -> cell) as the API's JSON row, and the column each JSON path came from."""
-    value = {name: values.get(name) for name in columns()}
+    value = {name: values.get(name) for name in names or columns()}
     data: dict[str, Any] = {
         "external_id": value["external_id"],
         "profile": {name: value[name] for name in PROFILE_COLUMNS if _text(value[name])},
@@ -199,7 +202,7 @@ def row_from_columns(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
             data["identifiers"].append({"kind": kind, "value": value[kind], "verified": value[f"{kind}_verified"]})
             paths[f"identifiers.{index}.value"] = str(kind)
             paths[f"identifiers.{index}.verified"] = f"{kind}_verified"
-    for purpose in ConsentPurpose.values:
+    for purpose in PURPOSES:
         given = f"consent_{purpose}"
         if _text(value[given]):
             index = len(data["consents"])
@@ -241,7 +244,7 @@ def parse_date_value(value: Any) -> date | None:
     return parsed
 
 
-def _moment(value: Any) -> datetime | None:
+def _moment(value: Any, zone: Any = None) -> datetime | None:
     """When a consent was given: a date (its Rome midday) or a date and time. None when empty."""
     moment: datetime | None
     if isinstance(value, datetime):
@@ -256,11 +259,25 @@ def _moment(value: Any) -> datetime | None:
             moment = datetime.combine(day, time(12)) if day else None
     if moment is None:
         raise ValueError(value)
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=zone or timezone.get_current_timezone())
+    return moment
 
 
-def clean_row(data: Any, line: int, *, paths: Mapping[str, str] | None = None, source: Any = None) -> ImportRow:
-    """One row of the API's JSON shape, checked; every problem is kept under its field, none is raised."""
+def clean_row(
+    data: Any,
+    line: int,
+    *,
+    paths: Mapping[str, str] | None = None,
+    source: Any = None,
+    now: datetime | None = None,
+    zone: Any = None,
+) -> ImportRow:
+    """One row of the API's JSON shape, checked; every problem is kept under its field, none is raised.
+
+    `now` and `zone` (the current time and time zone) are read once by the callers of many rows.
+    """
+    now = now or timezone.now()
     row = ImportRow(line=line, external_id="", columns=dict(paths or {}), source=dict(source or data or {}))
     if not isinstance(data, Mapping):
         row.fail("row", _("Each row is an object."))
@@ -319,14 +336,14 @@ def clean_row(data: Any, line: int, *, paths: Mapping[str, str] | None = None, s
             continue
         identifiers.append(IdentifierIn(kind=kind, value=value, verified=True if verified is None else verified))
     if identifiers:
-        row.identifiers = services.clean_identifiers(identifiers)
+        row.identifiers = services.merge_repeated(identifiers)
 
     for index, item in enumerate(data.get("consents") or []):
         if not isinstance(item, Mapping):
             row.fail("consents", _("Each consent is an object."))
             continue
         purpose = _text(item.get("kind"))
-        if purpose not in ConsentPurpose.values:
+        if purpose not in PURPOSES:
             row.fail(f"consents.{index}.kind", _("Unknown consent purpose."))
             continue
         try:
@@ -336,13 +353,13 @@ def clean_row(data: Any, line: int, *, paths: Mapping[str, str] | None = None, s
         if granted is None:
             row.fail(f"consents.{index}.granted", _("Write yes or no."))
         try:
-            at = _moment(item.get("at"))
+            at = _moment(item.get("at"), zone)
         except ValueError:
             row.fail(f"consents.{index}.at", _("A date (YYYY-MM-DD) or a date and time is needed."))
             continue
         if at is None:
             row.fail(f"consents.{index}.at", _("A consent needs the date it was given or withdrawn."))
-        elif at > timezone.now():
+        elif at > now:
             row.fail(f"consents.{index}.at", _("The date is in the future."))
         channel = _text(item.get("channel"))
         if not channel:
@@ -372,7 +389,8 @@ def clean_row(data: Any, line: int, *, paths: Mapping[str, str] | None = None, s
 
 def rows_from_json(items: Sequence[Any]) -> list[ImportRow]:
     """The API's batch: each row numbered by its index in `rows`, from 0."""
-    return [clean_row(item, index) for index, item in enumerate(items)]
+    now, zone = timezone.now(), timezone.get_current_timezone()
+    return [clean_row(item, index, now=now, zone=zone) for index, item in enumerate(items)]
 
 
 def rows_from_table(headers: Sequence[Any], records: Iterable[Sequence[Any]]) -> list[ImportRow]:
@@ -384,12 +402,15 @@ def rows_from_table(headers: Sequence[Any], records: Iterable[Sequence[Any]]) ->
             {"file": [_("Missing column: external_id.")]},
         )
     rows = []
+    known = columns()
+    now, zone = timezone.now(), timezone.get_current_timezone()
     for line, record in enumerate(records, start=2):
         cells = dict(zip(names, record, strict=False))
         if not any(_text(cell) for cell in cells.values()):
             continue  # blank lines at the end of a spreadsheet
-        data, paths = row_from_columns(cells)
-        rows.append(clean_row(data, line, paths=paths, source={name: cells.get(name, "") for name in names}))
+        data, paths = row_from_columns(cells, known)
+        given = {name: cells.get(name, "") for name in names}
+        rows.append(clean_row(data, line, paths=paths, source=given, now=now, zone=zone))
     return rows
 
 
@@ -603,13 +624,15 @@ def _write(plans: list[_Plan], *, actor: Actor, progress: Callable[[int], None])
 
     _write_consents(plans, actor=actor)
     survivors = _survivors({plan.outcome.customer_id for plan in plans if plan.outcome.customer_id})
+    # Customers this transaction made, still themselves (not merged by a later row): created for the parts too.
+    created = {plan.outcome.customer_id for plan in new if plan.outcome.customer_id not in survivors}
     for plan in plans:
         if plan.outcome.customer_id is not None:
             plan.outcome.customer_id = survivors.get(plan.outcome.customer_id, plan.outcome.customer_id)
     for owner in registry.import_parts.values():
         owner.apply(
             [
-                (plan.row.line, plan.row.external_id, plan.row.parts[owner.name], holder)
+                (plan.row.line, plan.row.external_id, plan.row.parts[owner.name], holder, holder in created)
                 for plan in plans
                 if plan.row.parts.get(owner.name) is not None and (holder := plan.outcome.customer_id) is not None
             ]
@@ -667,7 +690,7 @@ def _write_consents(plans: Sequence[_Plan], *, actor: Actor) -> None:
     rows = []
     for plan in with_consents:
         pk = plan.outcome.customer_id
-        current = state.get(pk or 0) or dict.fromkeys(ConsentPurpose.values)
+        current = state.get(pk or 0) or dict.fromkeys(PURPOSES)
         for consent in sorted(plan.row.consents, key=lambda c: c.at):
             if services.consent_changes(current, {consent.purpose: consent.granted}, at=consent.at):
                 rows.append((pk, consent.purpose, consent.granted, consent.at, consent.channel, SOURCE, "", *who, ""))

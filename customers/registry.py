@@ -97,16 +97,16 @@ class ImportPart:
     customer the row names today or None for a new one, the customers it
     will merge with, or None for a row wrong already: check its fields
     only); returns {line: {field: [messages]}} for bad rows and the set of
-    lines whose data changes something. ``apply(rows)``: the same
-    (line, external id, data, customer id) tuples, the customers known, in
-    the import's transaction.
+    lines whose data changes something. ``apply(rows)``: (line, external
+    id, data, customer id, whether the import created that customer) for
+    the rows written, in the import's transaction.
     """
 
     name: str
     key: str  # the key of the row's JSON object it reads (``loyalty``)
     columns: tuple[str, ...]  # the file's columns that fill that object, by the same names
     check: Callable[[list[tuple[int, str, Any, int | None, frozenset[int] | None]]], tuple[dict[int, dict], set[int]]]
-    apply: Callable[[list[tuple[int, str, Any, int]]], Any]
+    apply: Callable[[list[tuple[int, str, Any, int, bool]]], Any]
 
 
 @dataclass

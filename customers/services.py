@@ -77,7 +77,7 @@ def clean_identifiers(identifiers: Sequence[IdentifierIn | Mapping[str, Any]]) -
     if not identifiers:
         needed = _("At least one identifier is needed.")
         raise Invalid(f"identifiers: {needed}", errors={"identifiers": [needed]})
-    cleaned: dict[tuple[str, str], IdentifierIn] = {}
+    normalised = []
     for index, item in enumerate(identifiers):
         if isinstance(item, Mapping):
             kind, raw, verified = item.get("kind"), item.get("value"), item.get("verified", True)
@@ -89,10 +89,18 @@ def clean_identifiers(identifiers: Sequence[IdentifierIn | Mapping[str, Any]]) -
             field=f"identifiers.{index}.value",
             kind_field=f"identifiers.{index}.kind",
         )
-        key = (str(kind), value)
+        normalised.append(IdentifierIn(kind=str(kind), value=value, verified=bool(verified)))
+    return merge_repeated(normalised)
+
+
+def merge_repeated(identifiers: Iterable[IdentifierIn]) -> list[IdentifierIn]:
+    """Identifiers already normalised, each value once: a value given twice counts as verified if either said so."""
+    cleaned: dict[tuple[str, str], IdentifierIn] = {}
+    for item in identifiers:
+        key = (item.kind, item.value)
         earlier = cleaned.get(key)
         cleaned[key] = IdentifierIn(
-            kind=str(kind), value=value, verified=bool(verified) or bool(earlier and earlier.verified)
+            kind=item.kind, value=item.value, verified=item.verified or bool(earlier and earlier.verified)
         )
     return list(cleaned.values())
 

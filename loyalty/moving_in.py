@@ -51,7 +51,7 @@ class Opening:
     def expires_at(self) -> datetime | None:
         if self.expires_on is None:
             return None
-        return timezone.make_aware(datetime.combine(self.expires_on, time(12)))
+        return datetime.combine(self.expires_on, time(12), tzinfo=timezone.get_current_timezone())
 
 
 def _text(value: Any) -> str:
@@ -62,7 +62,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _clean(data: Any, tiers: dict[str, Tier]) -> tuple[Opening | None, dict[str, list[str]]]:
+def _clean(data: Any, tiers: dict[str, Tier], today: date) -> tuple[Opening | None, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     if not isinstance(data, dict):
         return None, {"card": [_("The loyalty part of a row is an object.")]}
@@ -99,7 +99,7 @@ def _clean(data: Any, tiers: dict[str, Tier]) -> tuple[Opening | None, dict[str,
     except ValueError:
         errors["points_expire_on"] = [_("A date (YYYY-MM-DD) is needed.")]
     else:
-        if expires_on is not None and expires_on < timezone.localdate():
+        if expires_on is not None and expires_on < today:
             errors["points_expire_on"] = [_("The points would have lapsed already.")]
     return Opening(card=card, points=points, tier=tier, expires_on=expires_on), errors
 
@@ -136,13 +136,13 @@ def _opened(account_ids: Sequence[int]) -> tuple[dict[tuple[int, str], int], set
 def check(rows: list[tuple[int, str, Any, int | None, frozenset[int] | None]]) -> tuple[dict[int, dict], set[int]]:
     """The bad rows (a card held by another customer or given twice, a negative balance, an unknown tier, a
     balance to correct on an account with other movements) and the rows that change something."""
-    tiers = _tiers()
+    tiers, today = _tiers(), timezone.localdate()
     errors: dict[int, dict[str, list[str]]] = {}
     cleaned: list[tuple[int, str, Opening, frozenset[int]]] = []
     for line, external_id, data, _customer, persons in rows:
         if data is None:
             continue
-        opening, problems = _clean(data, tiers)
+        opening, problems = _clean(data, tiers, today)
         if problems:
             errors[line] = problems
         if opening is not None and persons is not None:
@@ -194,15 +194,19 @@ def check(rows: list[tuple[int, str, Any, int | None, frozenset[int] | None]]) -
     return errors, changed
 
 
-def apply(rows: list[tuple[int, str, Any, int]]) -> None:
+def apply(rows: list[tuple[int, str, Any, int, bool]]) -> None:
     """Open the accounts, issue the new cards, set the tiers and write the opening entries: a few statements each."""
-    tiers = _tiers()
+    tiers, today = _tiers(), timezone.localdate()
     openings = [
         (external_id, opening, customer)
-        for _line, external_id, data, customer in rows
-        if (opening := _clean(data, tiers)[0]) is not None
+        for _line, external_id, data, customer, _created in rows
+        if (opening := _clean(data, tiers, today)[0]) is not None
     ]
-    accounts = services.open_accounts(customer_ids=[customer for *_rest, customer in openings], lock=True)
+    accounts = services.open_accounts(
+        customer_ids=[customer for *_rest, customer in openings],
+        fresh=[customer for *_rest, customer, created in rows if created],  # made by this import: no account yet
+        lock=True,
+    )
 
     numbers = sorted({opening.card for _e, opening, _c in openings if opening.card})
     issued: set[str] = set()
@@ -223,7 +227,8 @@ def apply(rows: list[tuple[int, str, Any, int]]) -> None:
             retiered[account.pk] = account
     bulk.update_rows(LoyaltyAccount, ("tier",), list(retiered.values()))
 
-    opened, _active = _opened([account.pk for account in accounts.values()])
+    fresh = {customer for *_rest, customer, created in rows if created}  # their accounts have no entries yet
+    opened, _active = _opened([account.pk for customer, account in accounts.items() if customer not in fresh])
     moves = []
     for external_id, opening, customer in openings:
         account = accounts[customer]

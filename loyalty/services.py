@@ -511,14 +511,33 @@ def recompute_tiers(*, now=None) -> int:
 # --- Many accounts at once ---------------------------------------------------------------------------------------
 
 
-def open_accounts(*, customer_ids: Iterable[int], create: bool = True, lock: bool = False) -> dict[int, LoyaltyAccount]:
+def open_accounts(
+    *, customer_ids: Iterable[int], create: bool = True, lock: bool = False, fresh: Iterable[int] = ()
+) -> dict[int, LoyaltyAccount]:
     """The bulk form of `open_account`: customer id -> account (with its tier), the missing ones made first.
 
     With `lock` the accounts are locked in primary-key order (a caller about
     to move their points). Without `create` a customer with no account is
-    left out (a dry run writes nothing).
+    left out (a dry run writes nothing). `fresh`: customers the caller created
+    in its own transaction (an import): nobody else can see them yet, so they
+    have no account and none can be opened meanwhile; theirs are written in
+    one COPY, without looking or locking.
     """
-    ids = sorted(set(customer_ids))
+    new = sorted(set(fresh)) if create else []
+    accounts: dict[int, LoyaltyAccount] = {}
+    if new:
+        now = timezone.now()
+        ids = bulk.insert_rows(
+            LoyaltyAccount,
+            ("customer_id", "balance", "debt", "lifetime_points", "rolling_spend", "created_at"),
+            [(pk, 0, 0, 0, Decimal("0"), now) for pk in new],
+            ids=True,
+        )
+        for customer_id, pk in zip(new, ids, strict=True):
+            accounts[customer_id] = LoyaltyAccount(
+                pk=pk, customer_id=customer_id, balance=0, debt=0, lifetime_points=0, created_at=now
+            )
+    ids = sorted(set(customer_ids) - set(new))
     if create and ids:
         missing = set(ids)
         for part in bulk.chunks(ids):
@@ -526,7 +545,6 @@ def open_accounts(*, customer_ids: Iterable[int], create: bool = True, lock: boo
         LoyaltyAccount.objects.bulk_create(
             [LoyaltyAccount(customer_id=pk) for pk in sorted(missing)], ignore_conflicts=True, batch_size=1000
         )
-    accounts: dict[int, LoyaltyAccount] = {}
     for part in bulk.chunks(ids):
         query = LoyaltyAccount.objects.filter(customer_id__in=part).select_related("tier").order_by("pk")
         if lock:
