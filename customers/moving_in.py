@@ -745,7 +745,10 @@ def dataset_from_bytes(content: bytes, suffix: str) -> tablib.Dataset:
     if suffix == ".xlsx":
         return tablib.Dataset().load(io.BytesIO(content), format="xlsx")
     text = content.decode("utf-8-sig")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;") if text.strip() else csv.excel
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;")
+    except csv.Error:  # one column, or nothing to tell by
+        dialect = csv.excel
     records = list(csv.reader(io.StringIO(text), dialect))
     dataset = tablib.Dataset(headers=records[0] if records else [])
     width = len(dataset.headers or [])
