@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("loyalty", "0006_attributed_labels"),
+        ("loyalty", "0007_gift_cards"),
     ]
 
     operations = [
