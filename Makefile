@@ -68,7 +68,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m tests.architecture
-	$(VENV)/bin/mypy omni/*/services.py omni/*/selectors.py $$(ls */services.py */services/*.py */selectors.py 2>/dev/null)
+	$(VENV)/bin/mypy omni/*/services.py omni/*/selectors.py $$(ls */services.py */services/*.py */selectors.py */moving_in.py 2>/dev/null)
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -26,6 +26,7 @@ MODULES = [
     "bench.kpis",
     "bench.partitions",
     "bench.imports",
+    "bench.customer_import",
     "bench.load",
     "bench.system",
     "bench.capacity",

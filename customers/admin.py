@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections import OrderedDict
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from import_export import resources
+from import_export.admin import ImportMixin
+from import_export.formats import base_formats
+from import_export.results import Result, RowResult
 
-from customers import selectors, services
+from customers import moving_in, selectors, services
 from customers.models import (
     ConsentChange,
     Customer,
@@ -27,10 +33,12 @@ from customers.models import (
 )
 from customers.normalise import normalise_email, normalise_phone
 from customers.resources import SegmentMemberResource
+from omni import jobs
 from omni.actor import ADMIN, Actor
 from omni.catalog.models import ChannelCode
 from omni.errors import DomainError, Invalid
 from omni.replicas import reads_from_replica
+from omni.uploads import CheckedImportForm
 
 TIMELINE_ROWS = 25
 
@@ -83,9 +91,107 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+PREVIEW_ROWS = 500  # the preview lists this many rows; the totals count them all
+IMPORT_PERMISSION = "customers.import_customers"
+
+
+class CustomerImportResource(resources.Resource):
+    """Customers from another system (README, "Moving in"): imported by `moving_in.import_customers`, all or nothing."""
+
+    class Meta:
+        model = Customer
+        import_id_fields: list[str] = []
+
+    @classmethod
+    def get_display_name(cls) -> str:
+        return gettext("Customers from another system")
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
+        """Preview (new, updated, merges, unchanged, errors) or import; a large file goes to a background job."""
+        user = kwargs.get("user")
+        result = Result()
+        result.diff_headers = [
+            gettext("line"),
+            "external_id",
+            gettext("name"),
+            gettext("outcome"),
+            gettext("customer"),
+            gettext("detail"),
+        ]
+        result.total_rows = len(dataset)
+        try:
+            rows = moving_in.rows_from_dataset(dataset)
+            if not dry_run and len(rows) > jobs.rows_in_request():
+                result.job = jobs.start(
+                    kind="customers.import",
+                    title=gettext("Customer import: %(file)s") % {"file": kwargs.get("file_name") or "file"},
+                    task="customers.import_customers",
+                    total=len(rows),
+                    params={"format": "csv", "suffix": ".csv"},
+                    content=dataset.export("csv").encode("utf-8"),
+                    user=user,
+                    result_url=reverse("admin:customers_customer_changelist"),
+                )
+                return result
+            report = moving_in.import_customers(rows, dry_run=dry_run, actor=Actor.of(user, door=ADMIN))
+        except moving_in.ImportRejected as exc:
+            report = exc.report
+        except Invalid as exc:
+            if raise_errors:
+                raise
+            result.append_invalid_row(1, {}, ValidationError({"file": [exc.detail]}))
+            return result
+        labels = {
+            moving_in.NEW: gettext("new"),
+            moving_in.UPDATED: gettext("updated"),
+            moving_in.MERGE: gettext("merges"),
+            moving_in.UNCHANGED: gettext("unchanged"),
+        }
+        kinds = {
+            moving_in.NEW: RowResult.IMPORT_TYPE_NEW,
+            moving_in.UPDATED: RowResult.IMPORT_TYPE_UPDATE,
+            moving_in.MERGE: RowResult.IMPORT_TYPE_UPDATE,
+            moving_in.UNCHANGED: RowResult.IMPORT_TYPE_SKIP,
+        }
+        if report.error_rows:  # nothing is imported: the page lists every row to correct
+            for outcome in report.error_rows:
+                values = OrderedDict(external_id=outcome.external_id, name=outcome.name)
+                result.append_invalid_row(outcome.line, values, ValidationError(outcome.errors))
+            if raise_errors:
+                raise ValidationError(gettext("Some rows are wrong: nothing was imported."))
+            return result
+        shown = 0
+        for outcome in report.rows:
+            row_result = RowResult()
+            row_result.import_type = kinds[outcome.status]
+            result.increment_row_result_total(row_result)
+            if shown >= PREVIEW_ROWS:
+                continue
+            shown += 1
+            row_result.diff = [
+                outcome.line,
+                outcome.external_id,
+                outcome.name,
+                labels[outcome.status],
+                f"#{outcome.customer_id}" if outcome.customer_id else "",
+                moving_in.describe(outcome),
+            ]
+            result.append_row_result(row_result)
+        return result
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    """Type a name, an e-mail, a phone (however written) or a card number: one match opens the customer."""
+class CustomerAdmin(ImportMixin, admin.ModelAdmin):
+    """Type a name, an e-mail, a phone (however written) or a card number: one match opens the customer.
+
+    The Import button brings customers in from another system (CustomerImportResource).
+    """
+
+    change_list_template = "admin/customers/customer/change_list.html"
+    resource_classes = [CustomerImportResource]
+    import_form_class = CheckedImportForm
+    formats = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt.is_available()]
+    skip_admin_log = True
 
     form = CustomerForm
     list_display = ["__str__", "email", "phone", "status", "created_at"]
@@ -205,6 +311,15 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_merge_permission(self, request) -> bool:
         return request.user.has_perm("customers.merge_customers")
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm(IMPORT_PERMISSION)
+
+    def process_result(self, result, request):
+        job = getattr(result, "job", None)
+        if job is not None:  # a large file: imported by a worker, followed on its progress page
+            return HttpResponseRedirect(reverse("admin:omni_job_progress", args=[job.pk]))
+        return super().process_result(result, request)
 
     # -- personal data ---------------------------------------------------------------------------
 

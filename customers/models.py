@@ -53,6 +53,7 @@ class Customer(models.Model):
             ("export_personal_data", _("Can export a customer's personal data")),
             ("erase_personal_data", _("Can erase a customer's personal data")),
             ("merge_customers", _("Can merge customers")),
+            ("import_customers", _("Can import customers from another system")),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +117,31 @@ class Identifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.value}"
+
+
+class ImportedCustomer(models.Model):
+    """A customer brought in from another system, under that system's id (`customers.moving_in`).
+
+    The key of a re-run: the same id names the same customer, and the row's
+    fingerprint tells whether the file says anything new about them. A merge
+    moves it to the survivor like every other row of the customer.
+    """
+
+    external_id = models.CharField(_("id in the other system"), max_length=64, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="imported_as", verbose_name=_("customer")
+    )
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, help_text=_("Of the row as last imported."))
+    imported_at = models.DateTimeField(_("first imported"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed by an import"), auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("imported customer")
+        verbose_name_plural = _("imported customers")
+
+    def __str__(self) -> str:
+        return self.external_id
 
 
 class Attributed(FrameAttributed):

@@ -19,6 +19,7 @@ from customers.models import IdentifierKind
 from omni.errors import Invalid
 
 DEFAULT_REGION = "IT"
+KINDS = frozenset(IdentifierKind.values)  # read once: an enum's values are rebuilt on every access
 MAX_LENGTH = 200
 
 
@@ -63,7 +64,7 @@ def normalise_token(value: str, *, field: str = "value") -> str:
 
 def normalise_identifier(kind: str, value: object, *, field: str = "value", kind_field: str = "kind") -> str:
     """The stored form of `value` for an identifier of `kind`."""
-    if kind not in IdentifierKind.values:
+    if kind not in KINDS:
         raise _invalid(
             kind_field,
             _("Unknown identifier kind %(kind)r; use one of %(kinds)s.")

@@ -15,7 +15,11 @@ the erasure span all of them. So each of those apps registers here, from its
 - an **export part**: JSON-able data added to the personal-data export;
 - an **erase hook**: what erasure does to its rows;
 - an **identifier hook**: called when an identifier of a kind is attached
-  to a customer (loyalty opens an account for a new card number).
+  to a customer (loyalty opens an account for a new card number);
+- an **import part**: the columns of the customer import it owns (loyalty:
+  the card, the opening points, the tier), checked for every row before
+  anything is written and applied in the import's transaction once the
+  customers are known (`customers.moving_in`).
 
 Registering under a name already used replaces the earlier entry, so a
 module reloaded in tests does not register twice. No signals are involved.
@@ -85,6 +89,26 @@ EraseHook = Callable[..., Any]  # hook(*, customer) -> JSON-able note of what wa
 IdentifierHook = Callable[..., Any]  # hook(*, customer, value) -> None
 
 
+@dataclass(frozen=True)
+class ImportPart:
+    """What an app brings to the customer import.
+
+    ``check(rows)``: rows are (line, external id, the part's own data, the
+    customer the row names today or None for a new one, the customers it
+    will merge with, or None for a row wrong already: check its fields
+    only); returns {line: {field: [messages]}} for bad rows and the set of
+    lines whose data changes something. ``apply(rows)``: (line, external
+    id, data, customer id, whether the import created that customer) for
+    the rows written, in the import's transaction.
+    """
+
+    name: str
+    key: str  # the key of the row's JSON object it reads (``loyalty``)
+    columns: tuple[str, ...]  # the file's columns that fill that object, by the same names
+    check: Callable[[list[tuple[int, str, Any, int | None, frozenset[int] | None]]], tuple[dict[int, dict], set[int]]]
+    apply: Callable[[list[tuple[int, str, Any, int, bool]]], Any]
+
+
 @dataclass
 class Registry:
     merge_handlers: dict[str, MergeHandler] = field(default_factory=dict)
@@ -94,6 +118,7 @@ class Registry:
     export_parts: dict[str, ExportPart] = field(default_factory=dict)
     erase_hooks: dict[str, EraseHook] = field(default_factory=dict)
     identifier_hooks: dict[str, dict[str, IdentifierHook]] = field(default_factory=dict)
+    import_parts: dict[str, ImportPart] = field(default_factory=dict)
 
 
 registry = Registry()
@@ -130,3 +155,7 @@ def register_erase_hook(name: str, hook: EraseHook) -> None:
 
 def register_identifier_hook(kind: str, name: str, hook: IdentifierHook) -> None:
     registry.identifier_hooks.setdefault(kind, {})[name] = hook
+
+
+def register_import_part(part: ImportPart) -> None:
+    registry.import_parts[part.name] = part

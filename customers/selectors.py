@@ -39,6 +39,7 @@ from customers.models import (
     Erasure,
     Identifier,
     IdentifierKind,
+    ImportedCustomer,
     Segment,
     SegmentReach,
 )
@@ -233,6 +234,10 @@ def personal_data(customer: Customer) -> dict[str, Any]:
             for m in CustomerMerge.objects.filter(survivor=customer).order_by("merged_at", "pk")
         ],
         "erasures": [{"at": _iso(e.erased_at)} for e in Erasure.objects.filter(customer=customer)],
+        "imported_as": [
+            {"external_id": i.external_id, "imported_at": _iso(i.imported_at)}
+            for i in ImportedCustomer.objects.filter(customer=customer).order_by("pk")
+        ],
     }
     for name, part in registry.export_parts.items():
         data[name] = part(customer)

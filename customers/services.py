@@ -33,7 +33,7 @@ from customers.models import (
 from customers.normalise import normalise_email, normalise_identifier, normalise_phone
 from customers.registry import registry
 from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data, related_rows, segment_members
-from omni import webhooks
+from omni import bulk, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.concurrency import retry_on_conflict
 from omni.errors import Conflict, CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
@@ -77,7 +77,7 @@ def clean_identifiers(identifiers: Sequence[IdentifierIn | Mapping[str, Any]]) -
     if not identifiers:
         needed = _("At least one identifier is needed.")
         raise Invalid(f"identifiers: {needed}", errors={"identifiers": [needed]})
-    cleaned: dict[tuple[str, str], IdentifierIn] = {}
+    normalised = []
     for index, item in enumerate(identifiers):
         if isinstance(item, Mapping):
             kind, raw, verified = item.get("kind"), item.get("value"), item.get("verified", True)
@@ -89,10 +89,18 @@ def clean_identifiers(identifiers: Sequence[IdentifierIn | Mapping[str, Any]]) -
             field=f"identifiers.{index}.value",
             kind_field=f"identifiers.{index}.kind",
         )
-        key = (str(kind), value)
+        normalised.append(IdentifierIn(kind=str(kind), value=value, verified=bool(verified)))
+    return merge_repeated(normalised)
+
+
+def merge_repeated(identifiers: Iterable[IdentifierIn]) -> list[IdentifierIn]:
+    """Identifiers already normalised, each value once: a value given twice counts as verified if either said so."""
+    cleaned: dict[tuple[str, str], IdentifierIn] = {}
+    for item in identifiers:
+        key = (item.kind, item.value)
         earlier = cleaned.get(key)
         cleaned[key] = IdentifierIn(
-            kind=str(kind), value=value, verified=bool(verified) or bool(earlier and earlier.verified)
+            kind=item.kind, value=item.value, verified=item.verified or bool(earlier and earlier.verified)
         )
     return list(cleaned.values())
 
@@ -234,6 +242,51 @@ def follow_identifier(*, customer_id: int, kind: str, value: str, replaces: str 
         Identifier.objects.filter(pk=held.pk).update(is_verified=True)
 
 
+def follow_identifiers_many(*, kind: str, pairs: Sequence[tuple[int, str]]) -> int:
+    """The bulk form of `follow_identifier` for new numbers: (customer id, value) pairs, values normalised.
+
+    Each value becomes its customer's verified identifier (one COPY for the
+    new ones, one UPDATE for those the customer held unverified). Raises
+    Conflict, nothing written, when a value names another customer: the
+    caller checks that first. Call inside the owner's transaction. Returns
+    the identifiers added.
+    """
+    wanted = dict((value, customer_id) for customer_id, value in pairs)
+    held: dict[str, tuple[int, int, bool]] = {}
+    values = sorted(wanted)
+    for part in bulk.chunks(values):
+        for pk, value, customer_id, verified in Identifier.objects.filter(kind=kind, value__in=part).values_list(
+            "pk", "value", "customer_id", "is_verified"
+        ):
+            held[value] = (pk, customer_id, verified)
+    if any(held[value][1] != wanted[value] for value in held):
+        raise Conflict("This identifier belongs to another customer.")
+    Identifier.objects.filter(pk__in=[pk for pk, _c, verified in held.values() if not verified]).update(
+        is_verified=True
+    )
+    now = timezone.now()
+    new = [(wanted[value], kind, value, True, now) for value in values if value not in held]
+    bulk.insert_rows(Identifier, ("customer_id", "kind", "value", "is_verified", "created_at"), new)
+    return len(new)
+
+
+def consent_changes(
+    current: Mapping[str, ConsentChange | None], choices: Mapping[str, bool], *, at: Any = None
+) -> list[str]:
+    """The purposes whose choice changes the customer's consent: the one rule of what a consent write records.
+
+    A purpose given the state it already has records nothing. With `at` (a
+    consent given elsewhere, on that date) a choice older than the customer's
+    latest change records nothing either: what they said since wins.
+    """
+    return [
+        purpose
+        for purpose, granted in choices.items()
+        if (change := current.get(purpose)) is None
+        or (change.is_granted != granted and (at is None or change.changed_at < at))
+    ]
+
+
 def _is_owner(is_verified: bool) -> bool:
     """An identifier given as verified names its holder when the holder's row is verified too; an
     unverified row is only a claim (it never merges, it is adopted or moved)."""
@@ -247,17 +300,7 @@ def _identify_once(
     for item in cleaned:
         match |= Q(kind=item.kind, value=item.value)
     known = {(row.kind, row.value): row for row in Identifier.objects.filter(match)}
-
-    owners: set[int] = set()  # customers whose verified identifiers were given as verified
-    claimed: list[Identifier] = []  # unverified rows given now as verified
-    for item in cleaned:
-        row = known.get((item.kind, item.value))
-        if row is None or not item.verified:
-            continue
-        if _is_owner(row.is_verified):
-            owners.add(row.customer_id)
-        else:
-            claimed.append(row)
+    owners, claimed = match_identifiers(cleaned, known)
 
     merged_from: list[int] = []
     created = False
@@ -307,12 +350,10 @@ def _identify_once(
     held_by_survivor = {row.pk for row in claimed} | {
         row.pk for row in known.values() if row.customer_id == survivor.pk or row.customer_id in merged_from
     }
-    offered = {name: value for name, value in fields.items() if value}
-    for item in sorted(cleaned, key=lambda item: not item.verified):  # a verified value first
-        row = known.get((item.kind, item.value))
-        name = PROFILE_IDENTIFIERS.get(item.kind)  # type: ignore[call-overload]
-        if name and (row is None or row.pk in held_by_survivor):
-            offered.setdefault(name, item.value)
+    offered = offered_profile(
+        fields,
+        [item for item in cleaned if (row := known.get((item.kind, item.value))) is None or row.pk in held_by_survivor],
+    )
     blanks = {name: value for name, value in offered.items() if not getattr(survivor, name)}
     if blanks:
         for name, value in blanks.items():
@@ -320,6 +361,43 @@ def _identify_once(
         survivor.save(update_fields=[*blanks, "updated_at"])
     attach_profile_identifiers(survivor, held={(item.kind, item.value) for item in cleaned})
     return IdentifyResult(customer=survivor, created=created, merged_from=merged_from, unverified_conflicts=conflicts)
+
+
+def match_identifiers(cleaned: Sequence[IdentifierIn], known: Mapping[tuple[str, str], Any]) -> tuple[set[int], list]:
+    """The merge rule: (customers the identifiers name, unverified rows they claim), from the rows held.
+
+    `known` maps (kind, value) to the stored row (anything with `customer_id`
+    and `is_verified`). A verified identifier held verified names its holder:
+    several holders are merged. A verified identifier held unverified is only
+    a claim: its row is adopted or moved, never a reason to merge. An
+    unverified identifier names nobody. `identify` and the customer import
+    (`customers.moving_in`) both decide by it.
+    """
+    owners: set[int] = set()  # customers whose verified identifiers were given as verified
+    claimed: list = []  # unverified rows given now as verified
+    for item in cleaned:
+        row = known.get((item.kind, item.value))
+        if row is None or not item.verified:
+            continue
+        if _is_owner(row.is_verified):
+            owners.add(row.customer_id)
+        else:
+            claimed.append(row)
+    return owners, claimed
+
+
+def offered_profile(fields: Mapping[str, Any], held: Iterable[IdentifierIn]) -> dict[str, Any]:
+    """The profile values a customer is offered: the fields given, then the e-mail and phone they hold.
+
+    `held` are the identifiers the customer holds after the call; a verified
+    value is offered before a typed one. Callers fill only the blank fields.
+    """
+    offered = {name: value for name, value in fields.items() if value}
+    for item in sorted(held, key=lambda item: not item.verified):  # a verified value first
+        name = PROFILE_IDENTIFIERS.get(item.kind)  # type: ignore[call-overload]
+        if name:
+            offered.setdefault(name, item.value)
+    return offered
 
 
 def _stand_in_for(rows: list[Identifier]) -> tuple[Customer, bool]:
@@ -534,14 +612,13 @@ def set_consents(
             ConsentChange(
                 customer=locked,
                 purpose=purpose,
-                is_granted=granted,
+                is_granted=choices[purpose],
                 channel=channel,
                 source=source,
                 wording=(wording or {}).get(purpose, ""),
                 **_attribution(actor, request_key),
             )
-            for purpose, granted in choices.items()
-            if (change := current[purpose]) is None or change.is_granted != granted
+            for purpose in consent_changes(current, choices)
         ]
         ConsentChange.objects.bulk_create(rows)
     return current_consents([customer.pk])[customer.pk]

@@ -25,12 +25,13 @@ from customers.registry import (
     register_erase_hook,
     register_export_part,
     register_identifier_hook,
+    register_import_part,
     register_merge_handler,
     register_panel,
     register_summary,
     register_timeline_source,
 )
-from loyalty import services, store_credit
+from loyalty import moving_in, services, store_credit
 from loyalty.models import Card, LedgerEntry, LoyaltyAccount, StoreCreditBalance
 from omni.money import format_moment
 
@@ -168,3 +169,4 @@ def register() -> None:
     register_panel("loyalty", panel)
     register_export_part("loyalty", export)
     register_erase_hook("loyalty", erase)
+    register_import_part(moving_in.PART)

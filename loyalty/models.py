@@ -137,6 +137,7 @@ class EntryKind(models.TextChoices):
     REVERSE = "reverse", _("Reversed")
     EXPIRE = "expire", _("Expired")
     ADJUST = "adjust", _("Adjusted")
+    OPENING = "opening", _("Opening balance")
 
 
 class LedgerEntry(Attributed):

@@ -511,14 +511,33 @@ def recompute_tiers(*, now=None) -> int:
 # --- Many accounts at once ---------------------------------------------------------------------------------------
 
 
-def open_accounts(*, customer_ids: Iterable[int], create: bool = True, lock: bool = False) -> dict[int, LoyaltyAccount]:
+def open_accounts(
+    *, customer_ids: Iterable[int], create: bool = True, lock: bool = False, fresh: Iterable[int] = ()
+) -> dict[int, LoyaltyAccount]:
     """The bulk form of `open_account`: customer id -> account (with its tier), the missing ones made first.
 
     With `lock` the accounts are locked in primary-key order (a caller about
     to move their points). Without `create` a customer with no account is
-    left out (a dry run writes nothing).
+    left out (a dry run writes nothing). `fresh`: customers the caller created
+    in its own transaction (an import): nobody else can see them yet, so they
+    have no account and none can be opened meanwhile; theirs are written in
+    one COPY, without looking or locking.
     """
-    ids = sorted(set(customer_ids))
+    new = sorted(set(fresh)) if create else []
+    accounts: dict[int, LoyaltyAccount] = {}
+    if new:
+        now = timezone.now()
+        ids = bulk.insert_rows(
+            LoyaltyAccount,
+            ("customer_id", "balance", "debt", "lifetime_points", "rolling_spend", "created_at"),
+            [(pk, 0, 0, 0, Decimal("0"), now) for pk in new],
+            ids=True,
+        )
+        for customer_id, pk in zip(new, ids, strict=True):
+            accounts[customer_id] = LoyaltyAccount(
+                pk=pk, customer_id=customer_id, balance=0, debt=0, lifetime_points=0, created_at=now
+            )
+    ids = sorted(set(customer_ids) - set(new))
     if create and ids:
         missing = set(ids)
         for part in bulk.chunks(ids):
@@ -526,7 +545,6 @@ def open_accounts(*, customer_ids: Iterable[int], create: bool = True, lock: boo
         LoyaltyAccount.objects.bulk_create(
             [LoyaltyAccount(customer_id=pk) for pk in sorted(missing)], ignore_conflicts=True, batch_size=1000
         )
-    accounts: dict[int, LoyaltyAccount] = {}
     for part in bulk.chunks(ids):
         query = LoyaltyAccount.objects.filter(customer_id__in=part).select_related("tier").order_by("pk")
         if lock:
@@ -540,9 +558,11 @@ class PointsMove:
     """One movement of points for the bulk services: ids and amounts only.
 
     `kind` says which one-row service it is the bulk form of: EARN (`earn`),
-    REDEEM (`redeem`) or REVERSE (`reverse`). `at` dates the entry (now when
-    not given); `spend` is the amount paid behind an earning or refunded
-    behind a reversal.
+    REDEEM (`redeem`) or REVERSE (`reverse`); OPENING is the balance an
+    account brings from another system (`open_balances`): points credited
+    into a lot lapsing at `expires_at`, or, negative, taken back as a
+    redemption is. `at` dates the entry (now when not given); `spend` is the
+    amount paid behind an earning or refunded behind a reversal.
     """
 
     account_id: int
@@ -554,6 +574,7 @@ class PointsMove:
     channel: str = ""
     reason: str = ""
     reference: str = ""
+    expires_at: datetime | None = None  # OPENING only: when its points lapse (else the programme's rule)
 
 
 @dataclass
@@ -630,7 +651,7 @@ def _move_points(moves: Sequence[PointsMove], *, actor: Actor, settings: Program
     if missing:
         raise Invalid("No such loyalty account.", {"account": [f"Unknown account(s): {sorted(missing)}."]})
 
-    days = {lot_expiry(m.at or now, settings) for m in moves if m.kind == EntryKind.EARN}
+    days = {_expiry_of(m, now, settings) for m in moves if m.kind in (EntryKind.EARN, EntryKind.OPENING)}
     lots: dict[int, list[_Lot]] = {pk: [] for pk in ids}
     by_day: dict[tuple[int, datetime], _Lot] = {}
     for part in bulk.chunks(ids):
@@ -651,13 +672,15 @@ def _move_points(moves: Sequence[PointsMove], *, actor: Actor, settings: Program
         figures = state[move.account_id]
         balance, debt, lifetime = figures
         at = move.at or now
-        if move.kind == EntryKind.REDEEM:
-            if move.points <= 0:
+        taken_back = move.kind == EntryKind.OPENING and move.points < 0  # a corrected opening balance
+        if move.kind == EntryKind.REDEEM or taken_back:
+            points = -move.points if taken_back else move.points
+            if points <= 0:
                 raise Invalid("Points to redeem must be positive.", {"points": ["Must be at least 1."]})
-            if balance < move.points:
-                raise InsufficientPoints(f"The balance is lower than {move.points} points.")
-            change, debt_change, spend = -move.points, 0, Decimal("0")
-            _spend_lots(lots[move.account_id], move.points)
+            if balance < points:
+                raise InsufficientPoints(f"The balance is lower than {points} points.")
+            change, debt_change, spend = -points, 0, move.spend
+            _spend_lots(lots[move.account_id], points)
         elif move.kind == EntryKind.REVERSE:
             if move.points <= 0 and move.spend <= 0:
                 entry_of.append(None)
@@ -675,7 +698,7 @@ def _move_points(moves: Sequence[PointsMove], *, actor: Actor, settings: Program
             change, debt_change, spend = credit, -paid_off, move.spend
             figures[2] = lifetime + earned
             if credit:
-                expires_at = lot_expiry(at, settings)
+                expires_at = _expiry_of(move, now, settings)
                 day = by_day.get((move.account_id, expires_at))
                 if day is None:
                     day = by_day[(move.account_id, expires_at)] = _Lot(
@@ -755,6 +778,13 @@ def _move_points(moves: Sequence[PointsMove], *, actor: Actor, settings: Program
     return [entry_ids[i] if i is not None else None for i in entry_of]
 
 
+def _expiry_of(move: PointsMove, now: datetime, settings: Programme) -> datetime:
+    """When the points a move credits lapse: an opening balance's own date, else the programme's rule."""
+    if move.kind == EntryKind.OPENING and move.expires_at is not None:
+        return end_of_day(move.expires_at)
+    return lot_expiry(move.at or now, settings)
+
+
 def _spend_lots(lots: list[_Lot], points: int) -> None:
     """Spend `points` from an account's lots as `_consume_lots` does: soonest expiry first, then the oldest lot."""
     if not points:
@@ -769,3 +799,24 @@ def _spend_lots(lots: list[_Lot], points: int) -> None:
     for lot, used in taken:
         lot.remaining -= used
         lot.changed = True
+
+
+def issue_cards_many(*, cards: Sequence[tuple[int, int, str]]) -> int:
+    """The bulk form of `add_card` for new numbers: (account id, customer id, number) triples, numbers free.
+
+    The cards in one COPY, and the customers' `card` identifiers following
+    them (`follow_identifiers_many`), as `_issue_card` does for one. Raises
+    CardTaken, nothing written, when a number names another customer. Call
+    inside the caller's transaction. Returns the cards issued.
+    """
+    if not cards:
+        return 0
+    now = timezone.now()
+    bulk.insert_rows(
+        Card, ("account_id", "number", "is_active", "issued_at"), [(a, n, True, now) for a, _c, n in cards]
+    )
+    try:
+        customer_services.follow_identifiers_many(kind=IdentifierKind.CARD, pairs=[(c, n) for _a, c, n in cards])
+    except Conflict as error:
+        raise CardTaken() from error
+    return len(cards)

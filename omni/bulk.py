@@ -56,8 +56,17 @@ def insert_objects(model: Any, objects: Sequence[Any]) -> None:
         obj._state.db = connection.alias
 
 
+PLAIN = (int, str, bool, Decimal, type(None))  # values the driver sends as they are, without Django preparing them
+ARRAY_CHUNK = 50_000  # rows per UPDATE ... FROM unnest(...): one array parameter per column, whatever the rows
+
+
 def update_rows(model: Any, names: Sequence[str], objects: Sequence[Any]) -> None:
-    """bulk_update of the fields `names` of `objects`; on PostgreSQL one UPDATE ... FROM (VALUES ...) per chunk."""
+    """bulk_update of the fields `names` of `objects`; on PostgreSQL one UPDATE ... FROM unnest(arrays) per chunk.
+
+    Each column travels as one array parameter, so the statement stays short
+    however many rows it updates (a statement of a VALUES row per object costs
+    more to build and parse than to run).
+    """
     if not objects:
         return
     if connection.vendor != "postgresql":
@@ -67,14 +76,24 @@ def update_rows(model: Any, names: Sequence[str], objects: Sequence[Any]) -> Non
     fields = [meta.pk, *(meta.get_field(name) for name in names)]
     quote = connection.ops.quote_name
     columns = [quote(f.column) for f in fields]
-    row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields) + ")"
+    arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
     sets = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM unnest({arrays}) "
+        f"AS v({', '.join(columns)}) WHERE t.{columns[0]} = v.{columns[0]}"
+    )
     with connection.cursor() as cursor:
-        for part in chunks(objects):
+        for start in range(0, len(objects), ARRAY_CHUNK):
+            part = objects[start : start + ARRAY_CHUNK]
             cursor.execute(
-                f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM (VALUES {', '.join([row] * len(part))}) "
-                f"AS v({', '.join(columns)}) WHERE t.{columns[0]} = v.{columns[0]}",
-                [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in part for f in fields],
+                sql,
+                [
+                    [
+                        value if isinstance(value, PLAIN) else f.get_db_prep_save(value, connection)
+                        for value in (getattr(obj, f.attname) for obj in part)
+                    ]
+                    for f in fields
+                ],
             )
 
 

@@ -74,6 +74,7 @@ ROLES: dict[str, list[str]] = {
         "customers.export_personal_data",
         "customers.erase_personal_data",
         "customers.merge_customers",
+        "customers.import_customers",
         "customers.view_personaldataaudit",
         "loyalty.*",
     ],

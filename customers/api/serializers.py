@@ -203,3 +203,71 @@ class MovedSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="`moved`")
     detail = serializers.CharField()
     customer = serializers.IntegerField(help_text="The surviving customer's id; `Location` points at it.")
+
+
+# -- the import (moving in) ------------------------------------------------------------------------
+
+
+class ImportConsentSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    granted = serializers.BooleanField()
+    at = serializers.DateTimeField(help_text="When it was given or withdrawn (a date YYYY-MM-DD is read as that day).")
+    channel = serializers.CharField(max_length=20, help_text="Where it was given, e.g. store, web.")
+
+
+class ImportLoyaltySerializer(serializers.Serializer):
+    card = serializers.CharField(max_length=64, required=False, help_text="The loyalty card number.")
+    points = serializers.IntegerField(min_value=0, required=False, help_text="The opening balance.")
+    tier = serializers.CharField(required=False, help_text="A tier code or name of the programme.")
+    points_expire_on = serializers.DateField(required=False, help_text="When the opening points lapse.")
+
+
+class ImportRowSerializer(serializers.Serializer):
+    """One customer of the other system. Checked by the job: a bad row is listed in the job's errors."""
+
+    external_id = serializers.CharField(max_length=64, help_text="The customer's id in the other system.")
+    profile = ProfileInSerializer(required=False)
+    identifiers = CustomerIdentifierInSerializer(many=True, required=False)
+    consents = ImportConsentSerializer(many=True, required=False)
+    loyalty = ImportLoyaltySerializer(required=False)
+
+
+class ImportBatchInSerializer(serializers.Serializer):
+    rows = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, max_length=10_000, help_text="At most 10,000 rows a batch."
+    )
+    partial = serializers.BooleanField(
+        default=False, help_text="True: import the good rows even if some are wrong. False: all or nothing."
+    )
+
+
+class ImportBatchSchemaSerializer(serializers.Serializer):
+    """The batch as the schema shows it; rows are checked one by one by the job, not by the request."""
+
+    rows = ImportRowSerializer(many=True)
+    partial = serializers.BooleanField(default=False)
+
+
+class ImportAcceptedSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    status_url = serializers.CharField()
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="The row's index in `rows`, from 0.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportStatusSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    merged = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True)
+    detail = serializers.CharField(help_text="What went wrong, for a failed job.")

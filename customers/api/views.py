@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -21,19 +23,29 @@ from customers.api.serializers import (
     ErasureSerializer,
     IdentifyInSerializer,
     IdentifyResultSerializer,
+    ImportAcceptedSerializer,
+    ImportBatchInSerializer,
+    ImportBatchSchemaSerializer,
+    ImportStatusSerializer,
     MovedSerializer,
     PersonalDataSerializer,
     ProfilePatchSerializer,
     TimelineEntrySerializer,
 )
 from customers.models import ConsentPurpose, Customer
+from omni import jobs
 from omni.actor import API_SESSION, Actor
-from omni.api.permissions import principal_may, rule
+from omni.api.permissions import is_api_client, principal_may, rule
 from omni.api.schema import ErrorSerializer
 from omni.errors import NotFound
+from omni.models import Job
 
 MOVED = OpenApiResponse(MovedSerializer, description="A merged-away id: `Location` names the surviving customer.")
 ERASED = OpenApiResponse(ErrorSerializer, description="`customer_erased`: the customer's personal data was erased.")
+
+
+IMPORT_JOB = "customers.import"
+IMPORT_PERMISSION = "customers.import_customers"
 
 
 def request_key_of(request) -> str:
@@ -254,3 +266,64 @@ class EraseView(CustomerMixin, APIView):
             customer=self.customer(pk), actor=self.actor(), request_key=request_key_of(request)
         )
         return Response(ErasureSerializer(erasure).data)
+
+
+class CustomerImportView(APIView):
+    """Bring customers in from another system: a batch of rows, imported by a background job (202)."""
+
+    access = {"post": rule("customers", IMPORT_PERMISSION)}
+
+    @extend_schema(
+        request=ImportBatchSchemaSerializer,
+        responses={202: OpenApiResponse(ImportAcceptedSerializer, description="The job that imports the batch.")},
+    )
+    def post(self, request):
+        incoming = ImportBatchInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        principal = request.user
+        job = jobs.start(
+            kind=IMPORT_JOB,
+            title=_("Customer import: %(rows)d rows") % {"rows": len(data["rows"])},
+            task="customers.import_customers",
+            total=len(data["rows"]),
+            params={
+                "format": "json",
+                "partial": data["partial"],
+                "api_client": principal.pk if is_api_client(principal) else None,
+            },
+            content=json.dumps(data["rows"], cls=DjangoJSONEncoder).encode("utf-8"),
+            user=None if is_api_client(principal) else principal,
+        )
+        url = reverse("v1:customer-import-status", kwargs={"job": job.pk})
+        return Response({"job": job.pk, "status_url": request.build_absolute_uri(url)}, status=status.HTTP_202_ACCEPTED)
+
+
+class CustomerImportStatusView(APIView):
+    """How an import job is going, and its figures once done; only whoever started it sees it."""
+
+    access = {"get": rule("customers", IMPORT_PERMISSION)}
+
+    @extend_schema(responses={200: ImportStatusSerializer, 404: OpenApiResponse(ErrorSerializer)})
+    def get(self, request, job: int):
+        found = Job.objects.filter(pk=job, kind=IMPORT_JOB).defer("content").first()
+        principal = request.user
+        mine = found is not None and (
+            found.params.get("api_client") == principal.pk
+            if is_api_client(principal)
+            else found.user_id == principal.pk or principal.is_superuser
+        )
+        if not mine:
+            raise NotFound(_("No customer import %(job)s.") % {"job": job})
+        result = found.result or {}
+        return Response(
+            {
+                "job": found.pk,
+                "status": found.status,
+                "done": found.done,
+                "total": found.total,
+                **{name: result.get(name, 0) for name in ("rows", "created", "updated", "merged", "unchanged")},
+                "errors": result.get("errors", []),
+                "detail": found.error,
+            }
+        )

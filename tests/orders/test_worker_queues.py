@@ -55,6 +55,7 @@ def test_every_task_has_the_queue_of_its_kind():
         "kpis.recompute_days": "imports",
         "kpis.import_social_figures": "imports",
         "inventory.import_stock_count": "imports",
+        "customers.import_customers": "imports",
     }
     beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     # The outbox relay and the webhooks' retry sweep are periodic but stay with the work they send.

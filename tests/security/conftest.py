@@ -73,6 +73,7 @@ def world(db):
         "number": sale.number,
         "rma": ret.rma,
         "delivery_id": 1,
+        "job": 1,
     }
     return {"users": users, "kwargs": kwargs, "milano": milano, "roma": roma, "order": sale, "return": ret}
 
