@@ -46,7 +46,7 @@ class Command(BaseCommand):
             "--scale",
             type=positive_scale,
             default=1.0,
-            help="Multiply customers and orders (1: ~5,000 customers, ~19,000 till receipts and ~600 online "
+            help="Multiply customers and orders (1: ~5,000 customers, ~7,400 till receipts and ~300 online "
             "orders). Default 1.",
         )
         parser.add_argument("--seed", type=int, default=42, help="Seed of the generator. Default 42.")
