@@ -200,7 +200,9 @@ def test_each_channel_fulfils_its_orders_the_way_a_store_or_a_site_would(written
     kinds = Counter()
     for order in Order.objects.select_related("channel"):
         kinds[(order.channel.code, order.fulfilment_type, order.is_endless_aisle)] += 1
-        assert order.external_id
+        if order.external_id is None:  # the new order of an exchange at the till, paid with the returned value
+            assert order.channel.code == "store" and order.payments.filter(tender="store_credit").exists(), order
+            continue
         if order.channel.code == "store":
             assert order.location_id in stores
             assert order.external_id.startswith(f"{stores[order.location_id]}-")  # the till's receipt number
