@@ -155,7 +155,7 @@ class BackgroundCopy:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-copy")
         self._pending: deque[Future[None]] = deque()
 
-    def copy(self, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], defaults: tuple[Any, ...]) -> None:
+    def write(self, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], defaults: tuple[Any, ...]) -> None:
         """Copy `rows` (each followed by `defaults`) into the model's table's `columns` (quoted column names)."""
         while len(self._pending) >= self.max_pending:
             self._pending.popleft().result()

@@ -188,9 +188,14 @@ def copy_writes(root: Path = ROOT, packages: Iterable[str] | None = None) -> lis
         lines = source.splitlines()
         for node in ast.walk(ast.parse(source, filename=relative)):
             if not isinstance(node, ast.Call) or _called_name(node) != "copy" or not node.args:
-                continue
+                continue  # dict.copy(), list.copy()
+            if isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) == "copy":
+                continue  # the copy module: copy.copy(obj)
+            # A statement written out is judged by what it says (COPY ... TO is a read); one held in a
+            # variable cannot be read here, so it counts as a write.
             statement = ast.unparse(node.args[0]).upper()
-            if "COPY" in statement and " FROM " in f" {statement} ":
+            is_read = "COPY" in statement and " TO " in f" {statement} " and " FROM " not in f" {statement} "
+            if not is_read:
                 text = lines[node.lineno - 1].strip()
                 findings.append(Finding(relative, node.lineno, text, "writes with COPY outside omni/bulk.py"))
     return sorted(findings, key=lambda f: (f.path, f.line))

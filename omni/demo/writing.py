@@ -96,7 +96,7 @@ class CopyWriter(RowWriter):
         if not rows:
             return
         _table, columns, defaults = _target(model, fields)
-        self._copy.copy(model, columns, rows, defaults)
+        self._copy.write(model, columns, rows, defaults)
 
     def wait(self) -> None:
         self._copy.wait()

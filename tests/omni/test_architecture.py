@@ -105,8 +105,13 @@ def test_a_copy_into_a_table_outside_omni_bulk_is_reported_and_a_copy_out_is_not
                 "    with cursor.copy(f'COPY {table} TO STDOUT') as c:\n"
                 "        pass\n"
                 "    rows = {}.copy()\n"
+                "    sql = f'COPY {table} FROM STDIN'\n"
+                "    with cursor.copy(sql) as c:\n"
+                "        pass\n"
+                "    import copy\n"
+                "    other = copy.copy(rows)\n"
             ),
         },
     )
     found = [(f.path, f.line) for f in architecture.copy_writes(root, ["omni"])]
-    assert found == [("omni/demo.py", 2), ("omni/demo.py", 4)]
+    assert found == [("omni/demo.py", 2), ("omni/demo.py", 4), ("omni/demo.py", 10)]
