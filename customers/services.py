@@ -600,11 +600,7 @@ def set_consents(
     was agreed to. Returns the current state per purpose. Raises Invalid (no purpose, an
     unknown one) and CustomerErased.
     """
-    unknown = [p for p in choices if p not in ConsentPurpose.values]
-    if unknown:
-        raise Invalid(errors={name: [_("Unknown consent purpose.")] for name in unknown})
-    if not choices:
-        raise Invalid(errors={"non_field_errors": ["Give at least one of " + ", ".join(ConsentPurpose.values) + "."]})
+    _check_purposes(choices)
     with transaction.atomic():
         locked = _lock_for_change(customer)
         current = current_consents([locked.pk])[locked.pk]
@@ -622,6 +618,76 @@ def set_consents(
         ]
         ConsentChange.objects.bulk_create(rows)
     return current_consents([customer.pk])[customer.pk]
+
+
+def _check_purposes(choices: Mapping[str, bool]) -> None:
+    unknown = [p for p in choices if p not in ConsentPurpose.values]
+    if unknown:
+        raise Invalid(errors={name: [_("Unknown consent purpose.")] for name in unknown})
+    if not choices:
+        raise Invalid(errors={"non_field_errors": ["Give at least one of " + ", ".join(ConsentPurpose.values) + "."]})
+
+
+@dataclass(frozen=True)
+class ConsentsIn:
+    """The consents one customer gave or withdrew at once, for `set_consents_many`; `at` dates them (now if None)."""
+
+    customer_id: int
+    choices: Mapping[str, bool]
+    channel: str
+    source: str = ""
+    at: Any = None
+
+
+def set_consents_many(changes: Sequence[ConsentsIn], *, actor: Actor = SYSTEM) -> int:
+    """The bulk form of `set_consents`, in the order given: the changes of many customers in one insert.
+
+    The same rule decides what is written (`consent_changes`, against each
+    customer's state as the earlier changes of the batch left it). Locks the
+    customers in primary-key order. Raises Invalid (an unknown purpose) and
+    CustomerErased (an erased or merged customer), nothing written then.
+    Returns the number of changes written.
+    """
+    for change in changes:
+        _check_purposes(change.choices)
+    ids = sorted({change.customer_id for change in changes})
+    now = timezone.now()
+    with transaction.atomic():
+        live: set[int] = set()
+        for start in range(0, len(ids), 5000):
+            live.update(
+                Customer.objects.select_for_update(no_key=True)
+                .filter(pk__in=ids[start : start + 5000], erased_at__isnull=True, merged_into__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        if len(live) != len(ids):
+            raise CustomerErased()
+        state: dict[int, dict[str, ConsentChange | None]] = {}
+        for start in range(0, len(ids), 5000):
+            state.update(current_consents(ids[start : start + 5000]))
+        who = bulk.attribution(actor)
+        rows = []
+        for change in changes:
+            current = state[change.customer_id]
+            for purpose in consent_changes(current, change.choices):
+                row = ConsentChange(
+                    customer_id=change.customer_id,
+                    purpose=purpose,
+                    is_granted=change.choices[purpose],
+                    channel=change.channel,
+                    source=change.source,
+                )
+                row.changed_at = change.at or now
+                current[purpose] = row
+                rows.append(row)
+        bulk.insert_rows(
+            ConsentChange,
+            ("customer_id", "purpose", "is_granted", "changed_at", "channel", "source", "user_id", "api_client_id"),
+            [(r.customer_id, r.purpose, r.is_granted, r.changed_at, r.channel, r.source, *who) for r in rows],
+            restamp=True,
+        )
+    return len(rows)
 
 
 def add_profile_identifiers(*, customer: Customer) -> list[Identifier]:

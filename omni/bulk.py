@@ -1,5 +1,9 @@
 """Set-based writes for the bulk paths: COPY on PostgreSQL, bulk_create and bulk_update elsewhere.
 
+The one module that writes with COPY: the bulk services, the receipt import
+and the demo's generator (`BackgroundCopy`, `drop_keys_and_indexes`) all come
+through here.
+
 The receipt import and the bulk services of the apps (loyalty's ledger,
 lots and balances) write through these helpers, so a file of a hundred
 thousand lines costs a few statements per table. Each helper writes only
@@ -9,11 +13,13 @@ write stay with the owner of the table.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
 
 from omni.actor import Actor
 
@@ -148,3 +154,115 @@ def insert_rows(
                 for row in rows:
                     copy.write_row((*row, *defaults))
     return new_ids
+
+
+# --- Loading many rows into empty tables (the demo's retailer, a first import) ------------------------------------
+
+
+class BackgroundCopy:
+    """``COPY ... FROM STDIN`` in a worker thread, on the caller's psycopg connection and transaction (PostgreSQL).
+
+    The caller generates the next rows while the previous ones are copied, so
+    PostgreSQL and Python work at the same time. At most `max_pending` copies
+    wait (flat memory). Call `wait` before reading what was copied, and
+    `close` in a ``finally``: after a failure it lets a copy in flight end
+    before the transaction is rolled back on the same connection.
+    """
+
+    def __init__(self, *, max_pending: int = 4) -> None:
+        self.max_pending = max_pending
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-copy")
+        self._pending: deque[Future[None]] = deque()
+
+    def write(self, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], defaults: tuple[Any, ...]) -> None:
+        """Copy `rows` (each followed by `defaults`) into the model's table's `columns` (quoted column names)."""
+        while len(self._pending) >= self.max_pending:
+            self._pending.popleft().result()
+        table = connection.ops.quote_name(model._meta.db_table)
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        connection.ensure_connection()
+        self._pending.append(self._worker.submit(_copy_rows, connection.connection, sql, rows, defaults))
+
+    def wait(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        for pending in self._pending:
+            pending.exception()
+        self._pending.clear()
+        self._worker.shutdown(wait=True)
+
+
+def _copy_rows(pg_connection: Any, sql: str, rows: list[tuple[Any, ...]], defaults: tuple[Any, ...]) -> None:
+    """Runs in the copying thread, on the caller's psycopg connection (psycopg connections are thread-safe)."""
+    with pg_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        if defaults:
+            for row in rows:
+                copy.write_row(row + defaults)
+        else:
+            for row in rows:
+                copy.write_row(row)
+
+
+def drop_keys_and_indexes(models_: Sequence[Any]) -> list[str]:
+    """Drop the foreign keys and plain indexes of the models' tables for a load; returns the DDL that puts them back.
+
+    PostgreSQL then checks each key with one join and builds each index with
+    one sort when they are put back (`restore_keys_and_indexes`), instead of
+    a lookup and an index insertion per row. Primary keys and unique
+    constraints stay. All of it happens in the caller's transaction: a
+    failure leaves the schema as it was. Without the right to alter the
+    tables nothing is dropped (the keys are then checked per statement).
+    Elsewhere than on PostgreSQL: nothing to do.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    tables = [model._meta.db_table for model in models_]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(FOREIGN_KEYS_SQL, [tables])
+        foreign_keys = cursor.fetchall()
+        cursor.execute(PLAIN_INDEXES_SQL, [tables])
+        indexes = cursor.fetchall()
+        try:
+            with transaction.atomic():
+                for table, name, _definition in foreign_keys:
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+                for name, _definition in indexes:
+                    cursor.execute(f"DROP INDEX {name}")
+        except DatabaseError:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            return []
+    # Indexes first. A partitioned table's index reads "ON ONLY table" (the parent alone): it is rebuilt as it
+    # was dropped, on the parent and every partition.
+    return [definition.replace(" ON ONLY ", " ON ", 1) for _name, definition in indexes] + [
+        f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}" for table, name, definition in foreign_keys
+    ]
+
+
+def restore_keys_and_indexes(statements: Sequence[str]) -> None:
+    """Put back what `drop_keys_and_indexes` dropped, with memory enough to sort large indexes."""
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for sql in statements:
+            cursor.execute(sql)
+
+
+# The foreign keys and the plain indexes (not the primary keys and unique constraints) of some tables.
+FOREIGN_KEYS_SQL = """
+    SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+    FROM pg_constraint
+    WHERE contype = 'f' AND conrelid = ANY(SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)
+    ORDER BY 1, 2
+"""
+PLAIN_INDEXES_SQL = """
+    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index AS i
+    WHERE i.indrelid = ANY(SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)
+      AND NOT i.indisprimary
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+    ORDER BY 1
+"""

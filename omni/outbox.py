@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -41,10 +42,51 @@ COALESCED = "coalesced"  # the task id of a message that a waiting run covers
 
 
 def enqueue(task: str, **kwargs: Any) -> OutboxMessage:
-    """Record `task(**kwargs)` to run after the current transaction commits."""
+    """Record `task(**kwargs)` to run after the current transaction commits (inside `held()`: only record it)."""
     message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
+    holding = getattr(_holding, "ids", None)
+    if holding is not None:
+        holding.append(message.pk)
+        return message
     transaction.on_commit(lambda: send(message.pk, task=task, kwargs=kwargs))
     return message
+
+
+_holding = threading.local()
+SUPERSEDED = "superseded"  # the task id of a message whose work its sender did itself
+
+
+@contextlib.contextmanager
+def held() -> Iterator[list[int]]:
+    """Inside, `enqueue` writes its rows and sends nothing after the commit; yields the ids of those rows.
+
+    For a writer of much history at once (the demo's year) that settles the
+    work itself: it marks what it did with `supersede` and hands the rest to
+    `send_after_commit`. Whatever it leaves unsent the relay sends.
+    """
+    ids: list[int] = []
+    outer = getattr(_holding, "ids", None)
+    _holding.ids = ids
+    try:
+        yield ids
+    finally:
+        _holding.ids = outer
+
+
+def supersede(message_ids: Sequence[int], *, task: str) -> int:
+    """Mark the unsent messages of `task` among `message_ids` sent: their sender did the work itself."""
+    done = 0
+    for start in range(0, len(message_ids), 5000):
+        done += OutboxMessage.objects.filter(
+            pk__in=message_ids[start : start + 5000], task=task, sent_at__isnull=True
+        ).update(sent_at=timezone.now(), task_id=SUPERSEDED)
+    return done
+
+
+def send_after_commit(message_ids: Sequence[int]) -> None:
+    """Send these messages (those still unsent then) once the current transaction commits."""
+    ids = list(message_ids)
+    transaction.on_commit(lambda: [send(message_id) for message_id in ids])
 
 
 def send(message_id: int, *, task: str | None = None, kwargs: dict[str, Any] | None = None) -> bool:

@@ -1,4 +1,4 @@
-"""Two checks on the floors of DESIGN.md that import-linter cannot make by itself.
+"""Three checks on the architecture of DESIGN.md that import-linter cannot make by itself.
 
 1. Every module of the project sits on a floor: it is named, or inside a package named, in the
    layers contract of pyproject.toml, or it is one of the few modules of OUTSIDE_THE_FLOORS, each
@@ -8,6 +8,9 @@
    are allowed only with a literal naming the module's own app. Migrations are left out (Django
    hands them historical models through ``apps.get_model``), and ``importlib.util.find_spec``
    (is an optional library such as openpyxl installed?) is fine everywhere.
+3. One module writes with COPY: ``omni/bulk.py``. A ``.copy(...)`` call whose statement says
+   ``COPY ... FROM`` anywhere else in the project is reported (``COPY ... TO``, a read, is fine;
+   bench/ measures a COPY floor and is not part of the project's packages).
 
 Run by ``make lint`` as ``python -m tests.architecture``; tests/omni/test_architecture.py runs
 the same functions and proves that each check catches what it must.
@@ -169,6 +172,35 @@ def dynamic_lookups(root: Path = ROOT, packages: Iterable[str] | None = None) ->
     return sorted(findings, key=lambda f: (f.path, f.line))
 
 
+# The one module that may write with COPY.
+COPY_HOME = "omni/bulk.py"
+
+
+def copy_writes(root: Path = ROOT, packages: Iterable[str] | None = None) -> list[Finding]:
+    """``.copy(...)`` calls that write with ``COPY ... FROM`` outside omni/bulk.py."""
+    packages = list(packages if packages is not None else contract_config(root / "pyproject.toml")["root_packages"])
+    findings = []
+    for _module, path in project_modules(root, packages):
+        relative = str(path.relative_to(root))
+        if relative == COPY_HOME:
+            continue
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source, filename=relative)):
+            if not isinstance(node, ast.Call) or _called_name(node) != "copy" or not node.args:
+                continue  # dict.copy(), list.copy()
+            if isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) == "copy":
+                continue  # the copy module: copy.copy(obj)
+            # A statement written out is judged by what it says (COPY ... TO is a read); one held in a
+            # variable cannot be read here, so it counts as a write.
+            statement = ast.unparse(node.args[0]).upper()
+            is_read = "COPY" in statement and " TO " in f" {statement} " and " FROM " not in f" {statement} "
+            if not is_read:
+                text = lines[node.lineno - 1].strip()
+                findings.append(Finding(relative, node.lineno, text, "writes with COPY outside omni/bulk.py"))
+    return sorted(findings, key=lambda f: (f.path, f.line))
+
+
 def main() -> int:
     failed = False
     for module in modules_on_no_floor():
@@ -177,8 +209,11 @@ def main() -> int:
     for finding in dynamic_lookups():
         failed = True
         print(f"{finding}: import the app (if its floor allows) or turn the call around", file=sys.stderr)
+    for finding in copy_writes():
+        failed = True
+        print(f"{finding}: write through omni.bulk (insert_rows, BackgroundCopy)", file=sys.stderr)
     if not failed:
-        print("architecture: every module is on a floor; no app is reached by name")
+        print("architecture: every module is on a floor; no app is reached by name; only omni/bulk.py copies")
     return 1 if failed else 0
 
 

@@ -71,3 +71,41 @@ def test_get_answers_the_current_consents(api):
     customer = CustomerFactory()
     put(api, customer, marketing_email=True, source_channel="web")
     assert api.get(f"/api/v1/customers/{customer.pk}/consents/").json()["marketing_email"]["granted"] is True
+
+
+def test_the_bulk_form_writes_what_set_consents_writes_one_customer_after_the_other():
+    from customers import services
+
+    one, other = CustomerFactory(), CustomerFactory()
+    services.set_consents(customer=one, choices={"marketing_email": True}, channel="web")
+    a_year_ago = timezone.now() - timedelta(days=365)
+
+    written = services.set_consents_many(
+        [
+            services.ConsentsIn(one.pk, {"marketing_email": True, "profiling": True}, "store", "till", a_year_ago),
+            services.ConsentsIn(other.pk, {"marketing_sms": True}, "app", "app sign-up", a_year_ago),
+            services.ConsentsIn(other.pk, {"marketing_sms": False}, "web", "preference centre"),
+        ]
+    )
+
+    assert written == 3  # marketing_email was already given: unchanged, not written again
+    state = current_consents([one.pk, other.pk])
+    assert state[one.pk]["marketing_email"].channel == "web"
+    assert state[one.pk]["profiling"].is_granted and state[one.pk]["profiling"].changed_at == a_year_ago
+    assert state[other.pk]["marketing_sms"].is_granted is False
+    assert state[other.pk]["marketing_sms"].source == "preference centre"
+
+
+def test_the_bulk_form_refuses_an_unknown_purpose_and_writes_nothing():
+    from customers import services
+    from omni.errors import Invalid
+
+    customer = CustomerFactory()
+    with pytest.raises(Invalid):
+        services.set_consents_many(
+            [
+                services.ConsentsIn(customer.pk, {"marketing_email": True}, "web"),
+                services.ConsentsIn(customer.pk, {"newsletter": True}, "web"),
+            ]
+        )
+    assert not ConsentChange.objects.filter(customer=customer).exists()

@@ -84,3 +84,34 @@ def test_lookups_by_name_across_apps_are_reported_and_the_own_app_s_are_not(tmp_
         ("inventory/admin.py", 5, "import_module() may reach another app by name"),
         ("inventory/services.py", 5, "get_model() may reach another app by name"),
     ]
+
+
+def test_nothing_but_omni_bulk_writes_with_copy():
+    assert [str(finding) for finding in architecture.copy_writes()] == []
+
+
+def test_a_copy_into_a_table_outside_omni_bulk_is_reported_and_a_copy_out_is_not(tmp_path):
+    root = write(
+        tmp_path,
+        {
+            "omni/__init__.py": "",
+            "omni/bulk.py": "def load(cursor, sql):\n    cursor.copy(f'COPY {sql} FROM STDIN')\n",
+            "omni/demo.py": (
+                "def load(cursor, table):\n"
+                "    with cursor.copy(f'COPY {table} (id) FROM STDIN') as c:\n"
+                "        pass\n"
+                "    with cursor.copy('copy orders from stdin') as c:\n"
+                "        pass\n"
+                "    with cursor.copy(f'COPY {table} TO STDOUT') as c:\n"
+                "        pass\n"
+                "    rows = {}.copy()\n"
+                "    sql = f'COPY {table} FROM STDIN'\n"
+                "    with cursor.copy(sql) as c:\n"
+                "        pass\n"
+                "    import copy\n"
+                "    other = copy.copy(rows)\n"
+            ),
+        },
+    )
+    found = [(f.path, f.line) for f in architecture.copy_writes(root, ["omni"])]
+    assert found == [("omni/demo.py", 2), ("omni/demo.py", 4), ("omni/demo.py", 10)]

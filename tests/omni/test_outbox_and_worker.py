@@ -85,3 +85,24 @@ def test_work_left_by_a_killed_demo_process_is_sent_when_the_demo_starts_again(e
     assert OutboxMessage.objects.get(pk=left.pk).sent_at is not None
     demo = next(line for line in MAKEFILE.read_text().split("\n\n") if line.startswith("## demo"))
     assert demo.index("relay_outbox") < demo.index("runserver")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_held_messages_wait_for_their_writer_which_supersedes_some_and_sends_the_others(eager):
+    with transaction.atomic():
+        with outbox.held() as held:
+            refresh = outbox.enqueue("kpis.refresh_day", day="2026-10-01")
+            ping = outbox.enqueue("omni.ping", token="held")
+        assert held == [refresh.pk, ping.pk]
+        outside = outbox.enqueue("omni.ping", token="not held")  # after the block: sent after the commit as ever
+        assert outbox.supersede(held, task="kpis.refresh_day") == 1
+    assert OutboxMessage.objects.get(pk=refresh.pk).task_id == outbox.SUPERSEDED
+    assert OutboxMessage.objects.get(pk=ping.pk).sent_at is None  # held: left to the relay
+    assert OutboxMessage.objects.get(pk=outside.pk).sent_at is not None
+
+    with transaction.atomic():
+        with outbox.held() as held:
+            again = outbox.enqueue("omni.ping", token="sent by its writer")
+        outbox.send_after_commit(held)
+        assert OutboxMessage.objects.get(pk=again.pk).sent_at is None
+    assert OutboxMessage.objects.get(pk=again.pk).sent_at is not None

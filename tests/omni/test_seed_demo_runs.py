@@ -1,0 +1,75 @@
+"""seed_demo runs that need an empty database each: the same seed writes the same rows, --scale, bad options."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+
+from customers.models import Customer
+from omni.catalog.models import Location
+from omni.orders.models import Order
+from tests.omni.test_seed_demo import UNTIL, run_and_roll_back, seed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_the_same_seed_writes_the_same_rows_and_another_seed_other_rows():
+    first = run_and_roll_back(seed=11)
+    assert run_and_roll_back(seed=11) == first
+    assert run_and_roll_back(seed=12) != first
+
+
+def test_scale_multiplies_customers_and_orders_but_not_stores():
+    def counts(scale: float) -> tuple[int, int, int]:
+        with transaction.atomic():
+            seed(scale=scale)
+            found = (
+                Order.objects.filter(channel__code="store").count(),
+                Customer.objects.count(),
+                Location.objects.count(),
+            )
+            transaction.set_rollback(True)
+        return found
+
+    small, large = counts(0.02), counts(0.04)
+
+    assert 1.6 < large[0] / small[0] < 2.2
+    assert 1.8 < large[1] / small[1] < 2.2
+    assert large[2] == small[2]
+
+
+def test_verbosity_zero_is_silent():
+    assert seed(verbosity=0) == ""
+    assert Order.objects.exists()
+
+
+@pytest.mark.postgres_only("the keys and indexes are dropped for COPY on PostgreSQL only")
+def test_postgresql_gets_back_every_key_and_index_dropped_for_the_load():
+    count_sql = (
+        "SELECT (SELECT count(*) FROM pg_constraint WHERE contype = 'f'), "
+        "(SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql)
+        before = cursor.fetchone()
+    seed()
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql)
+        assert cursor.fetchone() == before
+
+
+@pytest.mark.parametrize("options", [{"scale": 0}, {"scale": -1}, {"until": "yesterday"}])
+def test_bad_options_are_refused(options):
+    arguments = {"scale": 0.02, "seed": 1, "until": UNTIL, **options}
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=io.StringIO(), **arguments)
+    assert not Location.objects.exists()
