@@ -415,3 +415,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks run in the process that asks for them (the demo, a laptop): Celery's line for every task done would
+    # bury a command's own output (seed_demo, relay_outbox) under hundreds of "succeeded" lines.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
