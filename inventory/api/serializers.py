@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from inventory.selectors import MAX_SKUS
 from inventory.services import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES, MAX_ON_HAND, MAX_QUANTITY, REASON_MAX_LENGTH
+from omni.api.fields import IdField
 from omni.catalog.models import ChannelCode
 
 
@@ -40,9 +41,7 @@ class ReservationInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     location = serializers.CharField(max_length=32, help_text="The code of the pick-up store that holds the units.")
-    customer = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, default=None, help_text="The customer's id."
-    )
+    customer = IdField(required=False, allow_null=True, default=None, help_text="The customer's id.")
     hold_minutes = serializers.IntegerField(
         min_value=1,
         max_value=MAX_HOLD_MINUTES,

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from kpis.definitions import BY_KEY
 from kpis.models import EventType
 from kpis.selectors import GRANULARITIES, MAX_DAYS
+from omni.api.fields import IdField
 from omni.catalog.models import ChannelCode
 
 MAX_EVENTS = 1000
@@ -25,7 +26,7 @@ class EventInSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ChannelCode.choices)
     session_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    customer = IdField(required=False, allow_null=True, default=None)
     location = serializers.CharField(
         max_length=32, required=False, allow_blank=True, allow_null=True, default=None, help_text="A location's code."
     )

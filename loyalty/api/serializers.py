@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from omni.api.fields import IdField
 from omni.catalog.models import ChannelCode
 
 
@@ -37,7 +38,7 @@ class QuoteLineInSerializer(serializers.Serializer):
 
 class QuoteInSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ChannelCode.choices)
-    customer = serializers.IntegerField(required=False, min_value=1)
+    customer = IdField(required=False)
     card = serializers.CharField(required=False, max_length=64)
     lines = QuoteLineInSerializer(many=True, allow_empty=False, max_length=500)
 

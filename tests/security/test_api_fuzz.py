@@ -4,6 +4,8 @@ Each operation gets a fixed number of generated requests (valid and
 invalid), sent in-process with a key holding every scope.
 """
 
+import os
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -22,7 +24,7 @@ from omni.wsgi import application
 # the documented content type, and a body that matches its schema.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
-EXAMPLES = 15
+EXAMPLES = int(os.environ.get("OMNI_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture

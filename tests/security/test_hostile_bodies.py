@@ -50,3 +50,28 @@ def test_pages_outside_the_api_keep_their_html_404(client, settings):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+TOO_BIG_FOR_ANY_DATABASE = 458_388_210_127_000_298_449_797_120  # beyond 2**63-1: SQLite cannot even bind it
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (
+            "/api/v1/events/",
+            [{"id": "e1", "type": "page_view", "occurred_at": "2026-01-01T10:00:00Z", "channel": "app"}],
+        ),
+        ("/api/v1/orders/", {"channel": "web", "lines": [{"sku": "X", "quantity": 1}]}),
+        ("/api/v1/reservations/", {"sku": "X", "quantity": 1, "location": "MI01"}),
+        ("/api/v1/loyalty/quote/", {"channel": "web", "lines": [{"sku": "X", "quantity": 1}]}),
+    ],
+)
+def test_a_customer_id_no_database_can_hold_is_a_400_naming_the_field(api, url, body):
+    if isinstance(body, list):
+        body[0]["customer"] = TOO_BIG_FOR_ANY_DATABASE
+    else:
+        body["customer"] = TOO_BIG_FOR_ANY_DATABASE
+    response = api.post(url, data=body, format="json", HTTP_IDEMPOTENCY_KEY=f"big-id-{url}")
+    errors = assert_json_error(response, 400, "invalid")["errors"]
+    assert "customer" in str(errors)

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from omni.api.fields import IdField
 from omni.catalog.models import ChannelCode
 from omni.orders.models import FulfilmentType, Order, OrderEventType, Tender
 
@@ -49,7 +50,7 @@ class GiftCardSaleInSerializer(serializers.Serializer):
 class OrderInSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ChannelCode.choices)
     location = serializers.CharField(max_length=32, required=False, allow_null=True)
-    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    customer = IdField(required=False, allow_null=True)
     identifiers = IdentifierInSerializer(many=True, required=False)
     external_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
     lines = OrderLineInSerializer(many=True, required=False, default=list)
