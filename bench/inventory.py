@@ -33,19 +33,20 @@ def network_of(variant: Variant, size: int) -> None:
     """Enough stores (around Italy) that the SKU is stocked at `size` locations."""
     have = StockLevel.objects.filter(variant=variant).count()
     missing = max(0, size - have)
+    first = Location.objects.filter(code__startswith="BENCH-").count()  # a second call adds after the first's
     made = Location.objects.bulk_create(
         [
             Location(
-                code=f"BENCH-{i:03d}",
+                code=f"BENCH-{i:04d}",
                 name=f"Bench store {i}",
                 kind=LocationKind.STORE,
                 city="Bench",
                 latitude=Decimal("37.5") + Decimal(i % 80) / 10,
-                longitude=Decimal("8.0") + Decimal(i // 80) * 2 + Decimal(i % 7) / 10,
+                longitude=Decimal("8.0") + Decimal(i // 80) / 2 + Decimal(i % 7) / 10,
                 is_pickup_point=True,
                 ships_to_customers=i % 3 == 0,
             )
-            for i in range(missing)
+            for i in range(first, first + missing)
         ]
     )
     StockLevel.objects.bulk_create([StockLevel(location=loc, variant=variant, on_hand=5) for loc in made])
