@@ -53,15 +53,38 @@ class Change:
     hold_for_order: int | None = None
 
 
-def guarded_update_sql(step: Step, quantity: int, *, now: datetime, level_id: int) -> tuple[str, list[Any]]:
-    """UPDATE ... RETURNING of `step` for `quantity` units on one stock row, guarded by the step's guard."""
-    table = StockLevel._meta.db_table
-    guard, guard_params = step.guard_sql(table, "%s")
-    sql = (
-        f"UPDATE {table} SET on_hand = on_hand + %s, reserved = reserved + %s, updated_at = %s "
-        f"WHERE id = %s AND {guard} RETURNING {', '.join(FROM_ROW)}"
+def update_sql(condition: str, *, source: str, match: str) -> str:
+    """The guarded UPDATE ... RETURNING of stock rows `s` by the changes `v`, for one row or for a set.
+
+    `source` is the FROM of the changes, aliased `v`, with the columns
+    on_hand_delta, reserved_delta and need (the units `condition` must see
+    covered) and the row's key, which `match` joins to `s`. Its key columns
+    are not named like the stock row's, so the RETURNING reads unqualified
+    (SQLite allows nothing else there).
+    """
+    return (
+        f"UPDATE {StockLevel._meta.db_table} AS s SET on_hand = s.on_hand + v.on_hand_delta, "
+        f"reserved = s.reserved + v.reserved_delta, updated_at = %s FROM {source} WHERE {match} AND {condition} "
+        f"RETURNING {', '.join(FROM_ROW)}"
     )
-    return sql, [step.on_hand * quantity, step.reserved * quantity, now, level_id, *guard_params, quantity]
+
+
+def condition_sql(step: Step, *, on_hand_only: bool = False) -> tuple[str, list[Any]]:
+    """What a row must cover before it changes: the step's guard (available.py's formula), or on hand alone."""
+    if on_hand_only:
+        return "s.on_hand >= v.need", []
+    return step.guard_sql("s", "v.need")
+
+
+def guarded_update_sql(step: Step, quantity: int, *, now: datetime, level_id: int) -> tuple[str, list[Any]]:
+    """The guarded UPDATE ... RETURNING of `step` for `quantity` units on the stock row `level_id`."""
+    condition, condition_params = condition_sql(step)
+    source = (
+        "(SELECT CAST(%s AS bigint) AS level_id, CAST(%s AS integer) AS on_hand_delta, "
+        "CAST(%s AS integer) AS reserved_delta, CAST(%s AS integer) AS need) AS v"
+    )
+    changes = [level_id, step.on_hand * quantity, step.reserved * quantity, quantity]
+    return update_sql(condition, source=source, match="s.id = v.level_id"), [now, *changes, *condition_params]
 
 
 def insert_from_moved_sql(model: type[Model], values: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -70,7 +93,7 @@ def insert_from_moved_sql(model: type[Model], values: dict[str, Any]) -> tuple[s
     Every other column must be in `values` (by attname) or have a database
     default, so a column added later cannot be left out unnoticed.
     """
-    meta = model._meta
+    meta: Any = model._meta  # the stubs do not know Field.has_db_default
     columns: list[str] = []
     selected: list[str] = []
     params: list[Any] = []
