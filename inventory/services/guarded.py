@@ -2,7 +2,8 @@
 
 The one home of this SQL. A change of one stock row is
 
-    WITH moved AS (UPDATE stock row SET ... WHERE id = %s AND <guard> RETURNING location_id, variant_id)
+    WITH moved AS (UPDATE stock AS s SET ... FROM (the change, one row) AS v
+                   WHERE s.id = v.level_id AND <guard> RETURNING location_id, variant_id)
     INSERT INTO <movement table> SELECT ... FROM moved RETURNING id
 
 on PostgreSQL: one statement, and no row back means the row could not give
@@ -14,6 +15,9 @@ availability formula, never written out here.
 SQLite has no data-modifying CTEs: there the same UPDATE ... RETURNING runs
 alone, and the same INSERT ... SELECT reads `moved` from the row it
 returned (two statements, three with a hold).
+
+The bulk forms (bulk.py: take_many, reserve_many, restock_many) send the
+same UPDATE (`update_sql`) with their changes from unnest(...) arrays.
 
 The UPDATE takes the row's lock; callers changing several rows issue them in
 primary-key order (omni/concurrency.py).
