@@ -6,6 +6,8 @@ The package, by concern (everything is re-exported here: `services.take`, `servi
   release, take, ship_reserved) and the ledger helpers they share;
 - `holds`: holds for customers and orders, and the job that tidies expired ones;
 - `sourcing`: which locations serve an order, and taking or holding their units;
+- `guarded`: the guarded change of one stock row with its movement (and an
+  order's hold) in one statement, and the UPDATE the bulk forms share;
 - `bulk`: the set-based forms of the one-row services (take, reserve and
   restock many lines at once; a whole count file), with the same guards and
   movement kinds;
@@ -27,9 +29,9 @@ The rules, in one place:
   else.
 - A count is the physical truth: it sets on_hand to what was counted (>= 0),
   but never below the units held for customers and orders.
-- Where several rows must be locked (allocation of an order), they are locked
-  with select_for_update() ordered by primary key, so two orders never wait on
-  each other in opposite orders.
+- Where several rows change together (allocation of an order), their guarded
+  updates are issued in primary-key order (each update locks its row), so two
+  orders never wait on each other in opposite orders.
 """
 
 from inventory.services.bulk import (

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from inventory.available import available, held, lapsed_expression
@@ -16,6 +15,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
+from inventory.services import guarded
 from inventory.services.stock import (
     MAX_ON_HAND,
     REASON_MAX_LENGTH,
@@ -323,42 +323,41 @@ def _apply(
         return set()
     now = timezone.now()
     keys = sorted(changes)
-    if connection.vendor == "postgresql":
-        if guard == "on_hand":
-            condition, params = "s.on_hand >= v.need", list[Any]()
-        else:
-            condition, params = step.guard_sql("s", "v.need")
-        with connection.cursor() as cursor:
+    condition, condition_params = guarded.condition_sql(step, on_hand_only=guard == "on_hand")
+    match = "s.location_id = v.at_location AND s.variant_id = v.of_variant"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            source = (
+                "unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::integer[], %s::integer[]) "
+                "AS v(at_location, of_variant, on_hand_delta, reserved_delta, need)"
+            )
             cursor.execute(
-                f"UPDATE {StockLevel._meta.db_table} AS s SET on_hand = s.on_hand + v.on_hand_delta, "
-                "reserved = s.reserved + v.reserved_delta, updated_at = %s "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::integer[], %s::integer[]) "
-                "AS v(location_id, variant_id, on_hand_delta, reserved_delta, need) "
-                f"WHERE s.location_id = v.location_id AND s.variant_id = v.variant_id AND {condition} "
-                "RETURNING s.location_id, s.variant_id",
+                guarded.update_sql(condition, source=source, match=match),
                 [
                     now,
                     [key[0] for key in keys],
                     [key[1] for key in keys],
                     *([changes[key][i] for key in keys] for i in range(3)),
-                    *params,
+                    *condition_params,
                 ],
             )
-            done = {(row[0], row[1]) for row in cursor.fetchall()}
-        return set(keys) - done
-    failed: set[tuple[int, int]] = set()
-    for key in keys:
-        on_hand_delta, reserved_delta, need = changes[key]
-        rows = StockLevel.objects.filter(location_id=key[0], variant_id=key[1])
-        if guard == "on_hand":
-            rows = rows.filter(on_hand__gte=need)
-        elif (condition_expression := step.guard_expression(need)) is not None:
-            rows = rows.filter(condition_expression)
-        if not rows.update(
-            on_hand=F("on_hand") + on_hand_delta, reserved=F("reserved") + reserved_delta, updated_at=now
-        ):
-            failed.add(key)
-    return failed
+            return set(keys) - {(row[0], row[1]) for row in cursor.fetchall()}
+        # One row per statement elsewhere: the same UPDATE, its changes one row of parameters.
+        sql = guarded.update_sql(
+            condition,
+            source=(
+                "(SELECT CAST(%s AS bigint) AS at_location, CAST(%s AS bigint) AS of_variant, "
+                "CAST(%s AS integer) AS on_hand_delta, CAST(%s AS integer) AS reserved_delta, "
+                "CAST(%s AS integer) AS need) AS v"
+            ),
+            match=match,
+        )
+        failed: set[tuple[int, int]] = set()
+        for key in keys:
+            cursor.execute(sql, [now, *key, *changes[key], *condition_params])
+            if cursor.fetchone() is None:
+                failed.add(key)
+        return failed
 
 
 def _insert_movements(movements: Sequence[StockMovement]) -> None:

@@ -11,12 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.available import available, lapsed_expression
-from inventory.models import (
-    Reservation,
-    StockLevel,
-    StockMovement,
-)
-from inventory.services.stock import REASON_MAX_LENGTH, RESERVE, TAKE, _check_quantity, _insufficient, _record
+from inventory.models import StockLevel
+from inventory.services import guarded
+from inventory.services.stock import RESERVE, TAKE, _check_quantity, _insufficient, announce_availability
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
 from omni.errors import InsufficientStock, Invalid
@@ -92,10 +89,12 @@ def allocate(
 
     Call inside the caller's transaction: when a line cannot be served this
     raises InsufficientStock naming the SKU, and the caller's rollback undoes
-    the lines already served. The planned stock rows are locked with
-    select_for_update() in primary-key order before they change; if stock moved
-    between the plan and the lock, the plan is made again (three times at most).
-    With `order_id`, each reserved part is recorded as a hold of that order.
+    the lines already served. The plan is made from a plain read; each planned
+    row then changes by one guarded statement (inventory/services/guarded.py),
+    in primary-key order. If a row can no longer give its units (the stock
+    moved since the read), nothing of that plan stays written and the plan is
+    made again (three times at most, then InsufficientStock). With `order_id`,
+    each reserved part is recorded as a hold of that order.
     """
     if fulfilment not in FULFILMENTS:
         raise Invalid(f"Unknown fulfilment {fulfilment}.", {"fulfilment": [f"One of {', '.join(FULFILMENTS)}."]})
@@ -110,11 +109,8 @@ def allocate(
     if near is None and pickup_location is not None:
         near = (float(pickup_location.latitude), float(pickup_location.longitude))
 
-    # A carry out inside the caller's transaction reads the selling store's rows locked, so the plan
-    # is made on figures nobody can change; elsewhere the plan is checked again under the lock.
-    locked_read = fulfilment == CARRY_OUT and transaction.get_connection().in_atomic_block
     for _attempt in range(3):
-        found = _candidates({line.variant.pk for line in lines}, fulfilment, selling_location, lock=locked_read)
+        found = _candidates({line.variant.pk for line in lines}, fulfilment, selling_location)
         plan = _plan(
             found,
             lines=lines,
@@ -126,21 +122,18 @@ def allocate(
             prefer_warehouses=prefer_warehouses,
         )
         # Nothing is written before this point: a plan that cannot be made leaves the caller's
-        # transaction usable. From here a failure aborts the caller's transaction (no savepoint).
+        # transaction usable, and so does a plan the stock moved under (nothing of it stays written).
         with transaction.atomic(savepoint=False):
-            if not locked_read and not _still_fits(plan, fulfilment):
-                continue
-            return _apply(plan, fulfilment=fulfilment, order_id=order_id, actor=actor)
+            allocated = _apply(plan, fulfilment=fulfilment, order_id=order_id, actor=actor)
+        if allocated is not None:
+            return allocated
     raise InsufficientStock("Stock kept changing while the order was sourced; try again.")
 
 
 def _candidates(
-    variant_ids: Iterable[int], fulfilment: str, selling_location: Location | None, *, lock: bool = False
+    variant_ids: Iterable[int], fulfilment: str, selling_location: Location | None
 ) -> dict[int, list[tuple[int, Location, int]]]:
-    """(row id, location, units usable) per variant, from one query over active locations.
-
-    With `lock` the rows are locked (only the stock rows, in primary-key order).
-    """
+    """(row id, location, units usable) per variant, from one plain query over active locations (no lock)."""
     rows = StockLevel.objects.filter(variant_id__in=list(variant_ids), location__is_active=True).select_related(
         "location"
     )
@@ -148,8 +141,6 @@ def _candidates(
         rows = rows.filter(location=selling_location)
     elif fulfilment == SHIP_TO_HOME:
         rows = rows.filter(location__ships_to_customers=True)
-    if lock:
-        rows = rows.select_for_update(of=("self",)).order_by("pk")
     found: dict[int, list[tuple[int, Location, int]]] = {}
     for row in rows.annotate(lapsed=lapsed_expression()):
         usable = _usable(row.on_hand, row.reserved, row.safety_stock, row.lapsed, fulfilment)
@@ -226,63 +217,56 @@ def _plan(
     return plan
 
 
-def _still_fits(plan: _Plan, fulfilment: str) -> bool:
-    """Lock the planned rows in primary-key order and check the plan against what they hold now."""
-    wanted: dict[int, int] = {}
-    for _line, level_id, _location, quantity in plan:
-        wanted[level_id] = wanted.get(level_id, 0) + quantity
-    rows = (
-        StockLevel.objects.select_for_update()
-        .filter(pk__in=list(wanted))
-        .order_by("pk")
-        .annotate(lapsed=lapsed_expression())
-        .values_list("pk", "on_hand", "reserved", "safety_stock", "lapsed")
-    )
-    usable = {
-        pk: _usable(on_hand, reserved, safety, lapsed, fulfilment) for pk, on_hand, reserved, safety, lapsed in rows
-    }
-    return all(usable.get(level_id, 0) >= quantity for level_id, quantity in wanted.items())
+class _StockMoved(Exception):
+    """A planned row gave less than planned: the rows already changed go back with the savepoint."""
 
 
-def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) -> list[Allocated]:
-    """Take or hold the planned units (rows already locked), with their movements and holds written in bulk.
+def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) -> list[Allocated] | None:
+    """Take or hold the planned units, each row by one guarded change with its movement (and its order's hold).
 
-    Each change is still the conditional update of `take` / `reserve`: if one finds too little
-    (it cannot, under the lock), InsufficientStock aborts the caller's transaction.
+    The rows change in primary-key order (the one lock order). None when a row
+    could not give its units any more (the stock moved since the plan was
+    read): then nothing of the plan stays written. A plan of one row needs
+    nothing more (its one guarded statement wrote nothing); a plan of several
+    rows runs under a savepoint, so the rows changed before the one that
+    failed go back.
     """
     reason = f"order {order_id}" if order_id is not None else fulfilment
+    step = TAKE if fulfilment == CARRY_OUT else RESERVE
+    hold_for_order = order_id if fulfilment != CARRY_OUT else None
     now = timezone.now()
-    movements: list[StockMovement] = []
-    holds: list[Reservation] = []
-    allocated: list[Allocated] = []
-    for line, level_id, location, quantity in plan:
-        step = TAKE if fulfilment == CARRY_OUT else RESERVE
-        changed = StockLevel.objects.filter(step.guard_expression(quantity), pk=level_id).update(
-            **step.updates(quantity), updated_at=now
+    ids: dict[int, int] = {}  # position in the plan -> id of its hold (or of its movement)
+
+    def change_all() -> bool:
+        for index in sorted(range(len(plan)), key=lambda i: plan[i][1]):
+            _line, level_id, _location, quantity = plan[index]
+            written = guarded.apply(guarded.Change(step, level_id, quantity, reason, actor, hold_for_order), now=now)
+            if written is None:
+                return False
+            ids[index] = written
+        return True
+
+    if len(plan) == 1:
+        if not change_all():
+            return None
+    else:
+        try:
+            with transaction.atomic():
+                if not change_all():
+                    raise _StockMoved
+        except _StockMoved:
+            return None
+    announce_availability(
+        (location.pk, line.variant.pk, step.on_hand * quantity, step.reserved * quantity)
+        for line, _level_id, location, quantity in plan
+    )
+    return [
+        Allocated(
+            line.variant,
+            location,
+            quantity,
+            taken=fulfilment == CARRY_OUT,
+            reservation_id=ids[index] if hold_for_order is not None else None,
         )
-        if not changed:
-            raise _insufficient(line.variant, location, quantity)
-        movements.append(step.movement((location.pk, line.variant.pk), quantity, reason=reason, actor=actor))
-        if fulfilment != CARRY_OUT and order_id is not None:
-            holds.append(
-                Reservation(
-                    variant=line.variant,
-                    location=location,
-                    quantity=quantity,
-                    order_id=order_id,
-                    expires_at=None,
-                    reason=reason[:REASON_MAX_LENGTH],
-                    user=actor.user,
-                    api_client=actor.api_client,
-                )
-            )
-        allocated.append(Allocated(line.variant, location, quantity, taken=fulfilment == CARRY_OUT))
-    _record(*movements)
-    if holds:
-        Reservation.objects.bulk_create(holds)
-        held = iter(holds)
-        allocated = [
-            a if a.taken else Allocated(a.variant, a.location, a.quantity, taken=False, reservation_id=next(held).pk)
-            for a in allocated
-        ]
-    return allocated
+        for index, (line, _level_id, location, quantity) in enumerate(plan)
+    ]

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from loyalty import services as loyalty
 from loyalty.models import EarningRule, LedgerEntry
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.django_db
 # savepoints. The 29th reads the customer's e-mail consent: a receipt is e-mailed only to who said yes.
 # 28 since the order number comes from a sequence: one nextval instead of a savepoint around a retried INSERT;
 # 25 since each process keeps the programme, the rules and the promotions: one query reads their token.
-MAX_QUERIES_PER_ORDER = 25
+# 24 since the stock step plans from a plain read and changes the row and writes its movement in one statement
+# (a data-modifying CTE; SQLite has none and sends the same UPDATE and INSERT apart: one more there).
+MAX_QUERIES_PER_ORDER = 24
 
 
 def sell(network, external_id: str, channel: Channel):
@@ -42,7 +45,7 @@ def test_a_till_sale_with_a_known_card_holder_earning_points_stays_within_its_qu
     till = Channel.objects.get(code="store")
     sell(network, "R-1", till)  # the customer, the account and today's lot of points now exist
 
-    with django_assert_max_num_queries(MAX_QUERIES_PER_ORDER):
+    with django_assert_max_num_queries(MAX_QUERIES_PER_ORDER + (connection.vendor != "postgresql")):
         order = sell(network, "R-2", till)
 
     account = loyalty.open_account(customer=order.customer)
