@@ -16,7 +16,7 @@ from customers.models import Customer
 from loyalty.models import StoreCreditBalance, StoreCreditEntry
 from omni.actor import SYSTEM, Actor
 from omni.errors import InsufficientStoreCredit, Invalid
-from omni.money import to_cents
+from omni.money import summed_cents, to_cents
 
 
 def balance_of(customer: Customer) -> StoreCreditBalance:
@@ -89,7 +89,8 @@ def merge(*, survivor: Customer, merged: Customer) -> int:
 
 def differences() -> list[tuple[int, Decimal, Decimal]]:
     """(row id, stored, ledger) for every store credit balance that differs from its entries."""
-    sums = dict(StoreCreditEntry.objects.values("balance_id").annotate(s=Sum("amount")).values_list("balance_id", "s"))
+    entries = StoreCreditEntry.objects.values("balance_id").annotate(s=Sum("amount")).values_list("balance_id", "s")
+    sums = {balance: summed_cents(total) for balance, total in entries}
     return [
         (pk, stored, sums.get(pk) or Decimal("0.00"))
         for pk, stored in StoreCreditBalance.objects.values_list("pk", "balance")

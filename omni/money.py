@@ -10,6 +10,12 @@ def to_cents(amount: Decimal | int | str) -> Decimal:
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def summed_cents(total: Decimal | None) -> Decimal:
+    """A database SUM of amounts, in cents (0.00 for no rows). SQLite adds decimals as floats and Django does
+    not round an aggregate back: 2.01 + 22.99 - 25.00 comes back as 3.55e-15, which is not zero."""
+    return to_cents(total) if total is not None else Decimal("0.00")
+
+
 def format_money(amount: Decimal | int | str | None, currency: str = "EUR") -> str:
     """An amount as staff read it, in the active language: "€ 1.249,00" in Italian, "€ 1,249.00" in English.
 

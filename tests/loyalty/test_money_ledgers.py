@@ -1,0 +1,53 @@
+"""The money ledgers (gift cards, store credit) add up to their balances to the cent, on either database.
+
+SQLite adds decimals as floats: 25.00 sold, 2.01 and 22.99 spent sum to 3.55e-15, not zero. A card or a
+credit spent to the last cent must still read as in step with its ledger, and a payment refunded in full
+leaves no room for another refund.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from loyalty import gift_cards, store_credit
+from loyalty.models import GiftCard, GiftCardEntry
+from tests.factories import CustomerFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_gift_card_spent_to_the_last_cent_is_in_step_with_its_ledger():
+    card = gift_cards.issue(amount=Decimal("25.00"))
+    gift_cards.spend(card=card, amount=Decimal("2.01"))
+    gift_cards.spend(card=card, amount=Decimal("22.99"))
+    card.refresh_from_db()
+    assert card.balance == Decimal("0.00")
+    assert gift_cards.differences() == []
+
+
+def test_store_credit_spent_to_the_last_cent_is_in_step_with_its_ledger():
+    customer = CustomerFactory()
+    store_credit.issue(customer=customer, amount=Decimal("25.00"))
+    store_credit.spend(customer=customer, amount=Decimal("2.01"))
+    store_credit.spend(customer=customer, amount=Decimal("22.99"))
+    assert store_credit.differences() == []
+
+
+def test_a_payment_refunded_in_full_leaves_nothing_more_to_refund(order):
+    card = gift_cards.issue(amount=Decimal("25.00"))
+    gift_cards.spend(card=card, amount=Decimal("0.10"), order=order)
+    gift_cards.spend(card=card, amount=Decimal("0.20"), order=order)
+    first = gift_cards.refund_order(order=order, amount=Decimal("0.30"), reference="RMA-1", reason="refund")
+    assert first == Decimal("0.30")
+    # -0.10 - 0.20 + 0.30 is -5.6e-17 in floats: no room left, so nothing is written.
+    assert gift_cards.refund_order(order=order, amount=Decimal("0.30"), reference="RMA-2", reason="refund") == 0
+    assert list(GiftCardEntry.objects.filter(card=card, reason="refund").values_list("amount", flat=True)) == [
+        Decimal("0.30")
+    ]
+    assert GiftCard.objects.get(pk=card.pk).balance == Decimal("25.00")
+    assert gift_cards.differences() == []
+
+
+@pytest.fixture
+def order(db):
+    return OrderFactory()
