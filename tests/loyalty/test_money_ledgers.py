@@ -1,7 +1,8 @@
 """The money ledgers (gift cards, store credit) add up to their balances to the cent, on either database.
 
-SQLite adds decimals as floats: 25.00 sold, 2.01 and 22.99 spent sum to 3.55e-15, not zero. A card or a
-credit spent to the last cent must still read as in step with its ledger, and a payment refunded in full
+SQLite computes with decimals as floats: 25.00 sold, 2.01 and 22.99 spent sum to 3.55e-15, not zero, and
+25.00 - 2.24 is 22.759999999999998, less than the 22.76 the card holds. A card or a credit spent to the last
+cent must be spendable to it, read as empty and in step with its ledger, and a payment refunded in full
 leaves no room for another refund.
 """
 
@@ -10,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from loyalty import gift_cards, store_credit
-from loyalty.models import GiftCard, GiftCardEntry
+from loyalty.models import GiftCard, GiftCardEntry, StoreCreditBalance
 from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,23 @@ def test_a_gift_card_spent_to_the_last_cent_is_in_step_with_its_ledger():
     card.refresh_from_db()
     assert card.balance == Decimal("0.00")
     assert gift_cards.differences() == []
+
+
+def test_what_a_gift_card_holds_can_be_spent_to_the_last_cent():
+    card = gift_cards.issue(amount=Decimal("25.00"))
+    gift_cards.spend(card=card, amount=Decimal("2.24"))
+    gift_cards.spend(card=card, amount=Decimal("22.76"))  # 25 - 2.24 is 22.759999999999998 in floats
+    assert not GiftCard.objects.filter(pk=card.pk, balance__gt=0).exists()
+    assert gift_cards.differences() == []
+
+
+def test_what_a_customer_holds_in_store_credit_can_be_spent_to_the_last_cent():
+    customer = CustomerFactory()
+    store_credit.issue(customer=customer, amount=Decimal("25.00"))
+    store_credit.spend(customer=customer, amount=Decimal("2.24"))
+    store_credit.spend(customer=customer, amount=Decimal("22.76"))
+    assert not StoreCreditBalance.objects.filter(customer=customer, balance__gt=0).exists()
+    assert store_credit.differences() == []
 
 
 def test_store_credit_spent_to_the_last_cent_is_in_step_with_its_ledger():
