@@ -17,37 +17,26 @@ from tests.factories import CustomerFactory, OrderFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_gift_card_spent_to_the_last_cent_is_in_step_with_its_ledger():
-    card = gift_cards.issue(amount=Decimal("25.00"))
-    gift_cards.spend(card=card, amount=Decimal("2.01"))
-    gift_cards.spend(card=card, amount=Decimal("22.99"))
-    card.refresh_from_db()
-    assert card.balance == Decimal("0.00")
-    assert gift_cards.differences() == []
+# 25 - 2.24 is 22.759999999999998 in floats; 25 - 2.01 - 22.99 is 3.55e-15.
+SPENT_TO_THE_LAST_CENT = pytest.mark.parametrize("first, last", [("2.24", "22.76"), ("2.01", "22.99")])
 
 
-def test_what_a_gift_card_holds_can_be_spent_to_the_last_cent():
+@SPENT_TO_THE_LAST_CENT
+def test_what_a_gift_card_holds_can_be_spent_to_the_last_cent_and_it_is_then_empty(first, last):
     card = gift_cards.issue(amount=Decimal("25.00"))
-    gift_cards.spend(card=card, amount=Decimal("2.24"))
-    gift_cards.spend(card=card, amount=Decimal("22.76"))  # 25 - 2.24 is 22.759999999999998 in floats
+    gift_cards.spend(card=card, amount=Decimal(first))
+    gift_cards.spend(card=card, amount=Decimal(last))
     assert not GiftCard.objects.filter(pk=card.pk, balance__gt=0).exists()
     assert gift_cards.differences() == []
 
 
-def test_what_a_customer_holds_in_store_credit_can_be_spent_to_the_last_cent():
+@SPENT_TO_THE_LAST_CENT
+def test_what_a_customer_holds_in_store_credit_can_be_spent_to_the_last_cent_and_it_is_then_empty(first, last):
     customer = CustomerFactory()
     store_credit.issue(customer=customer, amount=Decimal("25.00"))
-    store_credit.spend(customer=customer, amount=Decimal("2.24"))
-    store_credit.spend(customer=customer, amount=Decimal("22.76"))
+    store_credit.spend(customer=customer, amount=Decimal(first))
+    store_credit.spend(customer=customer, amount=Decimal(last))
     assert not StoreCreditBalance.objects.filter(customer=customer, balance__gt=0).exists()
-    assert store_credit.differences() == []
-
-
-def test_store_credit_spent_to_the_last_cent_is_in_step_with_its_ledger():
-    customer = CustomerFactory()
-    store_credit.issue(customer=customer, amount=Decimal("25.00"))
-    store_credit.spend(customer=customer, amount=Decimal("2.01"))
-    store_credit.spend(customer=customer, amount=Decimal("22.99"))
     assert store_credit.differences() == []
 
 
