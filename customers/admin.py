@@ -35,6 +35,7 @@ from customers.normalise import normalise_email, normalise_phone
 from customers.resources import SegmentMemberResource
 from omni import jobs
 from omni.actor import ADMIN, Actor
+from omni.admin import ReadOnlyAdmin
 from omni.catalog.models import ChannelCode
 from omni.errors import DomainError, Invalid
 from omni.replicas import reads_from_replica
@@ -380,19 +381,6 @@ class IdentifierAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["stand_in"]  # set by identify only
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Histories are written by the services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ConsentChange)

@@ -27,6 +27,7 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.parity import channel_differences, priced
+from omni.admin import ReadOnlyAdmin
 from omni.catalog.models import Channel, ChannelCode, LocationKind
 from omni.catalog.scoping import location_of, locations_for
 from omni.errors import DomainError
@@ -301,7 +302,7 @@ class LoyaltyAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "account",
@@ -319,30 +320,12 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_select_related = ["account", "order", "user", "api_client"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PointsLot)
-class PointsLotAdmin(admin.ModelAdmin):
+class PointsLotAdmin(ReadOnlyAdmin):
     list_display = ["account", "points", "remaining", "earned_at", "expires_at"]
     list_select_related = ["account"]
     raw_id_fields = ["account", "entry"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(EarningRule)
@@ -409,7 +392,15 @@ def gift_card_reason(reason: str) -> str:
     return reason
 
 
-class GiftCardEntryInline(admin.TabularInline):
+class GiftCardReasonColumn:
+    """The `what` column of a gift card's movements: their reason in the staff's language."""
+
+    @admin.display(description=_("reason"))
+    def what(self, obj: GiftCardEntry) -> str:
+        return gift_card_reason(obj.reason)
+
+
+class GiftCardEntryInline(GiftCardReasonColumn, admin.TabularInline):
     """The card's ledger, newest first: what was sold, spent and refunded, by whom."""
 
     model = GiftCardEntry
@@ -417,10 +408,6 @@ class GiftCardEntryInline(admin.TabularInline):
     can_delete = False
     fields = ["created_at", "amount", "balance_after", "order", "reference", "what", "user", "api_client"]
     readonly_fields = fields
-
-    @admin.display(description=_("reason"))
-    def what(self, obj: GiftCardEntry) -> str:
-        return gift_card_reason(obj.reason)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -430,7 +417,7 @@ class GiftCardEntryInline(admin.TabularInline):
 
 
 @admin.register(GiftCard)
-class GiftCardAdmin(admin.ModelAdmin):
+class GiftCardAdmin(ReadOnlyAdmin):
     """Gift cards are read here, never edited: an order sells them, payments spend them, returns refund them."""
 
     list_display = ["printed_code", "balance", "initial_amount", "order", "issued_at", "updated_at"]
@@ -452,32 +439,10 @@ class GiftCardAdmin(admin.ModelAdmin):
             return queryset.filter(code=code), False
         return super().get_search_results(request, queryset, search_term)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(GiftCardEntry)
-class GiftCardEntryAdmin(admin.ModelAdmin):
+class GiftCardEntryAdmin(GiftCardReasonColumn, ReadOnlyAdmin):
     list_display = ["created_at", "card", "amount", "balance_after", "order", "reference", "what", "user"]
     search_fields = ["card__code", "order__number", "reference"]
     list_select_related = ["card", "order", "user"]
     show_full_result_count = False
-
-    @admin.display(description=_("reason"))
-    def what(self, obj: GiftCardEntry) -> str:
-        return gift_card_reason(obj.reason)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

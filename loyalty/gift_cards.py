@@ -18,7 +18,7 @@ from django.db.models import F, Sum
 from loyalty.models import GiftCard, GiftCardEntry
 from omni.actor import SYSTEM, Actor
 from omni.errors import InsufficientGiftCardBalance, Invalid
-from omni.money import to_cents
+from omni.money import in_cents, summed_cents, to_cents
 
 # Letters and digits that cannot be read as one another (no 0/O, 1/I/L).
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -95,7 +95,7 @@ def spend(*, card: GiftCard, amount: Decimal, order=None, actor: Actor = SYSTEM)
     if amount <= 0:
         raise Invalid("A gift card payment must be positive.", {"amount": ["Must be more than zero."]})
     with transaction.atomic():
-        taken = GiftCard.objects.filter(pk=card.pk, balance__gte=amount).update(balance=F("balance") - amount)
+        taken = GiftCard.objects.filter(pk=card.pk, balance__gte=amount).update(balance=in_cents(F("balance") - amount))
         if not taken:
             left = GiftCard.objects.filter(pk=card.pk).values_list("balance", flat=True).get()
             raise InsufficientGiftCardBalance(f"The gift card holds {left}, {amount} was asked for.", balance=str(left))
@@ -116,7 +116,7 @@ def refund_order(*, order, amount: Decimal, reference: str, reason: str, actor: 
         .annotate(net=Sum("amount"))
         .order_by("card_id")
     )
-    room = {row["card_id"]: -row["net"] for row in moved if row["net"] < 0}
+    room = {row["card_id"]: -cents for row in moved if (cents := summed_cents(row["net"])) < 0}
     if not room:
         return Decimal("0.00")
     put_back = Decimal("0.00")
@@ -125,7 +125,7 @@ def refund_order(*, order, amount: Decimal, reference: str, reason: str, actor: 
             share = min(room[card.pk], amount - put_back)
             if share <= 0:
                 break
-            GiftCard.objects.filter(pk=card.pk).update(balance=F("balance") + share)
+            GiftCard.objects.filter(pk=card.pk).update(balance=in_cents(F("balance") + share))
             _entry(card, share, order=order, reference=reference, reason=reason, actor=actor)
             put_back += share
     return put_back
@@ -133,7 +133,10 @@ def refund_order(*, order, amount: Decimal, reference: str, reason: str, actor: 
 
 def differences() -> list[tuple[int, Decimal, Decimal]]:
     """(card id, stored, ledger) for every gift card whose balance differs from the sum of its entries."""
-    sums = dict(GiftCardEntry.objects.values("card_id").annotate(s=Sum("amount")).values_list("card_id", "s"))
+    sums = {
+        card: summed_cents(total)
+        for card, total in GiftCardEntry.objects.values("card_id").annotate(s=Sum("amount")).values_list("card_id", "s")
+    }
     return [
         (pk, stored, sums.get(pk) or Decimal("0.00"))
         for pk, stored in GiftCard.objects.values_list("pk", "balance")

@@ -16,7 +16,7 @@ from customers.models import Customer
 from loyalty.models import StoreCreditBalance, StoreCreditEntry
 from omni.actor import SYSTEM, Actor
 from omni.errors import InsufficientStoreCredit, Invalid
-from omni.money import to_cents
+from omni.money import in_cents, summed_cents, to_cents
 
 
 def balance_of(customer: Customer) -> StoreCreditBalance:
@@ -54,7 +54,7 @@ def issue(
         raise Invalid("Store credit to issue must be positive.", {"amount": ["Must be more than zero."]})
     with transaction.atomic():
         row = balance_of(customer)
-        StoreCreditBalance.objects.filter(pk=row.pk).update(balance=F("balance") + amount)
+        StoreCreditBalance.objects.filter(pk=row.pk).update(balance=in_cents(F("balance") + amount))
         return _entry(row, amount, order=order, reference=reference, reason=reason, actor=actor)
 
 
@@ -65,7 +65,9 @@ def spend(*, customer: Customer, amount: Decimal, order=None, actor: Actor = SYS
         raise Invalid("Store credit to spend must be positive.", {"amount": ["Must be more than zero."]})
     with transaction.atomic():
         row = balance_of(customer)
-        taken = StoreCreditBalance.objects.filter(pk=row.pk, balance__gte=amount).update(balance=F("balance") - amount)
+        taken = StoreCreditBalance.objects.filter(pk=row.pk, balance__gte=amount).update(
+            balance=in_cents(F("balance") - amount)
+        )
         if not taken:
             raise InsufficientStoreCredit(f"The store credit is lower than {amount}.")
         return _entry(row, -amount, order=order, reference="", reason="payment", actor=actor)
@@ -82,14 +84,15 @@ def merge(*, survivor: Customer, merged: Customer) -> int:
         StoreCreditBalance.objects.filter(pk=theirs.pk).update(customer=survivor)
         return 1
     StoreCreditEntry.objects.filter(balance=theirs).update(balance=mine)
-    StoreCreditBalance.objects.filter(pk=mine.pk).update(balance=F("balance") + theirs.balance)
+    StoreCreditBalance.objects.filter(pk=mine.pk).update(balance=in_cents(F("balance") + theirs.balance))
     StoreCreditBalance.objects.filter(pk=theirs.pk).delete()
     return 1
 
 
 def differences() -> list[tuple[int, Decimal, Decimal]]:
     """(row id, stored, ledger) for every store credit balance that differs from its entries."""
-    sums = dict(StoreCreditEntry.objects.values("balance_id").annotate(s=Sum("amount")).values_list("balance_id", "s"))
+    entries = StoreCreditEntry.objects.values("balance_id").annotate(s=Sum("amount")).values_list("balance_id", "s")
+    sums = {balance: summed_cents(total) for balance, total in entries}
     return [
         (pk, stored, sums.get(pk) or Decimal("0.00"))
         for pk, stored in StoreCreditBalance.objects.values_list("pk", "balance")

@@ -11,6 +11,19 @@ from omni import jobs
 from omni.models import ApiClient, Job, OutboxMessage
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the services write (ledgers, histories, allocations): shown here, never added, edited or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     """API clients are created with `manage.py create_api_client`; here they are reviewed and revoked."""

@@ -18,7 +18,8 @@ Two kinds of writing, on purpose:
   receipts through ``orders.record_orders`` (cards identified, baskets priced
   with the promotions of their day, stock taken with sale movements, points
   earned and redeemed), online, endless-aisle and click & collect orders
-  through ``record_order`` and their transitions, returns of every kind
+  through ``record_order`` and their transitions, gift cards sold at the tills
+  and spent on later orders through ``record_order``, returns of every kind
   through returns' services, and the nightly jobs (tiers, points expiry,
   replenishment) as they would have run. No rule is copied here.
 
@@ -26,7 +27,8 @@ Deterministic: every value comes from a ``random.Random`` seeded with the seed
 and the phase name, and every date from the ``until`` anchor; nothing reads the
 clock or the global random generator. Two runs with the same seed, scale and
 anchor into empty databases write the same rows (the ids of the rows the
-services write follow the database's sequences).
+services write follow the database's sequences; a gift card's code is drawn by
+loyalty from ``secrets``, as a real card's is).
 
 Consistent, because the services are: a balance is what its ledger sums to, a
 stock level is its count movement plus the year's movements, an order's points

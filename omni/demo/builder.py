@@ -26,6 +26,7 @@ from omni.demo.data import (
     SeedResult,
     Volumes,
 )
+from omni.demo.gift_cards import GiftCardsStory
 from omni.demo.jobs import JobsStory
 from omni.demo.offers import OffersStory
 from omni.demo.pickups import PickupsStory
@@ -36,7 +37,9 @@ from omni.demo.writing import (
 )
 
 
-class DemoBuilder(CatalogueStory, CustomersStory, OffersStory, SalesStory, PickupsStory, ReturnsStory, JobsStory):
+class DemoBuilder(
+    CatalogueStory, CustomersStory, OffersStory, SalesStory, GiftCardsStory, PickupsStory, ReturnsStory, JobsStory
+):
     """Generates the whole retailer, phase by phase, into the current database."""
 
     def __init__(self, *, scale: float, seed: int, until: date, progress: Progress | None = None) -> None:

@@ -280,6 +280,15 @@ SEGMENTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("Da riconquistare", {"no_order_for_days": 120, "min_orders": 2, "consent": "marketing_email",
      "description": "Almeno due ordini, nessuno negli ultimi 120 giorni."}),
 )  # fmt: skip
+# Gift cards: sold at the tills over the year (at scale 1, and at least the minimum), some given away and
+# spent later as a tender of online and endless-aisle orders, part or all of their balance.
+BASE_GIFT_CARDS = 80
+MIN_GIFT_CARDS = 12
+GIFT_CARD_AMOUNTS = (25, 50, 50, 50, 100, 100, 150, 200)  # euros, the counter's usual cuts
+GIFT_CARD_PAY_SHARE = 0.15  # of the orders placed while a card given away still holds money
+GIFT_CARD_USES = (0, 1, 1, 1, 2)  # orders a card pays for (0: it stays in a drawer)
+GIFT_CARD_KEEP_SHARE = 0.3  # of the holders whose basket would take the whole card: they spend about half
+GIFT_CARD_GIVEN_AFTER_SECONDS = 2 * DAY_SECONDS  # a card is bought, then given: spent from then on
 # Pick-ups waiting on `until`, at this many stores (the demo clerk's first).
 PICKUP_STORES_TODAY = 3
 # Returns: of each kind, at scale 1 (and at least the minimum), from orders handed over in the last weeks.
@@ -359,6 +368,8 @@ class SeedResult:
     consents: int = 0
     pickups_today: int = 0
     returns: int = 0
+    gift_cards: int = 0
+    gift_card_payments: int = 0
     points_expired: int = 0
     proposals: int = 0
     seconds: float = 0.0

@@ -33,7 +33,8 @@ class JobsStory:
         self.say(f"nightly jobs: {expired} points expired, tiers computed, {run.proposals} replenishment proposals")
 
     def tour(self) -> dict[str, str]:
-        """The card of the customer with the most points, the clerk's store and a SKU on its shelves."""
+        """The card of the customer with the most points, the clerk's store, a SKU on its shelves and a gift card
+        with money on it."""
         account = LoyaltyAccount.objects.filter(cards__is_active=True).order_by("-balance", "pk").first()
         store = self.stores[0]
         sku = (
@@ -47,4 +48,5 @@ class JobsStory:
             found["card"] = account.cards.filter(is_active=True).values_list("number", flat=True)[0]
             found["customer"] = str(account.customer_id)
             found["points"] = str(account.balance)
+        found.update(self.gift_card_for_the_tour())
         return found

@@ -152,6 +152,7 @@ class SalesStory:
         self.points: dict[int, int] = {}  # customer id -> points they can spend, as the orders so far left them
         self.handed_over: list[tuple[int, int, str]] = []  # (order id, epoch handed over, channel) for the returns
         self.point_value = programme().point_value
+        self.plan_gift_cards()
         started, done = time.monotonic(), 0
         sales: list[orders.SaleIn] = []
         for offset, day in enumerate(self.days):
@@ -189,6 +190,10 @@ class SalesStory:
             if day.day == 1 or offset == len(self.days) - 1:
                 seconds = time.monotonic() - started
                 self.say(f"orders: {done}/{total} ({done * 100 // max(total, 1)}%) up to {day}, {seconds:.0f} s")
+        self.say(
+            f"gift cards: {self.result.gift_cards} sold at the tills, "
+            f"{self.result.gift_card_payments} orders paid with them so far"
+        )
         self.result.orders = Order.objects.count()
         self.result.lines = OrderLine.objects.count()
 
@@ -244,6 +249,7 @@ class SalesStory:
     ) -> None:
         store_index = _pick(rng, self.store_cumulative)
         store = self.stores[store_index]
+        self.sell_gift_card(store_index, receipts, stamp, epoch)
         receipts[store_index] += 1
         customer_id = None
         if rng.random() < IDENTIFIED_STORE_SHARE:
@@ -325,19 +331,16 @@ class SalesStory:
         at = _moment(epoch)
         line_ins = [LineIn(sku=self.variant_rows[v].sku, quantity=units) for v, units, _g in lines]
         redeem = self._points_to_pay_with(rng, customer_id, sum(gross for _v, _u, gross in lines))
-        customer = None
-        if customer_id is not None:
-            customer = self.customer_rows_by_id.get(customer_id)
-            if customer is None:
-                customer = self.customer_rows_by_id[customer_id] = Customer.objects.get(pk=customer_id)
+        customer = self._customer(customer_id) if customer_id is not None else None
+        gift_card = None
         try:
             with clock(at):
                 quote = quote_basket(channel=channel, lines=line_ins, at=at)
-                due = quote.total - redeem * self.point_value
+                payments, gift_card = self.tenders(quote.total - redeem * self.point_value, epoch)
                 order = orders.record_order(
                     channel=channel,
                     lines=line_ins,
-                    payments=[orders.PaymentIn(tender=CARD, amount=due)] if due > 0 else [],
+                    payments=payments,
                     location=location,
                     customer=customer,
                     external_id=external_id,
@@ -349,10 +352,18 @@ class SalesStory:
             if redeem and customer_id is not None:
                 self.points[customer_id] += redeem
             return None
+        if gift_card is not None:
+            self.spent(gift_card, payments)
         if customer_id is not None:
             self.points[customer_id] = self.points.get(customer_id, 0) + order.points_earned
         self.result.online_orders += channel_code != "store"
         return order
+
+    def _customer(self, customer_id: int) -> Customer:
+        customer = self.customer_rows_by_id.get(customer_id)
+        if customer is None:
+            customer = self.customer_rows_by_id[customer_id] = Customer.objects.get(pk=customer_id)
+        return customer
 
     def _move_on(self, rng: random.Random, order: Order, epoch: int, *, forgotten: bool | None = None) -> None:
         """The order's life after it was placed, each step at its moment while that moment is before `until`."""

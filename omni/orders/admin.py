@@ -10,6 +10,7 @@ from customers.models import Customer, Message
 from inventory.selectors import availability
 from loyalty.pricing import LineIn, quote_basket
 from omni.actor import Actor
+from omni.admin import ReadOnlyAdmin
 from omni.catalog.models import Channel
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for
 from omni.errors import DomainError
@@ -250,19 +251,10 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(StoreScopedAdmin, admin.ModelAdmin):
+class AllocationAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     """Where an order line's units come from: written by the order services only."""
 
     store_lookups = ["location"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     list_display = ["line", "location", "quantity"]
     list_select_related = ["line", "line__order", "location"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import Client
 
 CHROMIUM_FLAGS = [
@@ -62,13 +63,14 @@ def page(chromium):
 
 @pytest.fixture
 def open_as(chromium, live_server):
-    """open_as(user, lang) -> a page of a browser in that language, already logged in as `user`."""
+    """open_as(user, lang) -> a page of a browser in that language, already logged in as `user`, on a screen of
+    1280x800 (`width` and `height` for another: a till's 1366x768 laptop)."""
     contexts = []
 
-    def open_page(user: User, lang: str):
+    def open_page(user: User, lang: str, *, width: int = 1280, height: int = 800):
         client = Client()
         client.force_login(user)
-        context = chromium.new_context(locale=BROWSER_LOCALES[lang], viewport={"width": 1280, "height": 800})
+        context = chromium.new_context(locale=BROWSER_LOCALES[lang], viewport={"width": width, "height": height})
         context.add_cookies(
             [
                 {
@@ -87,6 +89,24 @@ def open_as(chromium, live_server):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def ids_in_the_thousands() -> None:
+    """The next ids of the tables the flows show are in the thousands, as on a store's database after some
+    months: an id printed with a thousands separator ("5.001") in a link or a form breaks the flow."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in (
+            "orders_order",
+            "orders_orderevent",
+            "customers_customer",
+            "returns_return",
+            "inventory_transfer",
+            "inventory_stocklevel",
+            "loyalty_loyaltyaccount",
+        ):
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 5000 + (random() * 900)::int)", [table])
 
 
 def screenshot(page, name: str) -> None:

@@ -15,8 +15,7 @@ from inventory.models import StockLevel
 from loyalty import gift_cards
 from loyalty.models import GiftCard, LoyaltyAccount
 from omni.orders.models import Order
-from tests.browser.conftest import screenshot
-from tests.browser.test_counter_home import ids_in_the_thousands
+from tests.browser.conftest import ids_in_the_thousands, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

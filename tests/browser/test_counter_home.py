@@ -8,12 +8,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone, translation
 
 from customers.models import ConsentChange, Customer
 from loyalty.models import Card
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import ids_in_the_thousands, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,21 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def said(lang: str, text: str, **values) -> str:
     with translation.override(lang):
         return translation.gettext(text) % values if values else translation.gettext(text)
-
-
-def ids_in_the_thousands() -> None:
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for table in (
-            "orders_order",
-            "orders_orderevent",
-            "customers_customer",
-            "returns_return",
-            "inventory_transfer",
-            "loyalty_loyaltyaccount",
-        ):
-            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 5000 + (random() * 900)::int)", [table])
 
 
 def todays_work(shop) -> dict:

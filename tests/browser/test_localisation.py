@@ -8,59 +8,21 @@ from decimal import Decimal
 
 import pytest
 
-from tests.browser.conftest import BROWSER_LOCALES, screenshot
+from customers import services as customers
+from inventory import services as inventory
+from loyalty.pricing import LineIn
+from omni.orders import services as orders
+from tests.browser.conftest import ids_in_the_thousands, screenshot
+from tests.factories import ProductFactory, VariantFactory, channel
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LONG_NAME = "Camicia in lino lavato a maniche lunghe con colletto alla coreana"
 
 
-@pytest.fixture
-def laptop(chromium, live_server):
-    """open_laptop(user, lang) -> a logged-in page on a 1366x768 screen."""
-    from django.conf import settings
-    from django.test import Client
-
-    contexts = []
-
-    def open_page(user, lang: str):
-        client = Client()
-        client.force_login(user)
-        context = chromium.new_context(locale=BROWSER_LOCALES[lang], viewport={"width": 1366, "height": 768})
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.base = live_server.url
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
 def busy_shop(shop) -> None:
     """Long names and addresses, as real data has, with ids in the thousands."""
-    from django.db import connection
-
-    from customers import services as customers
-    from inventory import services as inventory
-    from loyalty.pricing import LineIn
-    from omni.orders import services as orders
-    from tests.factories import ProductFactory, VariantFactory, channel
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for table in ("orders_order", "customers_customer", "inventory_stocklevel"):
-                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 7000)", [table])
+    ids_in_the_thousands()
     product = ProductFactory(code="CAM-LINO-LAVATO-COREANA", name=LONG_NAME)
     variant = VariantFactory(sku="CAM-LINO-LAVATO-COREANA-XXL-BLU", product=product, price=Decimal("1249.00"))
     inventory.count(location=shop.milano, variant=variant, on_hand=12, reason="opening count")
@@ -92,9 +54,9 @@ def right_edge(page, header_class: str) -> float:
         ("/admin/inventory/stocklevel/", ["column-available", "column-on_hand"]),
     ],
 )
-def test_the_key_columns_of_the_widest_lists_fit_a_1366_screen(shop, laptop, url, key_columns):
+def test_the_key_columns_of_the_widest_lists_fit_a_1366_screen(shop, open_as, url, key_columns):
     busy_shop(shop)
-    page = laptop(shop.manager, "it")
+    page = open_as(shop.manager, "it", width=1366, height=768)
     page.goto(f"{page.base}{url}")
     assert page.locator("#result_list tbody tr").count() >= 1
     width = page.viewport_size["width"]

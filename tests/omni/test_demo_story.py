@@ -1,4 +1,5 @@
-"""The demo's year went through the real rules: points, tiers, consents, returns, pick-ups, stock and parity.
+"""The demo's year went through the real rules: points, tiers, consents, returns, pick-ups, stock, parity and
+gift cards.
 
 One small demo is written for the whole module (it takes a while) and rolled back after it; every test only
 reads it.
@@ -6,24 +7,36 @@ reads it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.test.utils import override_settings
 
 from customers.models import ConsentChange, Identifier, Segment
 from customers.selectors import segment_members
 from inventory.models import ReplenishmentProposal, StockLevel, StockMovement
+from loyalty import gift_cards
 from loyalty import services as loyalty
-from loyalty.models import EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Promotion, StoreCreditBalance
+from loyalty.models import (
+    EntryKind,
+    GiftCard,
+    GiftCardEntry,
+    LedgerEntry,
+    LoyaltyAccount,
+    PointsLot,
+    Promotion,
+    StoreCreditBalance,
+)
 from loyalty.selectors import account_by_card
 from omni import demo
 from omni.catalog.models import ChannelPrice, Location
 from omni.orders import selectors as order_selectors
-from omni.orders.models import Order, OrderLine, OrderStatus
+from omni.orders.models import Order, OrderLine, OrderStatus, Payment
 from returns.models import Return, ReturnStatus
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +155,43 @@ def test_some_prices_and_promotions_hold_on_one_channel_only_and_promotions_pric
     assert Promotion.objects.annotate(n=Count("channels")).filter(n__gt=0).exists()
     assert Promotion.objects.annotate(n=Count("channels")).filter(n=0).exists()
     assert OrderLine.objects.filter(discount__gt=0, order__channel__code="store").exists()
+
+
+def test_gift_cards_were_sold_at_the_tills_and_spent_on_later_orders_of_several_channels():
+    cards = {card.pk: card for card in GiftCard.objects.select_related("order__channel", "order__location")}
+    assert len(cards) >= 5
+    for card in cards.values():  # each sold on a till receipt of its own, a line at the card's amount
+        assert card.order.channel.code == "store" and card.order.location.kind == "store"
+        assert card.order.total == card.initial_amount == card.order.lines.get().line_total
+    sold = GiftCardEntry.objects.filter(reason=gift_cards.REASON_SOLD)
+    assert dict(sold.values_list("card_id", "amount")) == {pk: card.initial_amount for pk, card in cards.items()}
+    spent = list(GiftCardEntry.objects.filter(reason=gift_cards.REASON_PAYMENT).select_related("order__channel"))
+    assert len(spent) >= 5
+    assert len({entry.order.channel.code for entry in spent}) >= 2
+    for entry in spent:  # spent by whoever was given the card, days after it was sold
+        assert entry.created_at - cards[entry.card_id].issued_at >= timedelta(days=2)
+        assert entry.order.created_at == entry.created_at
+    # Each order paid with a gift card says so among its payments, for what the cards' ledger took.
+    taken = defaultdict(Decimal)
+    for entry in spent:
+        taken[entry.order_id] -= entry.amount
+    paid = (
+        Payment.objects.filter(tender="gift_card", order_id__in=taken).values_list("order_id").annotate(Sum("amount"))
+    )
+    assert dict(paid) == taken
+
+
+def test_gift_cards_have_balances_left_that_their_ledger_adds_up_to_and_the_api_reads(story, api):
+    assert gift_cards.differences() == []
+    for card in GiftCard.objects.prefetch_related("entries"):
+        entries = sorted(card.entries.all(), key=lambda entry: entry.pk)
+        assert entries[-1].balance_after == card.balance == sum(entry.amount for entry in entries)
+    assert GiftCard.objects.filter(balance=0).exists()  # spent to the last cent
+    assert GiftCard.objects.filter(balance__gt=0, balance__lt=F("initial_amount")).exists()  # partly spent
+    assert GiftCard.objects.filter(balance=F("initial_amount")).exists()  # not spent yet
+    # The command prints one with money left for the tour; the API finds it by its printed code.
+    code, balance = story.tour["gift_card"], Decimal(story.tour["gift_card_balance"])
+    assert balance > 0
+    answer = api.get(f"/api/v1/gift-cards/{code}/")
+    assert answer.status_code == 200, answer.content
+    assert Decimal(answer.json()["balance"]) == balance < Decimal(answer.json()["initial_amount"])

@@ -22,10 +22,11 @@ from django.test.utils import override_settings
 
 from customers.models import ConsentChange, Customer, Identifier
 from inventory.models import StockLevel, StockMovement
-from loyalty.models import LedgerEntry
+from loyalty.models import GiftCard, GiftCardEntry, LedgerEntry
 from omni import demo
 from omni.api.keys import client_for_key
 from omni.catalog.models import ChannelPrice, Location, Product, Variant
+from omni.catalog.services import GIFT_CARD_SKU
 from omni.models import ALL_SCOPES, ApiClient
 from omni.orders.models import Allocation, Order, OrderLine, Payment
 from returns.models import Return
@@ -89,6 +90,11 @@ def fingerprint() -> str:
         .order_by("changed_at", "customer_id", "purpose"),
         Return.objects.values_list("order__external_id", "status", "location_id", "refund_to", "refund_amount")
         .order_by("order__external_id", "status"),
+        # Not their codes: a card's code is drawn by the gift-card ledger from `secrets`, as a real card's is.
+        GiftCard.objects.values_list("order__external_id", "initial_amount", "balance", "issued_at", "updated_at")
+        .order_by("issued_at", "order__external_id"),
+        GiftCardEntry.objects.values_list("card__order__external_id", "order__external_id", "amount", "reason",
+                                          "created_at").order_by("created_at", "card__order__external_id"),
     ]  # fmt: skip
     for queryset in querysets:
         for row in queryset.iterator():
@@ -120,11 +126,13 @@ def test_a_small_scale_has_a_dozen_stores_in_italian_cities_two_warehouses_and_a
     assert Product.objects.count() >= demo.MIN_PRODUCTS
     assert Variant.objects.count() > 3 * Product.objects.count()
     assert not Product.objects.filter(variants__isnull=True).exists()
-    assert not Product.objects.filter(channels__isnull=True).exists()
+    # Every product is on some channel's shelf; the gift card item (made by the first card sold) on none.
+    assert not Product.objects.filter(channels__isnull=True).exclude(variants__sku=GIFT_CARD_SKU).exists()
     assert {"camicie", "pantaloni", "maglieria", "giacche", "scarpe", "accessori"} <= set(
         Product.objects.values_list("category", flat=True)
     )
-    assert set(Variant.objects.values_list("color", flat=True)) <= set(demo.COLOURS)
+    colours = Variant.objects.exclude(sku=GIFT_CARD_SKU).values_list("color", flat=True)
+    assert set(colours) <= set(demo.COLOURS)
     assert ChannelPrice.objects.exists()
 
 
@@ -183,12 +191,14 @@ def test_orders_cover_the_year_before_until_on_several_channels_with_totals_that
         assert payment.amount > 0
         payments[payment.order_id].append(payment.amount)
     allocated = dict(Allocation.objects.values_list("line_id").annotate(units=Sum("quantity")))
+    gift_card = Variant.objects.get(sku=GIFT_CARD_SKU).pk  # a gift card sold is a line that takes no stock
     for order in Order.objects.all():
         assert lines[order.pk], order
         assert order.total == sum(line.line_total for line in lines[order.pk])
         assert order.subtotal - order.discount_total == order.total
         assert sum(payments[order.pk]) == order.total - order.points_value, order  # the rest was paid with points
-        assert all(allocated[line.pk] == line.quantity for line in lines[order.pk]), order
+        for line in lines[order.pk]:
+            assert allocated.get(line.pk) == (None if line.variant_id == gift_card else line.quantity), order
 
 
 def test_each_channel_fulfils_its_orders_the_way_a_store_or_a_site_would(written):
@@ -197,6 +207,7 @@ def test_each_channel_fulfils_its_orders_the_way_a_store_or_a_site_would(written
     allocations = defaultdict(set)
     for order_id, location_id in Allocation.objects.values_list("line__order_id", "location_id"):
         allocations[order_id].add(location_id)
+    gift_cards_sold = set(OrderLine.objects.filter(variant__sku=GIFT_CARD_SKU).values_list("order_id", flat=True))
     kinds = Counter()
     for order in Order.objects.select_related("channel"):
         kinds[(order.channel.code, order.fulfilment_type, order.is_endless_aisle)] += 1
@@ -212,7 +223,10 @@ def test_each_channel_fulfils_its_orders_the_way_a_store_or_a_site_would(written
             else:  # carried out; or ordered for delivery and served wholly from this store's own shelves
                 carried_out = order.fulfilment_type == "carry_out" and order.status == "completed"
                 assert carried_out or order.fulfilment_type in ("ship_to_home", "ship_to_store")
-                assert allocations[order.pk] == {order.location_id}
+                if order.pk in gift_cards_sold:  # a receipt of its own: a gift card takes no stock
+                    assert carried_out and not allocations[order.pk], order
+                else:
+                    assert allocations[order.pk] == {order.location_id}
         else:
             assert order.location_id is None
             assert not order.is_endless_aisle

@@ -35,10 +35,11 @@ class Command(BaseCommand):
     help = (
         "Fill an empty database with a demo Italian retailer: stores, warehouses, products, stock, customers and "
         "a year of orders on every channel written through the order, loyalty, returns and stock services (points, "
-        "tiers, consents, returns, pick-ups waiting today, replenishment proposals), plus the logins admin, "
-        "direzione and negozio and an API key. Deterministic for "
-        "a seed and an --until date. Does nothing if the database already has locations. The API key is printed "
-        "once, at the end; with --verbosity 0 nothing is printed (make a key with create_api_client)."
+        "tiers, consents, returns, gift cards sold and spent, pick-ups waiting today, replenishment proposals), "
+        "plus the logins admin, direzione and negozio and an API key. Deterministic for a seed and an --until "
+        "date (but for the gift cards' codes, drawn at random as a real card's are). Does nothing if the "
+        "database already has locations. The API key is printed once, at the end; with --verbosity 0 nothing is "
+        "printed (make a key with create_api_client)."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -92,7 +93,8 @@ class Command(BaseCommand):
                 f"Demo data written in {result.seconds:.1f} s: {result.locations} locations, "
                 f"{result.products} products, {result.variants} variants, {result.customers} customers "
                 f"({result.accounts} with a loyalty card), {result.orders} orders ({result.store_sales} at the "
-                f"tills, {result.online_orders} online), {result.lines} order lines, {result.returns} returns."
+                f"tills, {result.online_orders} online), {result.lines} order lines, {result.returns} returns, "
+                f"{result.gift_cards} gift cards sold ({result.gift_card_payments} orders paid with them)."
             )
         )
         say("Logins for the admin (/admin/):")
@@ -108,6 +110,8 @@ class Command(BaseCommand):
                 "For the tour (README): card {card} (customer #{customer}, {points} points), store {store}, "
                 "SKU {sku}".format_map({"card": "", "customer": "", "points": "0", **result.tour})
             )
+        if result.tour.get("gift_card"):
+            say("  gift card {gift_card} ({gift_card_balance} EUR left)".format_map(result.tour))
         if with_kpis:
             say(self.style.SUCCESS("KPIs ready: /dashboards/"))
 
