@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from customers import selectors, sms
 from customers.models import (
+    ConsentChange,
     ConsentPurpose,
     Customer,
     Identifier,
@@ -71,6 +72,7 @@ def tell(
     render: Render,
     order_id: int | None = None,
     reference: str = "",
+    new_customer: bool = False,
 ) -> list[Message]:
     """Write the messages `customer` is to receive about this and send them after the commit.
 
@@ -79,12 +81,23 @@ def tell(
     number. `render(channel)` gives the subject and the text; it is called
     only for a message that will be written, so a sale to a customer who
     receives nothing costs one query here. Returns the messages written.
+
+    `new_customer`: the caller's transaction created the customer (identify
+    said so). Nobody else can write a consent for a row not yet committed,
+    and identify writes none, so they have none: nothing is read. For any
+    other customer the read stays, after the caller locked the customer's
+    row (identify, lock_survivor): consents change under that same lock, so
+    what is read then holds until the commit. It cannot ride along with the
+    locking statement itself, whose snapshot was taken before it waited for
+    the lock and would miss a withdrawal committed meanwhile.
     """
     if customer is None or customer.erased_at is not None:
         return []
     channels = [MessageChannel.EMAIL, *([MessageChannel.SMS] if kind in SMS_KINDS else [])]
     purposes = {CONSENT_NEEDED.get((kind, channel)) for channel in channels} - {None}
-    consents = selectors.current_consents([customer.pk])[customer.pk] if purposes else {}
+    consents: dict[str, ConsentChange | None] = {}
+    if purposes and not new_customer:
+        consents = selectors.current_consents([customer.pk])[customer.pk]
 
     def consented(channel: str) -> bool:
         purpose = CONSENT_NEEDED.get((kind, channel))
