@@ -60,6 +60,19 @@ def test_an_order_through_the_api_checks_its_channel_locations_and_rules_with_on
     assert not [s for s in sql if "loyalty_programme" in s or "loyalty_promotion" in s]
 
 
+def test_a_quote_through_the_api_checks_its_channel_and_rules_with_one_query(api, network):
+    basket = {"channel": "web", "lines": [{"sku": "CAM-ROSSA-M", "quantity": 2}]}
+    assert api.post("/api/v1/loyalty/quote/", basket, format="json").status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/loyalty/quote/", basket, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["total"] == "79.80"
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len([s for s in sql if "omni_version" in s]) == 1
+    assert not [s for s in sql if 'FROM "catalog_channel"' in s]
+
+
 def test_a_location_closed_in_the_admin_is_refused_by_the_next_order(api, network, admin_client):
     stock(network["milano"], network["shirt"], 5)
     assert api.post(URL, till_sale("R-1"), format="json").status_code == 201
