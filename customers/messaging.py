@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from customers import selectors, sms
 from customers.models import (
-    ConsentChange,
     ConsentPurpose,
     Customer,
     Identifier,
@@ -95,16 +94,8 @@ def tell(
         return []
     channels = [MessageChannel.EMAIL, *([MessageChannel.SMS] if kind in SMS_KINDS else [])]
     purposes = {CONSENT_NEEDED.get((kind, channel)) for channel in channels} - {None}
-    consents: dict[str, ConsentChange | None] = {}
-    if purposes and not new_customer:
-        consents = selectors.current_consents([customer.pk])[customer.pk]
-
-    def consented(channel: str) -> bool:
-        purpose = CONSENT_NEEDED.get((kind, channel))
-        change = consents.get(purpose) if purpose is not None else None
-        return purpose is None or (change is not None and change.is_granted)
-
-    channels = [channel for channel in channels if consented(channel)]
+    granted = {purpose for purpose in purposes if not new_customer and selectors.consent_granted(customer.pk, purpose)}
+    channels = [channel for channel in channels if CONSENT_NEEDED.get((kind, channel)) in (None, *granted)]
     if not channels:
         return []
     addresses = contact_of(customer)
