@@ -71,6 +71,7 @@ def tell(
     render: Render,
     order_id: int | None = None,
     reference: str = "",
+    new_customer: bool = False,
 ) -> list[Message]:
     """Write the messages `customer` is to receive about this and send them after the commit.
 
@@ -79,19 +80,22 @@ def tell(
     number. `render(channel)` gives the subject and the text; it is called
     only for a message that will be written, so a sale to a customer who
     receives nothing costs one query here. Returns the messages written.
+
+    `new_customer`: the caller's transaction created the customer (identify
+    said so). Nobody else can write a consent for a row not yet committed,
+    and identify writes none, so they have none: nothing is read. For any
+    other customer the read stays, after the caller locked the customer's
+    row (identify, lock_survivor): consents change under that same lock, so
+    what is read then holds until the commit. It cannot ride along with the
+    locking statement itself, whose snapshot was taken before it waited for
+    the lock and would miss a withdrawal committed meanwhile.
     """
     if customer is None or customer.erased_at is not None:
         return []
     channels = [MessageChannel.EMAIL, *([MessageChannel.SMS] if kind in SMS_KINDS else [])]
     purposes = {CONSENT_NEEDED.get((kind, channel)) for channel in channels} - {None}
-    consents = selectors.current_consents([customer.pk])[customer.pk] if purposes else {}
-
-    def consented(channel: str) -> bool:
-        purpose = CONSENT_NEEDED.get((kind, channel))
-        change = consents.get(purpose) if purpose is not None else None
-        return purpose is None or (change is not None and change.is_granted)
-
-    channels = [channel for channel in channels if consented(channel)]
+    granted = {purpose for purpose in purposes if not new_customer and selectors.consent_granted(customer.pk, purpose)}
+    channels = [channel for channel in channels if CONSENT_NEEDED.get((kind, channel)) in (None, *granted)]
     if not channels:
         return []
     addresses = contact_of(customer)

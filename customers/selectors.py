@@ -111,6 +111,21 @@ def search_filter(text: str) -> Q:
     return condition
 
 
+LATEST_FIRST = ("-changed_at", "-pk")  # which change of a purpose is the customer's current choice
+
+
+def consent_granted(customer_id: int, purpose: str) -> bool | None:
+    """Whether the customer's latest change of `purpose` granted it (None: never asked): one read of the index
+    on (customer, purpose, changed_at), for a caller that needs one purpose of one customer. The same rule as
+    `current_consents`, whose window query costs the ORM several times as long to build."""
+    return (
+        ConsentChange.objects.filter(customer_id=customer_id, purpose=purpose)
+        .order_by(*LATEST_FIRST)
+        .values_list("is_granted", flat=True)
+        .first()
+    )
+
+
 def current_consents(customer_ids: Iterable[int]) -> dict[int, dict[str, ConsentChange | None]]:
     """Each customer's latest change per purpose (None: never asked). One query for any number of customers."""
     ids = list(customer_ids)
@@ -121,7 +136,7 @@ def current_consents(customer_ids: Iterable[int]) -> dict[int, dict[str, Consent
             rank=Window(
                 RowNumber(),
                 partition_by=[F("customer_id"), F("purpose")],
-                order_by=[F("changed_at").desc(), F("pk").desc()],
+                order_by=list(LATEST_FIRST),
             )
         )
         .filter(rank=1)

@@ -389,12 +389,3 @@ class GiftCardEntry(Attributed):
 
     def __str__(self) -> str:
         return f"{self.amount:+}"
-
-
-class RulesVersion(models.Model):
-    """One row: a token that changes, in the same transaction, whenever the programme, an earning rule or a
-    promotion is saved or deleted. Each process keeps the rules it read under the token it read first
-    (`loyalty.pricing.rulebook`), so a change made in the admin is seen by the next order, without the four
-    queries of reading the rules on every order. 0 means unknown: the next reader sets a token."""
-
-    value = models.BigIntegerField(default=0)

@@ -25,14 +25,12 @@ names channels: that is the only way channels can differ.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from math import floor
 
-from django.db import connection
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -43,9 +41,9 @@ from loyalty.models import (
     Promotion,
     PromotionKind,
     PromotionTarget,
-    RulesVersion,
     Tier,
 )
+from omni import versions
 from omni.catalog.models import Channel, ChannelPrice, Product, Variant
 from omni.errors import Invalid, NotSoldOnChannel
 from omni.money import to_cents
@@ -154,39 +152,28 @@ class Rulebook:
         )
 
 
-_rulebooks: dict[str, tuple[int, Rulebook]] = {}  # per database: (token read, the rules read after it)
+RULES = "loyalty.rules"  # the token of the rulebook (omni.versions)
 
 
-def rules_changed(**_signal) -> int:
+def rules_changed() -> int:
     """Give the rules a new token, in the caller's transaction: every process reads them again at its next
-    order once this commits. Called on every save and delete of the programme, an earning rule or a promotion
-    (and their channels); a writer that bypasses the ORM's signals calls it itself. Returns the token."""
-    token = secrets.randbits(62) or 1
-    if not RulesVersion.objects.filter(pk=1).update(value=token):
-        RulesVersion.objects.get_or_create(pk=1, defaults={"value": token})  # a test flushed the table
-    return token
+    order once this commits. Every save and delete of the programme, an earning rule or a promotion (and their
+    channels) does it (loyalty.apps); a writer that bypasses the ORM's signals calls it itself."""
+    return versions.changed(RULES)
 
 
-def rulebook() -> Rulebook:
-    """The rules of the programme, one query when this process already holds them under the current token.
-
-    The token is random, never a counter: a transaction that changed the rules and was rolled back leaves
-    no token behind that a later change could give again. A token of 0 (a fresh database) is replaced first.
-    """
-    token = RulesVersion.objects.filter(pk=1).values_list("value", flat=True).first()
-    if not token:
-        token = rules_changed()
-    database = connection.settings_dict["NAME"]
-    kept = _rulebooks.get(database)
-    if kept is not None and kept[0] == token:
-        return kept[1]
-    book = Rulebook(
+def _read_rulebook() -> Rulebook:
+    return Rulebook(
         programme=programme(),
         earning_rules=list(EarningRule.objects.filter(is_active=True).prefetch_related("channels")),
         promotions=list(Promotion.objects.filter(is_active=True).prefetch_related("channels")),
     )
-    _rulebooks[database] = (token, book)
-    return book
+
+
+def rulebook() -> Rulebook:
+    """The rules of the programme, one query (the tokens, `omni.versions`) when this process already holds
+    them under the current token; none inside a `versions.one_read()` block that already read the tokens."""
+    return versions.kept(RULES, _read_rulebook)
 
 
 def earning_rules(at) -> list[EarningRule]:

@@ -207,3 +207,16 @@ class Job(models.Model):
         if self.status == JobStatus.DONE:
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class Version(models.Model):
+    """A token per thing each process keeps between requests (`omni.versions`): the loyalty rules, the channels
+    and locations. It changes, in the same transaction, whenever what it stands for is saved or deleted, so
+    every process reads that thing again at its next use. 0, or no row, means unknown: the next reader sets
+    one."""
+
+    name = models.CharField(primary_key=True, max_length=64)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name

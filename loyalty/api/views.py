@@ -17,7 +17,9 @@ from loyalty.api.serializers import (
 )
 from loyalty.models import LedgerEntry
 from loyalty.pricing import LineIn, programme, quote_basket
+from omni import versions
 from omni.api.permissions import rule
+from omni.catalog import selectors as catalog
 from omni.catalog.models import Channel, ChannelCode
 from omni.errors import Invalid, NotFound
 from omni.money import to_cents
@@ -62,6 +64,11 @@ class QuoteView(APIView):
 
     @extend_schema(request=QuoteInSerializer, responses=QuoteSerializer)
     def post(self, request):
+        # The channel and the loyalty rules are kept per process: one query checks both their tokens.
+        with versions.one_read():
+            return self._quote(request)
+
+    def _quote(self, request):
         incoming = QuoteInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -72,8 +79,11 @@ class QuoteView(APIView):
             if not Customer.objects.filter(pk=data["customer"]).exists():
                 raise NotFound(f"No customer {data['customer']}.")
             account = selectors.account_of(data["customer"])
+        channel = catalog.channel_by_code(data["channel"])
+        if channel is None:
+            raise Invalid(f"No channel {data['channel']}.", {"channel": [f"One of {', '.join(ChannelCode.values)}."]})
         quote = quote_basket(
-            channel=Channel.objects.get(code=data["channel"]),
+            channel=channel,
             lines=[LineIn(sku=line["sku"], quantity=line["quantity"]) for line in data["lines"]],
             account=account,
         )

@@ -11,6 +11,11 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Catalog")
 
     def ready(self) -> None:
+        from omni import versions
+        from omni.catalog.models import Channel, Location
         from omni.catalog.reference import ensure_channels
+        from omni.catalog.selectors import PLACES
 
         post_migrate.connect(ensure_channels, sender=self, dispatch_uid="catalog-reference-rows")
+        # Every process keeps the channels and locations it read (selectors.places): a change gives a new token.
+        versions.watch(PLACES, Channel, Location)

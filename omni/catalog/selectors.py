@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from omni import versions
 from omni.catalog.models import Channel, ChannelPrice, Location, Product, Variant
+
+PLACES = "catalog.places"  # the token of the channels and locations each process keeps (omni.versions)
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,42 @@ class ChannelOffer:
     @property
     def differs_from_list(self) -> bool:
         return self.price != self.list_price
+
+
+@dataclass(frozen=True)
+class Places:
+    """Every channel and every location by code, as one process keeps them between requests: read, never
+    changed (`channel_by_code` and `location_by_code` hand out copies)."""
+
+    channels: dict[str, Channel]
+    locations: dict[str, Location]
+
+
+def _read_places() -> Places:
+    return Places(
+        channels={channel.code: channel for channel in Channel.objects.all()},
+        locations={location.code: location for location in Location.objects.all()},
+    )
+
+
+def places() -> Places:
+    """The channels and locations, read again only after one was saved or deleted (the admin included): one
+    query for the tokens, none inside a `versions.one_read()` block that already read them. A writer that
+    bypasses the ORM's signals calls `versions.changed(PLACES)`."""
+    return versions.kept(PLACES, _read_places)
+
+
+def channel_by_code(code: str) -> Channel | None:
+    found = places().channels.get(code)
+    return copy.copy(found) if found is not None else None
+
+
+def location_by_code(code: str, *, active: bool = True) -> Location | None:
+    """The location of that code; with `active`, None for a closed one."""
+    found = places().locations.get(code)
+    if found is None or (active and not found.is_active):
+        return None
+    return copy.copy(found)
 
 
 def channels() -> list[Channel]:

@@ -50,13 +50,16 @@ def receipt_context(order: Order) -> dict[str, Any]:
     }
 
 
-def send_receipt(order: Order) -> list[Message]:
-    """E-mail the receipt of a new order to its customer, if they consented (call inside the order's transaction)."""
+def send_receipt(order: Order, *, new_customer: bool = False) -> list[Message]:
+    """E-mail the receipt of a new order to its customer, if they consented (call inside the order's transaction).
+
+    `new_customer`: the order's transaction created the customer (see `messaging.tell`)."""
     return messaging.tell(
         customer=order.customer,
         kind=MessageKind.ORDER_RECEIPT,
         render=lambda channel: renderer("order_receipt", receipt_context(order))(channel),
         order_id=order.pk,
+        new_customer=new_customer,
     )
 
 

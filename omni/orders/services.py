@@ -123,15 +123,17 @@ def resolve_customer(
     actor: Actor,
     request_key: str,
     may_merge: bool = True,
-) -> Customer | None:
-    """The live customer of the order: the one given (followed through merges) or the one identified."""
+) -> tuple[Customer | None, bool]:
+    """The live customer of the order (the one given, followed through merges, or the one identified), and
+    whether identify created them in this transaction."""
     if customer is not None:
-        return customer_services.lock_survivor(customer)
+        return customer_services.lock_survivor(customer), False
     if identifiers:
-        return customer_services.identify(
+        found = customer_services.identify(
             identifiers=identifiers, actor=actor, request_key=request_key, may_merge=may_merge
-        ).customer
-    return None
+        )
+        return found.customer, found.created
+    return None, False
 
 
 def check_places(channel: Channel, location: Location | None, fulfilment: FulfilmentIn) -> None:
@@ -288,7 +290,7 @@ def record_order(
     if points_to_redeem < 0:
         raise Invalid("Points to redeem cannot be negative.", {"points_to_redeem": ["Must be 0 or more."]})
 
-    buyer = resolve_customer(
+    buyer, buyer_is_new = resolve_customer(
         customer=customer, identifiers=identifiers, actor=actor, request_key=request_key, may_merge=may_merge
     )
     account = loyalty.open_account(customer=buyer) if buyer is not None else None
@@ -396,7 +398,7 @@ def record_order(
     )
     outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
-    notices.send_receipt(order)
+    notices.send_receipt(order, new_customer=buyer_is_new)
     _keep_rows(order, [*order_lines, *sold_lines], paid, allocations, sold_cards)
     return order
 

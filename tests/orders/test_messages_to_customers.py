@@ -9,7 +9,8 @@ from celery import current_app
 from celery.result import AsyncResult
 from django.contrib.auth.models import User
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from customers import services as customer_services
 from customers import sms
@@ -107,6 +108,32 @@ def test_the_receipt_is_emailed_only_to_a_customer_who_consented(delivered, netw
     customer_services.set_consents(customer=willing, choices={"marketing_email": False}, channel="web")
     till_sale(network, willing)
     assert len(mail.outbox) == 1  # withdrawn: no more receipts
+
+
+def sale_by_email(network, email: str):
+    stock(network["milano"], network["shirt"], 5)
+    return services.record_order(
+        channel=Channel.objects.get(code="store"),
+        location=network["milano"],
+        identifiers=[{"kind": "email", "value": email}],
+        lines=[LineIn("CAM-ROSSA-M", 1)],
+        payments=[services.PaymentIn(tender="cash", amount=Decimal("39.90"))],
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_this_order_creates_has_no_consent_to_read_and_a_returning_one_is_read(delivered, network):
+    with CaptureQueriesContext(connection) as first:
+        newcomer = sale_by_email(network, "nuova@example.it").customer
+    assert not [q for q in first.captured_queries if "customers_consentchange" in q["sql"]]
+    assert mail.outbox == [] and not Message.objects.exists()
+
+    customer_services.set_consents(customer=newcomer, choices={"marketing_email": True}, channel="store")
+    with CaptureQueriesContext(connection) as again:
+        kept = sale_by_email(network, "nuova@example.it")
+    assert len([q for q in again.captured_queries if "customers_consentchange" in q["sql"]]) == 1
+    assert kept.customer == newcomer
+    assert [m.to for m in mail.outbox] == [["nuova@example.it"]]
 
 
 @pytest.mark.django_db(transaction=True)

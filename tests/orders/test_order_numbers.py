@@ -65,12 +65,12 @@ def test_a_receipt_committed_by_another_request_meanwhile_is_refused_as_a_duplic
     outcome: dict[str, object] = {}
     send_receipt = notices.send_receipt
 
-    def held_receipt(order):
+    def held_receipt(order, **options):
         if order.external_id == "R-RACE" and "first" not in outcome:
             outcome["first"] = order.number
             first_inside.set()
             assert release.wait(60)
-        send_receipt(order)
+        send_receipt(order, **options)
 
     def first():
         try:

@@ -7,8 +7,10 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from loyalty.pricing import LineIn
+from omni import versions
 from omni.actor import Actor
 from omni.api.permissions import principal_may, rule
+from omni.catalog import selectors as catalog
 from omni.catalog.models import Channel, Location
 from omni.catalog.scoping import check_location, narrow
 from omni.errors import Invalid, NotFound
@@ -20,10 +22,17 @@ from omni.orders.api.serializers import OrderEventInSerializer, OrderInSerialize
 def location_or_invalid(code: str | None, field: str) -> Location | None:
     if not code:
         return None
-    location = Location.objects.filter(code=code, is_active=True).first()
+    location = catalog.location_by_code(code)
     if location is None:
         raise Invalid(f"No location {code}.", {field: [f"Unknown location {code}."]})
     return location
+
+
+def channel_or_invalid(code: str) -> Channel:
+    channel = catalog.channel_by_code(code)
+    if channel is None:
+        raise Invalid(f"No channel {code}.", {"channel": [f"Unknown channel {code}."]})
+    return channel
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -46,6 +55,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(request=OrderInSerializer, responses={201: OrderSerializer})
     def create(self, request):
+        # The channel, the locations and the loyalty rules are kept per process: one query checks all their tokens.
+        with versions.one_read():
+            return self._create(request)
+
+    def _create(self, request):
         incoming = OrderInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -58,7 +72,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         location = location_or_invalid(data.get("location"), "location")
         check_location(request.user, location)
         order = services.record_order(
-            channel=Channel.objects.get(code=data["channel"]),
+            channel=channel_or_invalid(data["channel"]),
             location=location,
             customer=customer,
             identifiers=data.get("identifiers"),
