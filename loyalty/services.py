@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer, IdentifierKind
-from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty import statements
+from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
 from omni import bulk, webhooks
 from omni.actor import SYSTEM, Actor

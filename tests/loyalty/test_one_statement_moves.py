@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty import services
-from loyalty.pricing import programme
 from loyalty.models import EntryKind, LedgerEntry, LoyaltyAccount, PointsLot
+from loyalty.pricing import programme
 from tests.factories import CustomerFactory
 
 
@@ -83,7 +83,7 @@ def test_earnings_at_once_on_an_account_in_debt_pay_it_off_exactly_once(postgres
         try:
             start.wait(60)
             services.earn(account=account, points=30)
-        except BaseException as error:  # noqa: BLE001 - the test reports any failure of a thread
+        except BaseException as error:
             failures.append(error)
         finally:
             connection.close()
