@@ -46,15 +46,36 @@ class CardTaken(Conflict):
 
 
 def open_account(*, customer: Customer) -> LoyaltyAccount:
-    """The customer's account, created on first need (one per customer, race-safe)."""
+    """The customer's account, created on first need (one per customer, race-safe).
+
+    A new account is one INSERT that gives way to one opened meanwhile by a
+    concurrent request (ON CONFLICT DO NOTHING), then read: no savepoint.
+    """
     account = LoyaltyAccount.objects.filter(customer=customer).select_related("tier").first()
     if account is not None:
         return account
-    try:
-        with transaction.atomic():
-            return LoyaltyAccount.objects.create(customer=customer)
-    except IntegrityError:
-        return LoyaltyAccount.objects.get(customer=customer)
+    account = LoyaltyAccount(customer=customer, created_at=timezone.now())  # the model's defaults, written below
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {LoyaltyAccount._meta.db_table} "
+            "(customer_id, balance, debt, lifetime_points, rolling_spend, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO NOTHING RETURNING id",
+            [
+                customer.pk,
+                account.balance,
+                account.debt,
+                account.lifetime_points,
+                ops.adapt_decimalfield_value(account.rolling_spend, 12, 2),
+                ops.adapt_datetimefield_value(account.created_at),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:  # opened by a concurrent request, committed meanwhile
+        return LoyaltyAccount.objects.select_related("tier").get(customer=customer)
+    account.pk = row[0]
+    account._state.adding, account._state.db = False, connection.alias
+    return account
 
 
 def add_card(*, account: LoyaltyAccount, number: str) -> Card:

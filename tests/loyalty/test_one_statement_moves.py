@@ -101,3 +101,16 @@ def test_earnings_at_once_on_an_account_in_debt_pay_it_off_exactly_once(postgres
     assert sum(earnings.values_list("debt_change", flat=True)) == -100
     assert sum(PointsLot.objects.filter(account=account).values_list("remaining", flat=True)) == 8 * 30 - 100
     assert services.recompute_balances() == []
+
+
+@pytest.mark.django_db
+def test_opening_an_account_is_one_insert_without_a_savepoint_and_the_next_call_finds_it():
+    customer = CustomerFactory()
+
+    with CaptureQueriesContext(connection) as statements:
+        account = services.open_account(customer=customer)
+
+    assert [q["sql"].split()[0] for q in statements.captured_queries] == ["SELECT", "INSERT"]
+    assert services.open_account(customer=customer).pk == account.pk
+    assert LoyaltyAccount.objects.filter(customer=customer).count() == 1
+    assert (account.balance, account.debt, account.tier) == (0, 0, None)
