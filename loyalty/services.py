@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer, IdentifierKind
+from loyalty import statements
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
 from omni import bulk, webhooks
@@ -45,15 +46,36 @@ class CardTaken(Conflict):
 
 
 def open_account(*, customer: Customer) -> LoyaltyAccount:
-    """The customer's account, created on first need (one per customer, race-safe)."""
+    """The customer's account, created on first need (one per customer, race-safe).
+
+    A new account is one INSERT that gives way to one opened meanwhile by a
+    concurrent request (ON CONFLICT DO NOTHING), then read: no savepoint.
+    """
     account = LoyaltyAccount.objects.filter(customer=customer).select_related("tier").first()
     if account is not None:
         return account
-    try:
-        with transaction.atomic():
-            return LoyaltyAccount.objects.create(customer=customer)
-    except IntegrityError:
-        return LoyaltyAccount.objects.get(customer=customer)
+    account = LoyaltyAccount(customer=customer, created_at=timezone.now())  # the model's defaults, written below
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {LoyaltyAccount._meta.db_table} "
+            "(customer_id, balance, debt, lifetime_points, rolling_spend, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO NOTHING RETURNING id",
+            [
+                customer.pk,
+                account.balance,
+                account.debt,
+                account.lifetime_points,
+                ops.adapt_decimalfield_value(account.rolling_spend, 12, 2),
+                ops.adapt_datetimefield_value(account.created_at),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:  # opened by a concurrent request, committed meanwhile
+        return LoyaltyAccount.objects.select_related("tier").get(customer=customer)
+    account.pk = row[0]
+    account._state.adding, account._state.db = False, connection.alias
+    return account
 
 
 def add_card(*, account: LoyaltyAccount, number: str) -> Card:
@@ -149,9 +171,7 @@ def _entry(
     )
     # A raw save writes the fields as they are set (auto_now_add would overwrite the date): one INSERT.
     entry.save_base(raw=True, force_insert=True)
-    if points:
-        moves = [(account_id, points, balance_after)]
-        webhooks.publish("loyalty.balance_changed", lambda: balance_event_data(moves)[0])
+    _publish_balance(account_id, points, balance_after)
     return entry
 
 
@@ -182,7 +202,23 @@ def settle_earning(*, debt: int, points: int, kind: str = EntryKind.EARN) -> tup
     adjustments or points given back) count in the lifetime points.
     """
     paid_off = min(debt, points)
-    return points - paid_off, paid_off, points if kind == EntryKind.EARN else 0
+    return points - paid_off, paid_off, lifetime_points_of(points=points, kind=kind)
+
+
+def settle_earning_sql(*, debt: str, points: str) -> tuple[str, str]:
+    """`settle_earning` in SQL over the SQL expressions `debt` and `points`: (credit, paid off), any engine.
+
+    The form the one-statement earning computes in the database, under the
+    account's lock; a property test holds it to the Python form above. The
+    lifetime part depends on the kind alone: `lifetime_points_of`.
+    """
+    paid_off = f"(CASE WHEN {debt} < {points} THEN {debt} ELSE {points} END)"
+    return f"({points} - {paid_off})", paid_off
+
+
+def lifetime_points_of(*, points: int, kind: str) -> int:
+    """The points a movement adds to the account's lifetime: earnings only, not adjustments or points given back."""
+    return points if kind == EntryKind.EARN else 0
 
 
 def settle_reversal(*, balance: int, points: int) -> tuple[int, int]:
@@ -246,57 +282,22 @@ def earn(
 
     `spend` is the amount paid behind the points: tiers are computed from it.
     `settings` is the programme if the caller has already read it (an order has).
+
+    One statement on PostgreSQL (`_earning`): the account locked and settled
+    (`settle_earning_sql`), its balance moved, the ledger entry and the day's lot.
     """
     if points <= 0 and spend <= 0:
         return None
     points = max(points, 0)
     at = at or timezone.now()
+    expires_at = lot_expiry(at, settings or programme()) if points else None
+    fields = _EntryFields(kind=kind, order=order, channel=channel, reason=reason, actor=actor, at=at, spend=spend)
     # Inside a caller's transaction a savepoint would buy nothing: any failure here aborts the caller too.
     with transaction.atomic(savepoint=False):
-        locked = LoyaltyAccount.objects.select_for_update().only("balance", "debt").get(pk=account.pk)
-        credit, paid_off, earned = settle_earning(debt=locked.debt, points=points, kind=kind)
-        LoyaltyAccount.objects.filter(pk=account.pk).update(
-            balance=F("balance") + credit, debt=F("debt") - paid_off, lifetime_points=F("lifetime_points") + earned
-        )
-        entry = _entry(
-            account.pk,
-            kind,
-            credit,
-            debt_change=-paid_off,
-            order=order,
-            channel=channel,
-            reason=reason,
-            actor=actor,
-            at=at,
-            spend=spend,
-            balance_after=locked.balance + credit,  # the row is locked: nobody else moved it
-        )
-        if credit:
-            add_to_lot(account.pk, credit, entry=entry, earned_at=at, settings=settings)
-    return entry
-
-
-def add_to_lot(
-    account_id: int, points: int, *, entry: LedgerEntry, earned_at, settings: Programme | None = None
-) -> None:
-    """Points lapsing on the same day share one lot, so the next expiries are a few rows whatever the history.
-
-    Called with the account row locked, so two earnings cannot both create the day's lot.
-    `settings` is the programme if the caller has already read it.
-    """
-    expires_at = lot_expiry(earned_at, settings or programme())
-    grown = PointsLot.objects.filter(account_id=account_id, expires_at=expires_at).update(
-        points=F("points") + points, remaining=F("remaining") + points
-    )
-    if not grown:
-        PointsLot.objects.create(
-            account_id=account_id,
-            entry=entry,
-            points=points,
-            remaining=points,
-            earned_at=earned_at,
-            expires_at=expires_at,
-        )
+        rows = statements.run(_earning(account.pk, points, fields=fields, expires_at=expires_at), result="entry")
+        if not rows:
+            raise LoyaltyAccount.DoesNotExist(f"No loyalty account {account.pk}.")
+        return _entry_written(rows[0], fields)
 
 
 def redeem(
@@ -314,15 +315,161 @@ def redeem(
 
     `at` dates the entry (an order's moment, so its redeem and its earn, applied in
     that order, read in that order too: same moment, the earn's higher id).
+    The guarded balance update and the ledger entry are one statement on
+    PostgreSQL (`_redeeming`); the lots are spent after it.
     """
     if points <= 0:
         raise Invalid("Points to redeem must be positive.", {"points": ["Must be at least 1."]})
+    fields = _EntryFields(kind=kind, order=order, channel=channel, reason=reason, actor=actor, at=at or timezone.now())
     with transaction.atomic():
-        taken = LoyaltyAccount.objects.filter(pk=account.pk, balance__gte=points).update(balance=F("balance") - points)
-        if not taken:
+        rows = statements.run(_redeeming(account.pk, points, fields=fields), result="entry")
+        if not rows:
             raise InsufficientPoints(f"The balance is lower than {points} points.")
         _consume_lots(account.pk, points)
-        return _entry(account.pk, kind, -points, order=order, channel=channel, reason=reason, actor=actor, at=at)
+        return _entry_written(rows[0], fields)
+
+
+# --- The SQL pieces of one movement (loyalty.statements chains them) ----------------------------------------------
+
+_ACCOUNT = LoyaltyAccount._meta.db_table
+_LEDGER = LedgerEntry._meta.db_table
+_LOT = PointsLot._meta.db_table
+_ENTRY_COLUMNS = ("id", "account_id", "points", "debt_change", "balance_after")
+
+
+@dataclass(frozen=True)
+class _EntryFields:
+    """What a ledger entry says beside its figures."""
+
+    kind: str
+    at: datetime
+    actor: Actor = SYSTEM
+    order: Any = None
+    channel: str = ""
+    reason: str = ""
+    reference: str = ""
+    spend: Decimal = Decimal("0")
+
+
+def _earning(account_id: int, points: int, *, fields: _EntryFields, expires_at) -> list[statements.Piece]:
+    """`earn` as SQL pieces: settle under the account's lock, move the balance, write the entry, grow the day's lot.
+
+    `settled` locks the account row and reads its debt as it is now (a
+    concurrent movement committed meanwhile included), so the settlement is
+    computed in the database from the figures the update then changes.
+    """
+    credit, paid_off = settle_earning_sql(debt="held.debt", points="given.points")
+    lock = " FOR UPDATE OF held" if connection.vendor == "postgresql" else ""  # SQLite: the writer's lock is the file's
+    lifetime = lifetime_points_of(points=points, kind=fields.kind)
+    return [
+        statements.Piece(
+            "settled",
+            f"SELECT held.id, {credit}, {paid_off} FROM {_ACCOUNT} held, (SELECT CAST(%s AS integer) AS points) given "
+            f"WHERE held.id = %s{lock}",
+            [points, account_id],
+            ("id", "credit", "paid_off"),
+        ),
+        statements.Piece(
+            "moved",
+            f"UPDATE {_ACCOUNT} SET balance = {_ACCOUNT}.balance + settled.credit, "
+            f"debt = {_ACCOUNT}.debt - settled.paid_off, lifetime_points = {_ACCOUNT}.lifetime_points + %s "
+            f"FROM settled WHERE {_ACCOUNT}.id = settled.id RETURNING {_ACCOUNT}.id, {_ACCOUNT}.balance",
+            [lifetime],
+            ("id", "balance"),
+        ),
+        _entry_piece(
+            "moved.id, settled.credit, -settled.paid_off, moved.balance",
+            "moved JOIN settled ON settled.id = moved.id",
+            fields,
+        ),
+        _lot_piece(earned_at=fields.at, expires_at=expires_at),
+    ]
+
+
+def _redeeming(account_id: int, points: int, *, fields: _EntryFields) -> list[statements.Piece]:
+    """`redeem` as SQL pieces: the guarded balance update (no row: the balance is short) and its entry."""
+    return [
+        statements.Piece(
+            "spent",
+            f"UPDATE {_ACCOUNT} SET balance = {_ACCOUNT}.balance - %s WHERE {_ACCOUNT}.id = %s "
+            f"AND {_ACCOUNT}.balance >= %s RETURNING {_ACCOUNT}.id, {_ACCOUNT}.balance",
+            [points, account_id, points],
+            ("id", "balance"),
+        ),
+        _entry_piece("spent.id, CAST(%s AS integer), 0, spent.balance", "spent", fields, [-points]),
+    ]
+
+
+def _entry_piece(
+    figures: str, source: str, fields: _EntryFields, figure_params: Sequence[Any] = ()
+) -> statements.Piece:
+    """The ledger entry of a movement, its figures (account, points, debt change, balance after) read from `source`."""
+    ops = connection.ops
+    user_id, api_client_id = bulk.attribution(fields.actor)
+    return statements.Piece(
+        "entry",
+        f"INSERT INTO {_LEDGER} (account_id, points, debt_change, balance_after, kind, spend, order_id, reference, "
+        f"channel, reason, user_id, api_client_id, created_at) "
+        f"SELECT {figures}, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM {source} "
+        f"RETURNING {', '.join(_ENTRY_COLUMNS)}",
+        [
+            *figure_params,
+            fields.kind,
+            ops.adapt_decimalfield_value(fields.spend, 12, 2),
+            fields.order.pk if fields.order is not None else None,
+            fields.reference,
+            fields.channel,
+            fields.reason,
+            user_id,
+            api_client_id,
+            ops.adapt_datetimefield_value(fields.at),
+        ],
+        _ENTRY_COLUMNS,
+    )
+
+
+def _lot_piece(*, earned_at, expires_at) -> statements.Piece:
+    """The entry's credit into the lot of its expiry day: opened by it, or grown (one lot per account and day)."""
+    ops = connection.ops
+    return statements.Piece(
+        "lot",
+        f"INSERT INTO {_LOT} (account_id, entry_id, points, remaining, earned_at, expires_at) "
+        f"SELECT entry.account_id, entry.id, entry.points, entry.points, %s, %s FROM entry WHERE entry.points > 0 "
+        f"ON CONFLICT (account_id, expires_at) DO UPDATE SET points = {_LOT}.points + excluded.points, "
+        f"remaining = {_LOT}.remaining + excluded.remaining",
+        [ops.adapt_datetimefield_value(earned_at), ops.adapt_datetimefield_value(expires_at)],
+    )
+
+
+def _entry_written(row: Sequence[Any], fields: _EntryFields) -> LedgerEntry:
+    """The entry a chain wrote, as a model (nothing read back), its balance change published."""
+    pk, account_id, points, debt_change, balance_after = row
+    entry = LedgerEntry(
+        pk=pk,
+        account_id=account_id,
+        kind=fields.kind,
+        points=points,
+        debt_change=debt_change,
+        balance_after=balance_after,
+        spend=fields.spend,
+        order=fields.order,
+        reference=fields.reference,
+        channel=fields.channel,
+        reason=fields.reason,
+        user=fields.actor.user,
+        api_client=fields.actor.api_client,
+        created_at=fields.at,
+    )
+    entry._state.adding, entry._state.db = False, connection.alias
+    _publish_balance(account_id, points, balance_after)
+    return entry
+
+
+def _publish_balance(account_id: int, change: int, balance: int) -> None:
+    """loyalty.balance_changed for one movement, when it changed the balance."""
+    if change:
+        moves = [(account_id, change, balance)]
+        webhooks.publish("loyalty.balance_changed", lambda: balance_event_data(moves)[0])
 
 
 def adjust(*, account: LoyaltyAccount, points: int, reason: str, actor: Actor) -> LedgerEntry | None:
