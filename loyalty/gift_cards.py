@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from loyalty.models import GiftCard, GiftCardEntry
 from omni.actor import SYSTEM, Actor
@@ -95,7 +96,11 @@ def spend(*, card: GiftCard, amount: Decimal, order=None, actor: Actor = SYSTEM)
     if amount <= 0:
         raise Invalid("A gift card payment must be positive.", {"amount": ["Must be more than zero."]})
     with transaction.atomic():
-        taken = GiftCard.objects.filter(pk=card.pk, balance__gte=amount).update(balance=in_cents(F("balance") - amount))
+        taken = GiftCard.objects.filter(pk=card.pk, balance__gte=amount).update(
+            # update() skips auto_now: the card says when it was last used (the API's `last_used_at`)
+            balance=in_cents(F("balance") - amount),
+            updated_at=timezone.now(),
+        )
         if not taken:
             left = GiftCard.objects.filter(pk=card.pk).values_list("balance", flat=True).get()
             raise InsufficientGiftCardBalance(f"The gift card holds {left}, {amount} was asked for.", balance=str(left))
@@ -125,7 +130,9 @@ def refund_order(*, order, amount: Decimal, reference: str, reason: str, actor: 
             share = min(room[card.pk], amount - put_back)
             if share <= 0:
                 break
-            GiftCard.objects.filter(pk=card.pk).update(balance=in_cents(F("balance") + share))
+            GiftCard.objects.filter(pk=card.pk).update(
+                balance=in_cents(F("balance") + share), updated_at=timezone.now()
+            )
             _entry(card, share, order=order, reference=reference, reason=reason, actor=actor)
             put_back += share
     return put_back

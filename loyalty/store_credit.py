@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from customers.models import Customer
 from loyalty.models import StoreCreditBalance, StoreCreditEntry
@@ -54,7 +55,9 @@ def issue(
         raise Invalid("Store credit to issue must be positive.", {"amount": ["Must be more than zero."]})
     with transaction.atomic():
         row = balance_of(customer)
-        StoreCreditBalance.objects.filter(pk=row.pk).update(balance=in_cents(F("balance") + amount))
+        StoreCreditBalance.objects.filter(pk=row.pk).update(
+            balance=in_cents(F("balance") + amount), updated_at=timezone.now()
+        )
         return _entry(row, amount, order=order, reference=reference, reason=reason, actor=actor)
 
 
@@ -66,7 +69,7 @@ def spend(*, customer: Customer, amount: Decimal, order=None, actor: Actor = SYS
     with transaction.atomic():
         row = balance_of(customer)
         taken = StoreCreditBalance.objects.filter(pk=row.pk, balance__gte=amount).update(
-            balance=in_cents(F("balance") - amount)
+            balance=in_cents(F("balance") - amount), updated_at=timezone.now()
         )
         if not taken:
             raise InsufficientStoreCredit(f"The store credit is lower than {amount}.")
@@ -84,7 +87,9 @@ def merge(*, survivor: Customer, merged: Customer) -> int:
         StoreCreditBalance.objects.filter(pk=theirs.pk).update(customer=survivor)
         return 1
     StoreCreditEntry.objects.filter(balance=theirs).update(balance=mine)
-    StoreCreditBalance.objects.filter(pk=mine.pk).update(balance=in_cents(F("balance") + theirs.balance))
+    StoreCreditBalance.objects.filter(pk=mine.pk).update(
+        balance=in_cents(F("balance") + theirs.balance), updated_at=timezone.now()
+    )
     StoreCreditBalance.objects.filter(pk=theirs.pk).delete()
     return 1
 

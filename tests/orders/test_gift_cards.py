@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from loyalty import gift_cards
 from loyalty.models import GiftCard, GiftCardEntry
@@ -65,6 +67,22 @@ def test_a_gift_card_pays_a_web_order_with_a_card_for_the_rest(api, network):
     assert response.status_code == 201, response.json()
     assert api.get(f"/api/v1/gift-cards/{code}/").json()["balance"] == "0.00"
     assert gift_cards.differences() == []
+
+
+def test_last_used_at_moves_when_the_card_pays_and_when_money_comes_back(api, network):
+    code = sell_card(api, "50.00")["gift_cards"][0]["code"]
+    sold_on = timezone.now() - timedelta(days=30)
+    GiftCard.objects.filter(code=code).update(issued_at=sold_on, updated_at=sold_on)  # sold a month ago
+    stock(network["milano"], network["shirt"], 1)
+
+    order = api.post(URL, web_order([{"tender": "gift_card", "amount": "39.90", "gift_card": code}]), format="json")
+    paid = datetime.fromisoformat(api.get(f"/api/v1/gift-cards/{code}/").json()["last_used_at"])
+    assert paid > sold_on + timedelta(days=29)
+
+    GiftCard.objects.filter(code=code).update(updated_at=sold_on)
+    api.post(f"{URL}{order.json()['number']}/events/", {"type": "cancelled"}, format="json")
+    refunded = datetime.fromisoformat(api.get(f"/api/v1/gift-cards/{code}/").json()["last_used_at"])
+    assert refunded > sold_on + timedelta(days=29)
 
 
 def test_spending_more_than_the_card_holds_is_a_409_and_writes_nothing(api, network):
