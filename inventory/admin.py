@@ -36,7 +36,7 @@ from inventory.models import (
 )
 from omni import jobs
 from omni.actor import Actor
-from omni.admin import titled
+from omni.admin import ReadOnlyAdmin, titled
 from omni.catalog.models import Location, Variant
 from omni.catalog.scoping import StoreScopedAdmin, location_of, locations_for, sees_all_locations
 from omni.errors import DomainError, Invalid
@@ -254,9 +254,10 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(StoreScopedAdmin, admin.ModelAdmin):
+class StockMovementAdmin(StoreScopedAdmin, ReadOnlyAdmin):
+    """The stock ledger: append-only, so read only here, newest first."""
+
     store_lookups = ["location"]
-    """The stock ledger: read only, newest first."""
 
     list_display = [
         "created_at",
@@ -274,15 +275,6 @@ class StockMovementAdmin(StoreScopedAdmin, admin.ModelAdmin):
     search_fields = ["variant__sku", "location__code", "reason"]
     list_select_related = ["variant", "location", "user", "api_client"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the ledger is append-only
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Reservation)
