@@ -75,6 +75,7 @@ from inventory.services.sourcing import (
     LineNeed,
     allocate,
     distance_km,
+    distance_sql,
     prefers_warehouses,
 )
 from inventory.services.stock import (
@@ -148,6 +149,7 @@ __all__ = [
     "count",
     "count_many",
     "distance_km",
+    "distance_sql",
     "ensure_rows",
     "held_units",
     "hold",
