@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from inventory.available import annotate_available, available_sql
 from inventory.available import units_available as units_available  # the annotation, read by callers
 from inventory.models import Reservation, StockLevel, StockMovement
-from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distance_sql
+from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distance_km
 from omni.catalog.models import Channel, Location, Product, Variant
 
 MAX_SKUS = 50
@@ -99,7 +99,7 @@ def availability(
 
 
 def _availability_rows(
-    skus: Sequence[str], channel: str, *, near: tuple[float, float] | None, with_pickup_points: bool, asked: int | None
+    skus: Sequence[str], channel: str, *, with_pickup_points: bool
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The one statement behind availability_data(), in plain SQL (PostgreSQL and SQLite alike).
 
@@ -107,31 +107,16 @@ def _availability_rows(
     sold: whether `channel` sells it and the variant and its product are
     active), and for those sold the active locations holding units of them,
     one row per location and variant, as (location pk, code, name, kind, city,
-    is_pickup_point, ships_to_customers, distance_km from `near` or None,
-    variant pk, units available), nearest first and then by code; with
-    `with_pickup_points`, also every active pick-up point, and with `asked`,
-    that location, each with no variant and no units (the candidates for ship
-    to store). The distance is `distance_sql()`, unrounded: the answer's order
-    is by the rounded distance, which only reorders locations within 0.1 km of
-    one another. The formula is inventory.available's; rows without units are
-    left out rather than floored at 0, which sums the same.
+    is_pickup_point, ships_to_customers, latitude, longitude, variant pk,
+    units available); with `with_pickup_points`, also every active pick-up
+    point, with no variant and no units (the candidates for ship to store).
+    The formula is inventory.available's; rows without units are left out
+    rather than floored at 0, which sums the same.
     """
     variant, product, location, stock = (model._meta.db_table for model in (Variant, Product, Location, StockLevel))
     sold_on, channels = Product.channels.through._meta.db_table, Channel._meta.db_table
-    any_sold = "EXISTS (SELECT 1 FROM asked WHERE sold)"
-    also: list[str] = []
-    also_params: list[Any] = []
-    if with_pickup_points:
-        also.append(f" OR l.is_pickup_point AND {any_sold}")
-    if asked is not None:
-        also.append(f" OR l.id = %s AND {any_sold}")
-        also_params.append(asked)
+    pickup_points = " OR l.is_pickup_point AND EXISTS (SELECT 1 FROM asked WHERE sold)" if with_pickup_points else ""
     units, units_params = available_sql("s")
-    distance, distance_params = (
-        ("NULL", []) if near is None else distance_sql("l.latitude", "l.longitude", near, connection.vendor)
-    )
-    # Byte order for codes, as Python sorts strings; SQLite's default collation already is.
-    by_bytes = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
     # A location row has its pk in the fifth column; a variant row has NULL there. The variant
     # rows come in SKU order (the database's collation, as the ORM's order_by would give).
     sql = (
@@ -140,21 +125,20 @@ def _availability_rows(
         f"WHERE pc.product_id = v.product_id AND c.code = %s) AS sold "
         f"FROM {variant} v JOIN {product} p ON p.id = v.product_id "
         f"WHERE v.sku IN ({', '.join(['%s'] * len(skus))})) "
-        f"SELECT id, sku, name, sold, {', '.join(['NULL'] * 10)} FROM asked "
+        f"SELECT id, sku, name, sold, {', '.join(['NULL'] * 11)} FROM asked "
         f"UNION ALL "
-        f"SELECT NULL, NULL, NULL, NULL, l.id, l.code{by_bytes}, l.name, l.kind, l.city, l.is_pickup_point, "
-        f"l.ships_to_customers, {distance}, s.variant_id, {units} "
+        f"SELECT NULL, NULL, NULL, NULL, l.id, l.code, l.name, l.kind, l.city, l.is_pickup_point, "
+        f"l.ships_to_customers, l.latitude, l.longitude, s.variant_id, {units} "
         f"FROM {location} l LEFT JOIN {stock} s ON s.location_id = l.id AND {units} > 0 "
         f"AND s.variant_id IN (SELECT id FROM asked WHERE sold) "
-        f"WHERE l.is_active AND (s.variant_id IS NOT NULL{''.join(also)}) "
-        f"ORDER BY 2, 12, 6"
+        f"WHERE l.is_active AND (s.variant_id IS NOT NULL{pickup_points}) "
+        f"ORDER BY 2"
     )
-    params = [channel, *skus, *distance_params, *units_params, *units_params, *also_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [channel, *skus, *units_params, *units_params])
         rows = cursor.fetchall()
-    variants = [row for row in rows if row[4] is None]
-    places = [row for row in rows if row[4] is not None]
+    variants = [row[:4] for row in rows if row[4] is None]
+    places = [row[4:] for row in rows if row[4] is not None]
     return variants, places
 
 
@@ -167,17 +151,15 @@ def availability_data(
     """Per SKU: the network's available units, each location's, and the ways to get it on `channel`.
 
     The answer is plain data (dicts and lists, the API's shape), built from
-    one SQL statement whatever the number of locations (_availability_rows),
-    which also computes each location's distance (`distance_sql()`, the same
-    float as `distance_km()`) and gives the rows nearest first: the variants,
-    and the active locations that hold units of those sold on the channel
-    (and the pick-up points, when ship to store must find the nearest). No
-    model instance is made, and one tuple and one dict per location at most:
-    an answer over hundreds of locations costs little more than the query.
-    Locations are listed when they have units available (and the one asked
-    for with `location`, even at 0), nearest first when `near` is given (by
-    the distance rounded to 0.1 km, as shown), else by code. Unknown SKUs are
-    simply absent from the answer.
+    one SQL statement whatever the number of locations (_availability_rows):
+    the variants, and the active locations that hold units of those sold on
+    the channel (and the pick-up points, when ship to store must find the
+    nearest). No model instance is made: an answer over hundreds of locations
+    costs little more than the queries. Distances are computed once per
+    location in Python (haversine). Locations are listed when they have units
+    available (and the one asked for with `location`, even at 0), nearest
+    first when `near` is given, else by code. Unknown SKUs are simply absent
+    from the answer.
 
     Options (see the README): ship_to_home when locations that ship to
     customers hold units; click_and_collect at each pick-up store holding units
@@ -190,26 +172,24 @@ def availability_data(
     if not skus:
         return []
     asked, asked_code = (location.pk, location.code) if location is not None else (None, None)
-    variants, rows = _availability_rows(
-        skus, channel, near=near, with_pickup_points=near is not None and asked is None, asked=asked
-    )
+    variants, rows = _availability_rows(skus, channel, with_pickup_points=near is not None and asked is None)
     # variant -> location -> units available, for the variants sold on the channel.
-    units: dict[int, dict[int, int]] = {pk: {} for pk, _sku, _name, sold, *_ in variants if sold}
-    # The locations, each once, as (pk, code, name, kind, city, is_pickup_point, ships_to_customers,
-    # distance_km rounded as shown), in the rows' order: by unrounded distance, then code.
-    places: list[tuple[Any, ...]] = []
-    seen: set[int] = set()
-    for _v, _s, _n, _sold, pk, code, name, kind, city, is_pickup_point, ships, distance, variant_id, available in rows:
+    units: dict[int, dict[int, int]] = {pk: {} for pk, _sku, _name, sold in variants if sold}
+    if location is not None and location.is_active and units:
+        rows.append(
+            (location.pk, location.code, location.name, location.kind, location.city, location.is_pickup_point)
+            + (location.ships_to_customers, location.latitude, location.longitude, None, None)
+        )
+    # The locations, each once with its distance, as
+    # (pk, code, name, kind, city, is_pickup_point, ships_to_customers, distance_km).
+    found: dict[int, tuple[Any, ...]] = {}
+    for pk, code, name, kind, city, is_pickup_point, ships, latitude, longitude, variant_id, available in rows:
+        if pk not in found:
+            distance = near and round(distance_km(near[0], near[1], float(latitude), float(longitude)), 1)
+            found[pk] = (pk, code, name, kind, city, bool(is_pickup_point), bool(ships), distance)
         if variant_id is not None:
             units[variant_id][pk] = available
-        if pk not in seen:
-            seen.add(pk)
-            shown = None if distance is None else round(distance, 1)
-            places.append((pk, code, name, kind, city, bool(is_pickup_point), bool(ships), shown))
-    if near is not None:
-        # Rounding can tie locations that differ by less than 0.1 km: those go by code. On rows
-        # already in order this sort only compares neighbours.
-        places.sort(key=lambda place: (place[7], place[1]))
+    places = sorted(found.values(), key=lambda place: (place[7] or 0.0, place[1]))
     if asked is not None:
         ship_to_store_targets = [place for place in places if place[0] == asked and place[5]]
     elif near is not None:
@@ -218,7 +198,7 @@ def availability_data(
         ship_to_store_targets = []
 
     answer: list[dict[str, Any]] = []
-    for pk, sku, product_name, _sold, *_ in variants:
+    for pk, sku, product_name, _sold in variants:
         entry: dict[str, Any] = {
             "sku": sku,
             "product": product_name,
@@ -233,13 +213,12 @@ def availability_data(
         units_at = units[pk]
         entry["network_available"] = sum(units_at.values())
         # One pass over the places, nearest first: the listed ones, what ships, where to collect.
-        listed = entry["locations"]
         shipping, collect_here = 0, []
         for place_pk, code, name, kind, city, is_pickup_point, ships, distance in places:
             available = units_at.get(place_pk, 0)
             if available <= 0 and place_pk != asked:
                 continue
-            listed.append(
+            entry["locations"].append(
                 {
                     "code": code,
                     "name": name,

@@ -75,7 +75,6 @@ from inventory.services.sourcing import (
     LineNeed,
     allocate,
     distance_km,
-    distance_sql,
     prefers_warehouses,
 )
 from inventory.services.stock import (
@@ -149,7 +148,6 @@ __all__ = [
     "count",
     "count_many",
     "distance_km",
-    "distance_sql",
     "ensure_rows",
     "held_units",
     "hold",

@@ -52,36 +52,11 @@ class Allocated:
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine) on a 6371 km sphere. `distance_sql()` is the same in SQL."""
+    """Great-circle distance (haversine) on a 6371 km sphere."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
     a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
-
-
-def distance_sql(latitude: str, longitude: str, near: tuple[float, float], vendor: str) -> tuple[str, list[float]]:
-    """`distance_km(near, (latitude, longitude))` as an SQL expression over two columns, and its params.
-
-    The same operations in the same order on doubles, so the database gives
-    the very float Python would (held equal by a test on both engines): the
-    columns are cast to double as `float()` does, `radians(x)` is `x` times
-    `radians(1)` (exactly what Python computes), and the terms that depend
-    only on `near` are computed here once. PostgreSQL and SQLite (3.35+, or
-    the functions Django registers) have the same functions but for LEAST.
-    """
-    degree = math.radians(1.0)
-    phi1 = math.radians(near[0])
-    lat2, lon2 = f"CAST({latitude} AS DOUBLE PRECISION)", f"CAST({longitude} AS DOUBLE PRECISION)"
-    double = "CAST(%s AS DOUBLE PRECISION)"
-    phi2 = f"({lat2} * {double})"
-    dphi = f"({phi2} - {double})"
-    dlambda = f"(({lon2} - {double}) * {double})"
-    a = f"(POWER(SIN({dphi} / 2), 2) + {double} * COS({phi2}) * POWER(SIN({dlambda} / 2), 2))"
-    least = "LEAST" if vendor == "postgresql" else "MIN"
-    sql = f"({double} * ASIN({least}({double}, SQRT({a}))))"
-    # Params in the order their placeholders appear.
-    params = [2 * 6371.0, 1.0, degree, phi1, math.cos(phi1), degree, near[1], degree]
-    return sql, params
 
 
 def prefers_warehouses() -> bool:
