@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from inventory.available import annotate_available, available_sql
 from inventory.available import units_available as units_available  # the annotation, read by callers
 from inventory.models import Reservation, StockLevel, StockMovement
-from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distance_km
+from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distances_from
 from omni.catalog.models import Channel, Location, Product, Variant
 
 MAX_SKUS = 50
@@ -105,10 +105,11 @@ def _availability_rows(
 
     Returns the variants of `skus` in SKU order, as (pk, sku, product name,
     sold: whether `channel` sells it and the variant and its product are
-    active), and for those sold the active locations holding units of them,
-    one row per location and variant, as (location pk, code, name, kind, city,
-    is_pickup_point, ships_to_customers, latitude, longitude, variant pk,
-    units available); with `with_pickup_points`, also every active pick-up
+    active, then NULLs), and for those sold the active locations holding units
+    of them, one row per location and variant, as (four NULLs, location pk,
+    code, name, kind, city, is_pickup_point, ships_to_customers, latitude and
+    longitude as doubles (read as a float, not a Decimal to convert), variant
+    pk, units available); with `with_pickup_points`, also every active pick-up
     point, with no variant and no units (the candidates for ship to store).
     The formula is inventory.available's; rows without units are left out
     rather than floored at 0, which sums the same.
@@ -128,7 +129,8 @@ def _availability_rows(
         f"SELECT id, sku, name, sold, {', '.join(['NULL'] * 11)} FROM asked "
         f"UNION ALL "
         f"SELECT NULL, NULL, NULL, NULL, l.id, l.code, l.name, l.kind, l.city, l.is_pickup_point, "
-        f"l.ships_to_customers, l.latitude, l.longitude, s.variant_id, {units} "
+        f"l.ships_to_customers, CAST(l.latitude AS DOUBLE PRECISION), CAST(l.longitude AS DOUBLE PRECISION), "
+        f"s.variant_id, {units} "
         f"FROM {location} l LEFT JOIN {stock} s ON s.location_id = l.id AND {units} > 0 "
         f"AND s.variant_id IN (SELECT id FROM asked WHERE sold) "
         f"WHERE l.is_active AND (s.variant_id IS NOT NULL{pickup_points}) "
@@ -137,8 +139,9 @@ def _availability_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, [channel, *skus, *units_params, *units_params])
         rows = cursor.fetchall()
-    variants = [row[:4] for row in rows if row[4] is None]
-    places = [row[4:] for row in rows if row[4] is not None]
+    # The rows as they came (no tuple copied): the location rows keep their four leading NULLs.
+    variants = [row for row in rows if row[4] is None]
+    places = [row for row in rows if row[4] is not None]
     return variants, places
 
 
@@ -174,31 +177,33 @@ def availability_data(
     asked, asked_code = (location.pk, location.code) if location is not None else (None, None)
     variants, rows = _availability_rows(skus, channel, with_pickup_points=near is not None and asked is None)
     # variant -> location -> units available, for the variants sold on the channel.
-    units: dict[int, dict[int, int]] = {pk: {} for pk, _sku, _name, sold in variants if sold}
+    units: dict[int, dict[int, int]] = {row[0]: {} for row in variants if row[3]}
     if location is not None and location.is_active and units:
         rows.append(
-            (location.pk, location.code, location.name, location.kind, location.city, location.is_pickup_point)
-            + (location.ships_to_customers, location.latitude, location.longitude, None, None)
+            (None, None, None, None, location.pk, location.code, location.name, location.kind, location.city)
+            + (location.is_pickup_point, location.ships_to_customers, location.latitude, location.longitude, None, None)
         )
-    # The locations, each once with its distance, as
-    # (pk, code, name, kind, city, is_pickup_point, ships_to_customers, distance_km).
+    # The locations, each once, as (order: the distance shown or 0.0, code, pk, name, kind, city,
+    # is_pickup_point, ships_to_customers, distance_km shown): sorting the tuples sorts them as shown.
+    distance_from = distances_from(*near) if near is not None else None
     found: dict[int, tuple[Any, ...]] = {}
-    for pk, code, name, kind, city, is_pickup_point, ships, latitude, longitude, variant_id, available in rows:
+    for *_, pk, code, name, kind, city, is_pickup_point, ships, latitude, longitude, variant_id, available in rows:
         if pk not in found:
-            distance = near and round(distance_km(near[0], near[1], float(latitude), float(longitude)), 1)
-            found[pk] = (pk, code, name, kind, city, bool(is_pickup_point), bool(ships), distance)
+            distance = distance_from and round(distance_from(float(latitude), float(longitude)), 1)
+            place = (distance or 0.0, code, pk, name, kind, city, bool(is_pickup_point), bool(ships), distance)
+            found[pk] = place
         if variant_id is not None:
             units[variant_id][pk] = available
-    places = sorted(found.values(), key=lambda place: (place[7] or 0.0, place[1]))
+    places = sorted(found.values())  # codes are unique: no two tuples compare beyond the code
     if asked is not None:
-        ship_to_store_targets = [place for place in places if place[0] == asked and place[5]]
+        ship_to_store_targets = [place for place in places if place[2] == asked and place[6]]
     elif near is not None:
-        ship_to_store_targets = [place for place in places if place[5]][:SHIP_TO_STORE_CHOICES]
+        ship_to_store_targets = [place for place in places if place[6]][:SHIP_TO_STORE_CHOICES]
     else:
         ship_to_store_targets = []
 
     answer: list[dict[str, Any]] = []
-    for pk, sku, product_name, _sold in variants:
+    for pk, sku, product_name, *_ in variants:
         entry: dict[str, Any] = {
             "sku": sku,
             "product": product_name,
@@ -214,7 +219,7 @@ def availability_data(
         entry["network_available"] = sum(units_at.values())
         # One pass over the places, nearest first: the listed ones, what ships, where to collect.
         shipping, collect_here = 0, []
-        for place_pk, code, name, kind, city, is_pickup_point, ships, distance in places:
+        for _order, code, place_pk, name, kind, city, is_pickup_point, ships, distance in places:
             available = units_at.get(place_pk, 0)
             if available <= 0 and place_pk != asked:
                 continue
@@ -240,7 +245,7 @@ def availability_data(
         for code, available in collect_here[:CLICK_AND_COLLECT_CHOICES]:
             options.append({"fulfilment": CLICK_AND_COLLECT, "location": code, "available": available})
         for place in ship_to_store_targets:
-            elsewhere = entry["network_available"] - units_at.get(place[0], 0)
+            elsewhere = entry["network_available"] - units_at.get(place[2], 0)
             if elsewhere > 0:
                 options.append({"fulfilment": SHIP_TO_STORE, "location": place[1], "available": elsewhere})
         if channel == "store" and asked is not None and units_at.get(asked, 0) > 0:

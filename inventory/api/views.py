@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from inventory import selectors, services
@@ -20,6 +21,7 @@ from inventory.api.serializers import (
 from inventory.models import Reservation
 from omni.actor import Actor
 from omni.api.permissions import rule
+from omni.api.renderers import FastJSONRenderer
 from omni.catalog.models import ChannelCode, Location, Variant
 from omni.catalog.scoping import check_location, may_act_at, narrow
 from omni.errors import Invalid, NotFound
@@ -178,6 +180,9 @@ class AvailabilityView(APIView):
     """
 
     access = {"get": rule("stock", "inventory.view_stocklevel")}
+    # Hundreds of locations: orjson renders the same bytes in a tenth of the time (no float here
+    # needs an exponent: distances are rounded to 0.1 km).
+    renderer_classes = [FastJSONRenderer, *api_settings.DEFAULT_RENDERER_CLASSES[1:]]
 
     @extend_schema(
         parameters=[

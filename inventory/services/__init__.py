@@ -75,6 +75,7 @@ from inventory.services.sourcing import (
     LineNeed,
     allocate,
     distance_km,
+    distances_from,
     prefers_warehouses,
 )
 from inventory.services.stock import (
@@ -148,6 +149,7 @@ __all__ = [
     "count",
     "count_many",
     "distance_km",
+    "distances_from",
     "ensure_rows",
     "held_units",
     "hold",

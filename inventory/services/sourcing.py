@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -51,12 +51,28 @@ class Allocated:
         return not self.taken
 
 
+def distances_from(lat1: float, lon1: float) -> Callable[[float, float], float]:
+    """Great-circle distance (haversine) on a 6371 km sphere from one point, as a function of the other.
+
+    What depends on the first point alone is computed once: for the distances
+    from one place to hundreds (availability nearest first).
+    """
+    phi1 = math.radians(lat1)
+    cos_phi1 = math.cos(phi1)
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+
+    def distance(lat2: float, lon2: float) -> float:
+        phi2 = radians(lat2)
+        dphi, dlambda = phi2 - phi1, radians(lon2 - lon1)
+        a = sin(dphi / 2) ** 2 + cos_phi1 * cos(phi2) * sin(dlambda / 2) ** 2
+        return 2 * 6371.0 * asin(min(1.0, sqrt(a)))
+
+    return distance
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine) on a 6371 km sphere."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+    return distances_from(lat1, lon1)(lat2, lon2)
 
 
 def prefers_warehouses() -> bool:
