@@ -10,6 +10,8 @@ recomputing any range gives the same figures as the nightly task did.
   period's distinct count is a COUNT(DISTINCT) over these compact tables;
 - `PeriodCount`: those distinct counts for finished periods, so a long
   report recounts only the periods that are not finished or were changed;
+- `LastSeen`: each visitor's and buyer's last day, so a range ending on the
+  last day rolled up counts its distinct visitors and buyers in one count;
 - `StoreCreditDay`: online revenue credited to a store, and why;
 - `JourneyPath`: the channels a buyer went through before a purchase.
 """
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from omni.catalog.models import Channel, Location
@@ -243,7 +247,11 @@ class VisitorDay(models.Model):
     class Meta:
         verbose_name = _("visitor-day")
         verbose_name_plural = _("visitor-days")
-        indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx")]
+        indexes = [
+            models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx"),
+            # A visitor's days, found by who they are: what keeps `LastSeen` up to date after a day's rollup.
+            models.Index(Coalesce("customer", "visitor_key"), F("day"), name="kpis_visitorday_who_idx"),
+        ]
 
 
 class PeriodCount(models.Model):
@@ -274,6 +282,62 @@ class PeriodCount(models.Model):
         verbose_name = _("period count")
         verbose_name_plural = _("period counts")
         indexes = [models.Index(fields=["granularity", "start"], name="kpis_periodcount_idx")]
+
+
+class SeenKind(models.TextChoices):
+    VISITOR = "v", _("Visitor")
+    BUYER = "b", _("Buyer")
+
+
+class LastSeen(models.Model):
+    """The last day each visitor and each buyer was seen, for the network, each channel, each store and each
+    channel in each store.
+
+    With it, the distinct visitors (or buyers) of any range that ends on or
+    after the last day rolled up with any of them ("the last 12 months") is
+    one count, whatever the history: those last seen on or after the first
+    day. `second_day` is the last day on which they were seen on a channel
+    other than the one they were seen on last, so those of a range who used
+    two channels or more in it (omnichannel buyers) are the rows whose
+    `second_day` falls in it. A day's rollup keeps these rows up to date for
+    the people it touches (`kpis.rollups.recount_last_seen`, one rule); the
+    network's row has no channel and no store. `who` is the customer id, or
+    an anonymous visitor's key (below zero), as in `VisitorDay`.
+    """
+
+    kind = models.CharField(_("kind"), max_length=1, choices=SeenKind.choices)
+    who = models.BigIntegerField(_("customer or visitor key"))
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("channel"),
+        db_index=False,
+    )
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("location"),
+        db_index=False,
+    )
+    last_day = models.DateField(_("last seen"))
+    second_day = models.DateField(_("last seen on another channel"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("last seen")
+        verbose_name_plural = _("last seen")
+        indexes = [
+            # A range's count reads this index alone (PostgreSQL: index-only), however long the history.
+            models.Index(
+                fields=["kind", "channel", "location", "last_day"], include=["second_day"], name="kpis_lastseen_idx"
+            ),
+            models.Index(fields=["kind", "who"], name="kpis_lastseen_who_idx"),
+        ]
 
 
 class CreditReason(models.TextChoices):

@@ -56,7 +56,9 @@ from kpis.models import (
     DailyFigures,
     EventType,
     JourneyPath,
+    LastSeen,
     PeriodCount,
+    SeenKind,
     StoreCreditDay,
     TouchpointEvent,
     VisitorDay,
@@ -534,3 +536,55 @@ def period_counts(granularity: str, starts: Iterable[date]) -> list[PeriodCount]
             if (found := row(p, grouped, channel_id, location_id)) is not None:
                 found.buyers, found.omnichannel_buyers = buyers, omnichannel
     return list(rows.values())
+
+
+# Where each kind of `LastSeen` row comes from: the rollup table and who a row of it is.
+SEEN_SOURCES = {
+    SeenKind.VISITOR: ("kpis_visitorday", "COALESCE(customer_id, visitor_key)"),
+    SeenKind.BUYER: ("kpis_buyerday", "customer_id"),
+}
+
+
+def seen_in_days(kind: str, start: date, end: date) -> tuple[str, list[Any]]:
+    """A subquery of who has a row of `kind` on a day of start..end, and its parameters."""
+    table, who = SEEN_SOURCES[kind]
+    return f"SELECT {who} FROM {table} WHERE day >= %s AND day <= %s", [start, end]
+
+
+def recount_last_seen(
+    kind: str, whos: tuple[str, list[Any]] | None = None, leaving_out: tuple[date, date] | None = None
+):
+    """Replace the `LastSeen` rows of `kind` of the people `whos` selects (a subquery and its parameters;
+    everyone when None) with those their rollup rows give now, the rows of the days `leaving_out` left out.
+
+    The one rule for those rows. A day's rollup calls it twice for the people
+    of its days: before their rows are replaced, from their other days (so
+    someone no longer seen on those days keeps an earlier last day), then
+    after, from all their days. A merge calls it for the two customers, and a
+    full recount (`services.recount_last_seen`) for everyone. Plain SQL that
+    runs on PostgreSQL and SQLite alike (window functions: SQLite 3.25+).
+    """
+    table, who = SEEN_SOURCES[kind]
+    pick, pick_params = ("", []) if whos is None else (f" AND {who} IN ({whos[0]})", list(whos[1]))
+    mine, mine_params = ("", []) if whos is None else (f" AND who IN ({whos[0]})", list(whos[1]))
+    skip, skip_params = ("", []) if leaving_out is None else (" AND (day < %s OR day > %s)", list(leaving_out))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {LastSeen._meta.db_table} WHERE kind = %s{mine}", [kind, *mine_params])
+        # Per channel: the last day on it; the network's row takes the latest of those as its last day and the
+        # second latest (another channel's) as its second day.
+        cursor.execute(
+            f"WITH src AS (SELECT {who} AS w, day, channel_id, location_id FROM {table} WHERE 1 = 1{pick}{skip}), "
+            "per_channel AS (SELECT w, channel_id, MAX(day) AS m FROM src GROUP BY w, channel_id), "
+            "ranked AS (SELECT w, m, ROW_NUMBER() OVER (PARTITION BY w ORDER BY m DESC) AS r FROM per_channel) "
+            f"INSERT INTO {LastSeen._meta.db_table} (kind, who, channel_id, location_id, last_day, second_day) "
+            "SELECT %s, w, CAST(NULL AS bigint), CAST(NULL AS bigint), MAX(m), MAX(CASE WHEN r = 2 THEN m END) "
+            "FROM ranked GROUP BY w "
+            "UNION ALL SELECT %s, w, channel_id, CAST(NULL AS bigint), m, CAST(NULL AS date) FROM per_channel "
+            "UNION ALL SELECT %s, w, CAST(NULL AS bigint), location_id, MAX(day), CAST(NULL AS date) "
+            "FROM src WHERE location_id IS NOT NULL "
+            "GROUP BY w, location_id "
+            "UNION ALL SELECT %s, w, channel_id, location_id, MAX(day), CAST(NULL AS date) "
+            "FROM src WHERE location_id IS NOT NULL "
+            "GROUP BY w, channel_id, location_id",
+            [*pick_params, *skip_params, kind, kind, kind, kind],
+        )

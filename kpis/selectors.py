@@ -23,7 +23,9 @@ from kpis.models import (
     CreditReason,
     DailyFigures,
     JourneyPath,
+    LastSeen,
     PeriodCount,
+    SeenKind,
     SocialMetric,
     StoreCreditDay,
     VisitorDay,
@@ -194,11 +196,22 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         (whole if key is None else figures[key]).update(
             visitors=visitors, buyers=buyers, omnichannel_buyers=omnichannel
         )
+    # The whole scope, when not one counted period, from `LastSeen` if it ends on the last day rolled up.
+    seen = _last_seen(scope) if (with_total or granularity == "total") and None not in counted else {}
+    for name, value in seen.items():
+        if with_total:
+            whole[name] = value
+        if granularity == "total":
+            figures[scope.start][name] = value
     live = [span for span in spans if span[0] not in counted]
+    visitors_live = [] if granularity == "total" and "visitors" in seen else live
+    buyers_live = [] if granularity == "total" and "buyers" in seen else live
     count_whole = with_total and None not in counted
-    for key, count in _visitors(scope, granularity, with_total, live, count_whole).items():
+    visitors_whole = count_whole and "visitors" not in seen
+    buyers_whole = count_whole and "buyers" not in seen
+    for key, count in _visitors(scope, granularity, with_total, visitors_live, visitors_whole).items():
         (whole if key is None else figures[key])["visitors"] = count
-    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, live, count_whole).items():
+    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, buyers_live, buyers_whole).items():
         (whole if key is None else figures[key]).update(buyers=buyers, omnichannel_buyers=omnichannel)
 
     total = _shape(scope.start, scope.end, whole, with_social) if with_total else None
@@ -257,6 +270,57 @@ def _counted(
     return {key: own.get(period, (0, 0, 0)) for period, keys in wanted.items() if period in marked for key in keys}
 
 
+def _last_seen(scope: Scope) -> dict[str, int]:
+    """The distinct visitors, buyers and omnichannel buyers of the scope read from `LastSeen` (one query).
+
+    Exact for a kind when no rollup row of it lies after the scope's last day
+    (the range ends on or after the last day rolled up with anyone in it,
+    e.g. "the last 12 months"): those of the range are then those last seen
+    on or after its first day, and its omnichannel buyers those whose
+    second channel was last used on or after it. A kind that has rows after
+    the range is left out of the answer, for the caller to count live.
+    """
+    table = LastSeen._meta.db_table
+    scoped = ["kind = %s"]
+    scope_params: list[Any] = []
+    for column, value in (("channel_id", scope.channel), ("location_id", scope.location)):
+        if value is None:
+            scoped.append(f"{column} IS NULL")
+        else:
+            scoped.append(f"{column} = %s")
+            scope_params.append(value.pk)
+    where = " AND ".join(scoped)
+    if scope.channel is None and scope.location is None:
+        omnichannel = f"SELECT COUNT(*) FROM {table} WHERE {where} AND last_day >= %s AND second_day >= %s"
+        omni_params = [SeenKind.BUYER, *scope_params, scope.start, scope.start]
+    else:
+        # The scope's buyers of the range, and among them those who used two channels anywhere in it.
+        omnichannel = (
+            f"SELECT COUNT(*) FROM {table} s JOIN {table} n ON n.kind = s.kind AND n.who = s.who "
+            "AND n.channel_id IS NULL AND n.location_id IS NULL "
+            f"WHERE {' AND '.join('s.' + part for part in scoped)} AND s.last_day >= %s AND n.second_day >= %s"
+        )
+        omni_params = [SeenKind.BUYER, *scope_params, scope.start, scope.start]
+    count = f"SELECT COUNT(*) FROM {table} WHERE {where} AND last_day >= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(day) FROM {VisitorDay._meta.db_table}), ({count}), "
+            f"(SELECT MAX(day) FROM {BuyerDay._meta.db_table}), ({count}), ({omnichannel})",
+            [
+                *[SeenKind.VISITOR, *scope_params, scope.start],
+                *[SeenKind.BUYER, *scope_params, scope.start],
+                *omni_params,
+            ],
+        )
+        last_visit, visitors, last_purchase, buyers, omnichannel_buyers = cursor.fetchone()
+    found: dict[str, int] = {}
+    if last_visit is None or as_date(last_visit) <= scope.end:
+        found["visitors"] = int(visitors or 0)
+    if last_purchase is None or as_date(last_purchase) <= scope.end:
+        found.update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel_buyers or 0))
+    return found
+
+
 def _keys(p: Any, granularity: str, scope: Scope, with_total: bool) -> list[date | None]:
     """Where a row of a PostgreSQL grouped read goes: a period start, or None for the whole scope."""
     if granularity == "total":
@@ -275,11 +339,12 @@ def _in_scope_sql(scope: Scope) -> tuple[str, list[Any]]:
     return " AND ".join(sql), params
 
 
-def _grains(granularity: str, with_total: bool) -> list[tuple[str, bool]]:
+def _grains(granularity: str, live: list[tuple[date, date]], count_whole: bool) -> list[tuple[str, bool]]:
     """The grouped reads other databases make: (granularity, whether it is the extra whole-scope read)."""
-    if with_total and granularity != "total":
-        return [(granularity, False), ("total", True)]
-    return [(granularity, False)]
+    grains = [(granularity, False)] if live else []
+    if count_whole and granularity != "total":
+        grains.append(("total", True))
+    return grains
 
 
 def _visitors(
@@ -320,7 +385,7 @@ def _visitors(
                 for key in _keys(p, granularity, scope, with_total):
                     found[key] = int(n or 0)
         return found
-    for grain, whole in _grains(granularity, with_total):
+    for grain, whole in _grains(granularity, live, count_whole):
         rows = (
             _sliced(VisitorDay.objects.all(), scope)
             .annotate(p=_period(grain, scope.start))
@@ -384,7 +449,7 @@ def _buyers(
     hit_expression = (
         Max(Case(When(mark, then=Value(1)), default=Value(0), output_field=IntegerField())) if mark else Max(Value(1))
     )
-    for grain, whole in _grains(granularity, with_total):
+    for grain, whole in _grains(granularity, live, count_whole):
         per_buyer = (
             BuyerDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
             .annotate(p=_period(grain, scope.start))
