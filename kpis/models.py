@@ -10,8 +10,9 @@ recomputing any range gives the same figures as the nightly task did.
   period's distinct count is a COUNT(DISTINCT) over these compact tables;
 - `PeriodCount`: those distinct counts for finished periods, so a long
   report recounts only the periods that are not finished or were changed;
-- `LastSeen`: each visitor's and buyer's last day, so a range ending on the
-  last day rolled up counts its distinct visitors and buyers in one count;
+- `LastSeen` and `SeenDayCount`: each visitor's and buyer's last day, and
+  how many were last seen on each day, so a range ending on the last day
+  rolled up counts its distinct visitors and buyers from a few summed rows;
 - `StoreCreditDay`: online revenue credited to a store, and why;
 - `JourneyPath`: the channels a buyer went through before a purchase.
 """
@@ -291,18 +292,18 @@ class SeenKind(models.TextChoices):
 
 class LastSeen(models.Model):
     """The last day each visitor and each buyer was seen, for the network, each channel, each store and each
-    channel in each store.
+    channel in each store: what `SeenDayCount` is counted from.
 
-    With it, the distinct visitors (or buyers) of any range that ends on or
-    after the last day rolled up with any of them ("the last 12 months") is
-    one count, whatever the history: those last seen on or after the first
-    day. `second_day` is the last day on which they were seen on a channel
-    other than the one they were seen on last, so those of a range who used
-    two channels or more in it (omnichannel buyers) are the rows whose
-    `second_day` falls in it. A day's rollup keeps these rows up to date for
-    the people it touches (`kpis.rollups.recount_last_seen`, one rule); the
-    network's row has no channel and no store. `who` is the customer id, or
-    an anonymous visitor's key (below zero), as in `VisitorDay`.
+    `second_day` is the last day on which they were seen in this scope while
+    seen on two channels or more (anywhere in the network) from that day on:
+    the earlier of `last_day` and the day they were last seen on a channel
+    other than their latest one. So the people of a range that ends on or
+    after the last day rolled up are those whose `last_day` falls in it, and
+    those of them who used two channels in it (omnichannel buyers) those
+    whose `second_day` does. The network's row has no channel and no store.
+    `who` is the customer id, or an anonymous visitor's key (below zero), as
+    in `VisitorDay`. A day's rollup keeps these rows up to date for the
+    people it touches (`kpis.rollups.recount_last_seen`, the one rule).
     """
 
     kind = models.CharField(_("kind"), max_length=1, choices=SeenKind.choices)
@@ -326,17 +327,36 @@ class LastSeen(models.Model):
         db_index=False,
     )
     last_day = models.DateField(_("last seen"))
-    second_day = models.DateField(_("last seen on another channel"), null=True, blank=True)
+    second_day = models.DateField(_("last seen on two channels"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("last seen")
         verbose_name_plural = _("last seen")
-        indexes = [
-            # A range's count reads this index alone (PostgreSQL: index-only), however long the history.
-            models.Index(
-                fields=["kind", "channel", "location", "last_day"], include=["second_day"], name="kpis_lastseen_idx"
-            ),
-            models.Index(fields=["kind", "who"], name="kpis_lastseen_who_idx"),
+        indexes = [models.Index(fields=["kind", "who"], name="kpis_lastseen_who_idx")]
+
+
+class SeenDayCount(models.Model):
+    """How many visitors (or buyers) of a scope were last seen on a day, and how many of them on two channels.
+
+    `LastSeen` summed by day: the distinct visitors of a range ending on or
+    after the last day rolled up are the sum of `people` from its first day
+    on, a few hundred rows whatever the history. The scope is a channel and
+    a store, 0 standing for every channel or every store (plain integers, so
+    that a day's change is one upsert on the unique key).
+    """
+
+    kind = models.CharField(_("kind"), max_length=1, choices=SeenKind.choices)
+    channel_id = models.BigIntegerField(_("channel (0: every channel)"))
+    location_id = models.BigIntegerField(_("store (0: every store)"))
+    day = models.DateField(_("day"))
+    people = models.IntegerField(_("last seen that day"), default=0)
+    omnichannel = models.IntegerField(_("of whom on two channels"), default=0)
+
+    class Meta:
+        verbose_name = _("people last seen on a day")
+        verbose_name_plural = _("people last seen on a day")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "channel_id", "location_id", "day"], name="kpis_seendaycount_key")
         ]
 
 

@@ -23,8 +23,8 @@ from kpis.models import (
     CreditReason,
     DailyFigures,
     JourneyPath,
-    LastSeen,
     PeriodCount,
+    SeenDayCount,
     SeenKind,
     SocialMetric,
     StoreCreditDay,
@@ -196,7 +196,7 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         (whole if key is None else figures[key]).update(
             visitors=visitors, buyers=buyers, omnichannel_buyers=omnichannel
         )
-    # The whole scope, when not one counted period, from `LastSeen` if it ends on the last day rolled up.
+    # The whole scope, when not one counted period, from `SeenDayCount` if it ends on the last day rolled up.
     seen = _last_seen(scope) if (with_total or granularity == "total") and None not in counted else {}
     for name, value in seen.items():
         if with_total:
@@ -271,45 +271,26 @@ def _counted(
 
 
 def _last_seen(scope: Scope) -> dict[str, int]:
-    """The distinct visitors, buyers and omnichannel buyers of the scope read from `LastSeen` (one query).
+    """The distinct visitors, buyers and omnichannel buyers of the scope read from `SeenDayCount` (one query).
 
     Exact for a kind when no rollup row of it lies after the scope's last day
     (the range ends on or after the last day rolled up with anyone in it,
     e.g. "the last 12 months"): those of the range are then those last seen
-    on or after its first day, and its omnichannel buyers those whose
-    second channel was last used on or after it. A kind that has rows after
-    the range is left out of the answer, for the caller to count live.
+    on or after its first day, summed over at most the range's days. A kind
+    with rows after the range is left out of the answer, to be counted live.
     """
-    table = LastSeen._meta.db_table
-    scoped = ["kind = %s"]
-    scope_params: list[Any] = []
-    for column, value in (("channel_id", scope.channel), ("location_id", scope.location)):
-        if value is None:
-            scoped.append(f"{column} IS NULL")
-        else:
-            scoped.append(f"{column} = %s")
-            scope_params.append(value.pk)
-    where = " AND ".join(scoped)
-    if scope.channel is None and scope.location is None:
-        omnichannel = f"SELECT COUNT(*) FROM {table} WHERE {where} AND last_day >= %s AND second_day >= %s"
-        omni_params = [SeenKind.BUYER, *scope_params, scope.start, scope.start]
-    else:
-        # The scope's buyers of the range, and among them those who used two channels anywhere in it.
-        omnichannel = (
-            f"SELECT COUNT(*) FROM {table} s JOIN {table} n ON n.kind = s.kind AND n.who = s.who "
-            "AND n.channel_id IS NULL AND n.location_id IS NULL "
-            f"WHERE {' AND '.join('s.' + part for part in scoped)} AND s.last_day >= %s AND n.second_day >= %s"
-        )
-        omni_params = [SeenKind.BUYER, *scope_params, scope.start, scope.start]
-    count = f"SELECT COUNT(*) FROM {table} WHERE {where} AND last_day >= %s"
+    counts = SeenDayCount._meta.db_table
+    channel_id = scope.channel.pk if scope.channel else 0
+    location_id = scope.location.pk if scope.location else 0
+    summed = f"FROM {counts} WHERE kind = %s AND channel_id = %s AND location_id = %s AND day >= %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT MAX(day) FROM {VisitorDay._meta.db_table}), ({count}), "
-            f"(SELECT MAX(day) FROM {BuyerDay._meta.db_table}), ({count}), ({omnichannel})",
+            f"SELECT (SELECT MAX(day) FROM {VisitorDay._meta.db_table}), (SELECT SUM(people) {summed}), "
+            f"(SELECT MAX(day) FROM {BuyerDay._meta.db_table}), (SELECT SUM(people) {summed}), "
+            f"(SELECT SUM(omnichannel) {summed})",
             [
-                *[SeenKind.VISITOR, *scope_params, scope.start],
-                *[SeenKind.BUYER, *scope_params, scope.start],
-                *omni_params,
+                *[SeenKind.VISITOR, channel_id, location_id, scope.start],
+                *[SeenKind.BUYER, channel_id, location_id, scope.start] * 2,
             ],
         )
         last_visit, visitors, last_purchase, buyers, omnichannel_buyers = cursor.fetchone()
@@ -385,6 +366,8 @@ def _visitors(
                 for key in _keys(p, granularity, scope, with_total):
                     found[key] = int(n or 0)
         return found
+    # Elsewhere: the periods and the whole in one statement (two grouped reads joined), like PostgreSQL.
+    parts, args = [], []
     for grain, whole in _grains(granularity, live, count_whole):
         rows = (
             _sliced(VisitorDay.objects.all(), scope)
@@ -393,10 +376,15 @@ def _visitors(
             .annotate(n=Count(Coalesce("customer_id", "visitor_key"), distinct=True))
             .order_by()
         )
-        for row in rows:
-            keys = [None] if whole else _keys(row["p"], grain, scope, with_total)
-            for key in keys:
-                found[key] = row["n"]
+        sql, sql_params = rows.query.sql_with_params()
+        parts.append(f"SELECT {int(whole)} AS whole, g.* FROM ({sql}) g")
+        args += list(sql_params)
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), args)
+            for whole, p, n in cursor.fetchall():
+                for key in [None] if whole else _keys(p, granularity, scope, with_total):
+                    found[key] = int(n or 0)
     return found
 
 
@@ -449,6 +437,7 @@ def _buyers(
     hit_expression = (
         Max(Case(When(mark, then=Value(1)), default=Value(0), output_field=IntegerField())) if mark else Max(Value(1))
     )
+    parts, args = [], []
     for grain, whole in _grains(granularity, live, count_whole):
         per_buyer = (
             BuyerDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
@@ -458,11 +447,13 @@ def _buyers(
             .order_by()
         )
         sql, sql_params = per_buyer.query.sql_with_params()
+        parts.append(f"SELECT {int(whole)} AS whole, o.* FROM ({outer.format(sql)}) o")
+        args += list(sql_params)
+    if parts:
         with connection.cursor() as cursor:
-            cursor.execute(outer.format(sql), sql_params)
-            for p, buyers, omnichannel in cursor.fetchall():
-                keys = [None] if whole else _keys(p, grain, scope, with_total)
-                for key in keys:
+            cursor.execute(" UNION ALL ".join(parts), args)
+            for whole, p, buyers, omnichannel in cursor.fetchall():
+                for key in [None] if whole else _keys(p, granularity, scope, with_total):
                     found[key] = (int(buyers or 0), int(omnichannel or 0))
     return found
 

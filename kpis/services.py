@@ -377,7 +377,7 @@ def follow_merge(*, survivor: Customer, merged: Customer) -> int:
     PeriodCount.objects.filter(touching).delete()
     count = sum(rows.update(customer=survivor) for rows in moved)
     for kind in SeenKind.values:
-        rollups.recount_last_seen(kind, ("%s, %s", [merged.pk, survivor.pk]))
+        rollups.recount_last_seen(kind, ("SELECT %s UNION ALL SELECT %s", [merged.pk, survivor.pk]))
     outbox.enqueue(COUNT_TASK, start=days[0].isoformat(), end=days[-1].isoformat())
     return count
 

@@ -1,6 +1,6 @@
-"""Each visitor's and buyer's last day per scope (`LastSeen`), counted from the rollup rows already there, so
-that a range ending on the last day rolled up counts its distinct visitors and buyers in one count; an index
-that finds a visitor's days by who they are."""
+"""Each visitor's and buyer's last day per scope (`LastSeen`) and how many were last seen on each day
+(`SeenDayCount`), counted from the rollup rows already there, so that a range ending on the last day rolled up
+counts its distinct visitors and buyers from a few rows; an index that finds a visitor's days by who they are."""
 
 import django.db.models.deletion
 import django.db.models.functions.comparison
@@ -33,11 +33,30 @@ class Migration(migrations.Migration):
                 ),
                 ("who", models.BigIntegerField(verbose_name="customer or visitor key")),
                 ("last_day", models.DateField(verbose_name="last seen")),
-                ("second_day", models.DateField(blank=True, null=True, verbose_name="last seen on another channel")),
+                ("second_day", models.DateField(blank=True, null=True, verbose_name="last seen on two channels")),
             ],
             options={
                 "verbose_name": "last seen",
                 "verbose_name_plural": "last seen",
+            },
+        ),
+        migrations.CreateModel(
+            name="SeenDayCount",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(choices=[("v", "Visitor"), ("b", "Buyer")], max_length=1, verbose_name="kind"),
+                ),
+                ("channel_id", models.BigIntegerField(verbose_name="channel (0: every channel)")),
+                ("location_id", models.BigIntegerField(verbose_name="store (0: every store)")),
+                ("day", models.DateField(verbose_name="day")),
+                ("people", models.IntegerField(default=0, verbose_name="last seen that day")),
+                ("omnichannel", models.IntegerField(default=0, verbose_name="of whom on two channels")),
+            ],
+            options={
+                "verbose_name": "people last seen on a day",
+                "verbose_name_plural": "people last seen on a day",
             },
         ),
         migrations.AddIndex(
@@ -74,10 +93,10 @@ class Migration(migrations.Migration):
                 verbose_name="location",
             ),
         ),
-        migrations.AddIndex(
-            model_name="lastseen",
-            index=models.Index(
-                fields=["kind", "channel", "location", "last_day"], include=("second_day",), name="kpis_lastseen_idx"
+        migrations.AddConstraint(
+            model_name="seendaycount",
+            constraint=models.UniqueConstraint(
+                fields=("kind", "channel_id", "location_id", "day"), name="kpis_seendaycount_key"
             ),
         ),
         migrations.AddIndex(
