@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from omni.catalog.models import Channel, Location
@@ -250,8 +248,10 @@ class VisitorDay(models.Model):
         verbose_name_plural = _("visitor-days")
         indexes = [
             models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx"),
-            # A visitor's days, found by who they are: what keeps `LastSeen` up to date after a day's rollup.
-            models.Index(Coalesce("customer", "visitor_key"), F("day"), name="kpis_visitorday_who_idx"),
+            # An anonymous visitor's days (a customer's are found through the customer's index): what keeps
+            # `LastSeen` up to date after a day's rollup. Not on COALESCE(customer, key), which PostgreSQL
+            # would then walk in order to group a long range's visitors, slower than hashing them.
+            models.Index(fields=["visitor_key"], name="kpis_visitorday_key_idx"),
         ]
 
 

@@ -539,16 +539,21 @@ def period_counts(granularity: str, starts: Iterable[date]) -> list[PeriodCount]
     return list(rows.values())
 
 
-# Where each kind of `LastSeen` row comes from: the rollup table and who a row of it is.
+# Where each kind of `LastSeen` row comes from: the rollup table, who a row of it is, and the condition that
+# finds someone's rows through the table's indexes ({0}: "IN (...)" or "= ANY(ARRAY(...))").
 SEEN_SOURCES = {
-    SeenKind.VISITOR: ("kpis_visitorday", "COALESCE(customer_id, visitor_key)"),
-    SeenKind.BUYER: ("kpis_buyerday", "customer_id"),
+    SeenKind.VISITOR: (
+        "kpis_visitorday",
+        "COALESCE(customer_id, visitor_key)",
+        "(customer_id {0} OR (customer_id IS NULL AND visitor_key {0}))",
+    ),
+    SeenKind.BUYER: ("kpis_buyerday", "customer_id", "customer_id {0}"),
 }
 
 
 def seen_in_days(kind: str, start: date, end: date) -> tuple[str, list[Any]]:
     """A subquery of who has a row of `kind` on a day of start..end, and its parameters."""
-    table, who = SEEN_SOURCES[kind]
+    table, who, _ = SEEN_SOURCES[kind]
     return f"SELECT {who} FROM {table} WHERE day >= %s AND day <= %s", [start, end]
 
 
@@ -567,16 +572,16 @@ def recount_last_seen(
     everyone. Plain SQL that runs on PostgreSQL and SQLite alike (window
     functions: SQLite 3.25+; upserts: 3.24+).
     """
-    table, who = SEEN_SOURCES[kind]
+    table, who, find = SEEN_SOURCES[kind]
     seen, counts = LastSeen._meta.db_table, SeenDayCount._meta.db_table
-    if whos is None:
-        pick = mine = ""
-        pick_params: list[Any] = []
-    elif connection.vendor == "postgresql":
-        # = ANY(ARRAY(...)): PostgreSQL then probes the index on who for each of them instead of hashing the table.
-        pick, mine, pick_params = f" AND {who} = ANY(ARRAY({whos[0]}))", f" AND who = ANY(ARRAY({whos[0]}))", whos[1]
-    else:
-        pick, mine, pick_params = f" AND {who} IN ({whos[0]})", f" AND who IN ({whos[0]})", whos[1]
+    pick = mine = ""
+    pick_params: list[Any] = []
+    mine_params: list[Any] = []
+    if whos is not None:
+        # = ANY(ARRAY(...)): PostgreSQL then probes the indexes for each of them instead of hashing the table.
+        among = f"= ANY(ARRAY({whos[0]}))" if connection.vendor == "postgresql" else f"IN ({whos[0]})"
+        pick, mine = f" AND {find.format(among)}", f" AND who {among}"
+        pick_params, mine_params = list(whos[1]) * find.count("{0}"), list(whos[1])
     skip, skip_params = ("", []) if leaving_out is None else (" AND (day < %s OR day > %s)", list(leaving_out))
     # What the rows of these people add to the count of each scope and day (their last days, their second days).
     moved = (
@@ -594,8 +599,8 @@ def recount_last_seen(
         if whos is None:
             cursor.execute(f"DELETE FROM {counts} WHERE kind = %s", [kind])
         else:
-            cursor.execute(moved.format(sign="-"), [kind, *pick_params, kind, *pick_params])
-        cursor.execute(f"DELETE FROM {seen} WHERE kind = %s{mine}", [kind, *pick_params])
+            cursor.execute(moved.format(sign="-"), [kind, *mine_params, kind, *mine_params])
+        cursor.execute(f"DELETE FROM {seen} WHERE kind = %s{mine}", [kind, *mine_params])
         # Per channel: the last day on it. The network's last day is the latest of those, its second the next
         # one (another channel's); every other scope's second day is the earlier of its own last and that one.
         cursor.execute(
@@ -615,4 +620,4 @@ def recount_last_seen(
             "FROM per_store p JOIN net n ON n.w = p.w",
             [*pick_params, *skip_params, kind, kind, kind, kind],
         )
-        cursor.execute(moved.format(sign=""), [kind, *pick_params, kind, *pick_params])
+        cursor.execute(moved.format(sign=""), [kind, *mine_params, kind, *mine_params])

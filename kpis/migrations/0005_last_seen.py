@@ -1,9 +1,8 @@
 """Each visitor's and buyer's last day per scope (`LastSeen`) and how many were last seen on each day
 (`SeenDayCount`), counted from the rollup rows already there, so that a range ending on the last day rolled up
-counts its distinct visitors and buyers from a few rows; an index that finds a visitor's days by who they are."""
+counts its distinct visitors and buyers from a few rows; an index that finds an anonymous visitor's days."""
 
 import django.db.models.deletion
-import django.db.models.functions.comparison
 from django.db import migrations, models
 
 
@@ -61,11 +60,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="visitorday",
-            index=models.Index(
-                django.db.models.functions.comparison.Coalesce("customer", "visitor_key"),
-                models.F("day"),
-                name="kpis_visitorday_who_idx",
-            ),
+            index=models.Index(fields=["visitor_key"], name="kpis_visitorday_key_idx"),
         ),
         migrations.AddField(
             model_name="lastseen",
