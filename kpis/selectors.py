@@ -196,19 +196,27 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         (whole if key is None else figures[key]).update(
             visitors=visitors, buyers=buyers, omnichannel_buyers=omnichannel
         )
-    # The whole scope, when not one counted period, from `SeenDayCount` if it ends on the last day rolled up.
-    seen = _last_seen(scope) if (with_total or granularity == "total") and None not in counted else {}
-    for name, value in seen.items():
-        if with_total:
-            whole[name] = value
-        if granularity == "total":
-            figures[scope.start][name] = value
+    # What ends on or after the last day rolled up is read from `SeenDayCount`, when not counted ahead: the whole
+    # scope, and its last period (this month, this week), which may end later than the scope but not earlier.
+    ending: dict[date | None, date] = {}
+    if with_total and None not in counted:
+        ending[None] = scope.start
+    if spans[-1][0] not in counted:
+        ending[spans[-1][0]] = spans[-1][0]
+    seen = _last_seen(scope, sorted(set(ending.values())))
+    answered: dict[str, set[date | None]] = {"visitors": set(), "buyers": set()}
+    for key, first in ending.items():
+        found = seen.get(first, {})
+        (whole if key is None else figures[key]).update(found)
+        for name in answered:
+            if name in found:
+                answered[name].add(key)
     live = [span for span in spans if span[0] not in counted]
-    visitors_live = [] if granularity == "total" and "visitors" in seen else live
-    buyers_live = [] if granularity == "total" and "buyers" in seen else live
+    visitors_live = [span for span in live if span[0] not in answered["visitors"]]
+    buyers_live = [span for span in live if span[0] not in answered["buyers"]]
     count_whole = with_total and None not in counted
-    visitors_whole = count_whole and "visitors" not in seen
-    buyers_whole = count_whole and "buyers" not in seen
+    visitors_whole = count_whole and None not in answered["visitors"]
+    buyers_whole = count_whole and None not in answered["buyers"]
     for key, count in _visitors(scope, granularity, with_total, visitors_live, visitors_whole).items():
         (whole if key is None else figures[key])["visitors"] = count
     for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, buyers_live, buyers_whole).items():
@@ -270,35 +278,48 @@ def _counted(
     return {key: own.get(period, (0, 0, 0)) for period, keys in wanted.items() if period in marked for key in keys}
 
 
-def _last_seen(scope: Scope) -> dict[str, int]:
-    """The distinct visitors, buyers and omnichannel buyers of the scope read from `SeenDayCount` (one query).
+def _last_seen(scope: Scope, starts: list[date]) -> dict[date, dict[str, int]]:
+    """The distinct visitors, buyers and omnichannel buyers in the scope from each of `starts` to its end, read
+    from `SeenDayCount` (one query).
 
     Exact for a kind when no rollup row of it lies after the scope's last day
     (the range ends on or after the last day rolled up with anyone in it,
-    e.g. "the last 12 months"): those of the range are then those last seen
-    on or after its first day, summed over at most the range's days. A kind
-    with rows after the range is left out of the answer, to be counted live.
+    e.g. "the last 12 months"): those of a range are then those last seen on
+    or after its first day, summed over at most the range's days. A kind
+    with rows after the scope is left out of the answer, to be counted live.
     """
+    if not starts:
+        return {}
     counts = SeenDayCount._meta.db_table
     channel_id = scope.channel.pk if scope.channel else 0
     location_id = scope.location.pk if scope.location else 0
     summed = f"FROM {counts} WHERE kind = %s AND channel_id = %s AND location_id = %s AND day >= %s"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(day) FROM {VisitorDay._meta.db_table}), (SELECT SUM(people) {summed}), "
-            f"(SELECT MAX(day) FROM {BuyerDay._meta.db_table}), (SELECT SUM(people) {summed}), "
+    columns = [
+        f"(SELECT MAX(day) FROM {VisitorDay._meta.db_table})",
+        f"(SELECT MAX(day) FROM {BuyerDay._meta.db_table})",
+    ]
+    params: list[Any] = []
+    for first in starts:
+        columns += [
+            f"(SELECT SUM(people) {summed})",
+            f"(SELECT SUM(people) {summed})",
             f"(SELECT SUM(omnichannel) {summed})",
-            [
-                *[SeenKind.VISITOR, channel_id, location_id, scope.start],
-                *[SeenKind.BUYER, channel_id, location_id, scope.start] * 2,
-            ],
-        )
-        last_visit, visitors, last_purchase, buyers, omnichannel_buyers = cursor.fetchone()
-    found: dict[str, int] = {}
-    if last_visit is None or as_date(last_visit) <= scope.end:
-        found["visitors"] = int(visitors or 0)
-    if last_purchase is None or as_date(last_purchase) <= scope.end:
-        found.update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel_buyers or 0))
+        ]
+        params += [SeenKind.VISITOR, channel_id, location_id, first]
+        params += [SeenKind.BUYER, channel_id, location_id, first] * 2
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        last_visit, last_purchase, *sums = cursor.fetchone()
+    visits_end = last_visit is None or as_date(last_visit) <= scope.end
+    purchases_end = last_purchase is None or as_date(last_purchase) <= scope.end
+    found: dict[date, dict[str, int]] = {}
+    for index, first in enumerate(starts):
+        visitors, buyers, omnichannel_buyers = sums[3 * index : 3 * index + 3]
+        found[first] = {}
+        if visits_end:
+            found[first]["visitors"] = int(visitors or 0)
+        if purchases_end:
+            found[first].update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel_buyers or 0))
     return found
 
 
