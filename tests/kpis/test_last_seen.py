@@ -4,6 +4,7 @@ the figures of a live count, kept by the day's rollup as a rebuild and a full re
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -160,6 +161,10 @@ def test_ranges_ending_on_or_after_the_last_day_and_before_it_count_exactly_what
         assert live_counts(scope) == expected
         if seen:
             assert (seen["visitors"], seen["buyers"], seen["omnichannel_buyers"]) == expected
+            # Read from the counts by day: no buyer or visitor row of the range is read.
+            with CaptureQueriesContext(connection) as queries:
+                selectors.kpi_summary(scope, "total")
+            assert not [q for q in queries.captured_queries if re.search(r'kpis_(visitor|buyer)day"? WHERE', q["sql"])]
         for granularity in ("month", "total"):
             total, rows = selectors.kpi_summary(scope, granularity)
             assert (total["visitors"], total["buyers"], total["omnichannel_buyers"]) == expected, (scope, granularity)
