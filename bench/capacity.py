@@ -12,10 +12,15 @@ many visitor-day rows over the last year in SQL (anonymous visitors, each
 seen on about VISITS_PER_VISITOR days of the year, on the web and the app),
 counts every finished day, week and month ahead as the rollup does
 (`services.count_periods`, timed: what a rebuild of the whole year adds; a
-night counts only the periods that just finished), and times the
-endpoint: a year by month (every month counted ahead, the year's distinct
-visitors counted live) and last month by day. The baseline of each is the
-same read on the demo's own rollups, before the synthetic rows.
+night counts only the periods that just finished), recounts every
+visitor's last day (`services.recount_last_seen`: the rows are written in
+SQL, not by the rollup that keeps them), and times the endpoint: a year by
+month ending on the last day rolled up (every whole month counted ahead;
+the year's distinct visitors, and this month's, counted from their last
+days; the first month, begun in the middle, counted live), the 12
+calendar months to date by month (nothing counted live) and last month by
+day. The baseline of each is the same read on the demo's own rollups,
+before the synthetic rows.
 
 The synthetic rows are deleted at the end, so the benchmarks after this one
 read the demo as it was. PostgreSQL only.
@@ -32,7 +37,7 @@ from django.db import connection, transaction
 from bench.client import api_client
 from bench.harness import Result, Timing, measure
 from bench.kpis import ensure_rollups
-from kpis import services
+from kpis import selectors, services
 from kpis.models import PeriodCount, TouchpointEvent, VisitorDay
 from omni.catalog.models import Channel
 
@@ -71,6 +76,15 @@ def add_visitor_days(rows: int, start: date, days: int) -> float:
     return time.perf_counter() - began
 
 
+def recount_last_seen() -> float:
+    """Every visitor's and buyer's last day counted again from the rollup rows; seconds it took."""
+    began = time.perf_counter()
+    services.recount_last_seen()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE kpis_lastseen")
+    return time.perf_counter() - began
+
+
 def count_ahead(start: date, end: date) -> float:
     """Count every finished period again, as after a rebuild of the range; seconds it took."""
     began = time.perf_counter()
@@ -86,6 +100,8 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     year_start = max(first, last - timedelta(days=364))
     month_end = last.replace(day=1) - timedelta(days=1)
     month_start = max(first, month_end.replace(day=1))
+    # The 12 calendar months to date (this one included), from the 1st: every month but this one counted ahead.
+    months_start = max(first, (last.replace(day=1) - timedelta(days=334)).replace(day=1))
     client = api_client()
 
     def endpoint(start: date, end: date, granularity: str):
@@ -97,29 +113,42 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
 
         return call
 
-    def reads(times: int) -> tuple[Timing, Timing]:
+    def reads(times: int) -> tuple[Timing, Timing, Timing]:
         year = measure(endpoint(year_start, last, "month"), warmup=1, repeat=times)
         month = measure(endpoint(month_start, month_end, "day"), warmup=1, repeat=times)
-        return year, month
+        months = measure(endpoint(months_start, last, "month"), warmup=1, repeat=times)
+        return year, month, months
 
     sizes = (10**4, 10**5) if smoke else EVENT_ROWS
     real_rows = VisitorDay.objects.count()
     real_events = TouchpointEvent.objects.count()
     base_counted = count_ahead(year_start, last)
-    base_year, base_month = reads(3 if smoke else 10)
+    base_year, base_month, base_months = reads(3 if smoke else 10)
     results = []
     try:
         for events in sizes:
             rows = events // EVENTS_PER_VISITOR_DAY
             written = add_visitor_days(rows, year_start, (last - year_start).days + 1)
             counted = count_ahead(year_start, last)
-            year, month = reads(3 if smoke else 5)
+            last_seen = recount_last_seen()
+            year, month, months = reads(3 if smoke else 5)
             notes = (
                 f"{rows:,} synthetic visitor-day rows ({events:,} events at {EVENTS_PER_VISITOR_DAY} per visitor-day)"
                 f" beside the demo's {real_rows:,} ({real_events:,} events); written in {written:.0f} s; "
-                f"every finished period counted ahead in {counted:.1f} s; load average {os.getloadavg()[0]:.1f}"
+                f"every finished period counted ahead in {counted:.1f} s; every last day recounted in "
+                f"{last_seen:.1f} s; load average {os.getloadavg()[0]:.1f}"
             )
-            extra = {"visitor_day_rows": rows, "count_periods_seconds": counted, "write_seconds": written}
+            # Whether the year's whole came from the last days (it does when the year ends on the last day rolled up).
+            year_scope = selectors.Scope(start=year_start, end=last)
+            whole_from_last_seen = sorted(selectors._last_seen(year_scope, [year_start])[year_start])
+            notes += f"; the year's whole from LastSeen: {', '.join(whole_from_last_seen) or 'no (counted live)'}"
+            extra = {
+                "whole_from_last_seen": whole_from_last_seen,
+                "visitor_day_rows": rows,
+                "count_periods_seconds": counted,
+                "write_seconds": written,
+                "recount_last_seen_seconds": last_seen,
+            }
             extra["load_average"] = os.getloadavg()[0]
             size = f"10^{len(str(events)) - 1} events (simulated)"
             results.append(
@@ -150,6 +179,19 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
             )
             results.append(
                 Result(
+                    name=f"kpis endpoint, the 12 calendar months to date by month, {size}",
+                    figure=months.median_ms,
+                    unit="ms (median)",
+                    p95=months.p95_ms,
+                    baseline=base_months.median_ms,
+                    baseline_p95=base_months.p95_ms,
+                    baseline_name="the same read on the demo's own rollups",
+                    notes=notes,
+                    extra=extra,
+                )
+            )
+            results.append(
+                Result(
                     name=f"kpi periods of a year all counted ahead (as after a rebuild of the year), {size}",
                     figure=counted,
                     unit="s",
@@ -158,9 +200,10 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
                     notes=notes,
                 )
             )
-            print(results[-3].line(), results[-2].line(), results[-1].line(), sep="\n", flush=True)
+            print(*(result.line() for result in results[-4:]), sep="\n", flush=True)
     finally:
         with transaction.atomic():
             VisitorDay.objects.filter(visitor_key__lte=KEY_BASE).delete()
         count_ahead(year_start, last)
+        recount_last_seen()
     return results

@@ -37,9 +37,11 @@ def floor_sql(start: date, end: date, monthly: bool = False) -> None:
     """The rows the endpoint reads, read in plain SQL statements: what the endpoint cannot beat.
 
     The additive figures summed per period; the distinct counts of the whole
-    periods already counted (`kpis_periodcount`); the others, and the whole
-    range when it is not one period, counted from the buyer and visitor rows
-    (distinct values by GROUP BY, which PostgreSQL hashes).
+    periods already counted (`kpis_periodcount`); the whole range, when it is
+    not one period, from each visitor's and buyer's last day
+    (`kpis_lastseen`) if it ends on or after the last day rolled up; the
+    others counted from the buyer and visitor rows (distinct values by GROUP
+    BY, which PostgreSQL hashes).
     """
     pg = connection.vendor == "postgresql"
     period = "day"
@@ -73,6 +75,23 @@ def floor_sql(start: date, end: date, monthly: bool = False) -> None:
         )
         counted = {(g, first) for g, first, *_ in cursor.fetchall()}
         live = [(first, last) for first, last in periods(start, end, grain) if (grain, first) not in counted]
+        # A range ending on or after the last day rolled up counts its whole from each one's last day (LastSeen).
+        whole_seen = set()
+        if (whole, start) not in counted:
+            cursor.execute(
+                "SELECT (SELECT MAX(day) FROM kpis_visitorday), (SELECT MAX(day) FROM kpis_buyerday), "
+                "(SELECT COUNT(*) FROM kpis_lastseen WHERE kind = 'v' AND channel_id IS NULL AND location_id IS NULL "
+                "AND last_day >= %s), (SELECT COUNT(*) FROM kpis_lastseen WHERE kind = 'b' AND channel_id IS NULL "
+                "AND location_id IS NULL AND last_day >= %s), (SELECT COUNT(*) FROM kpis_lastseen WHERE kind = 'b' "
+                "AND channel_id IS NULL AND location_id IS NULL AND last_day >= %s AND second_day >= %s)",
+                [start, start, start, start],
+            )
+            last_visit, last_purchase, *_ = cursor.fetchone()
+            whole_seen = {
+                table
+                for table, last_day in (("kpis_visitorday", last_visit), ("kpis_buyerday", last_purchase))
+                if last_day is None or last_day <= end
+            }
         days = " OR ".join(["(day >= %s AND day <= %s)"] * len(live))
         params = [day for span in live for day in span]
         tables = (("kpis_visitorday", "COALESCE(customer_id, visitor_key)"), ("kpis_buyerday", "customer_id"))
@@ -84,7 +103,7 @@ def floor_sql(start: date, end: date, monthly: bool = False) -> None:
                     "GROUP BY p"
                 )
                 args += params
-            if (whole, start) not in counted:
+            if (whole, start) not in counted and table not in whole_seen:
                 sql.append(
                     f"SELECT NULL, COUNT(*) FROM (SELECT {who} FROM {table} WHERE day >= %s AND day <= %s GROUP BY 1) w"
                 )

@@ -10,6 +10,9 @@ recomputing any range gives the same figures as the nightly task did.
   period's distinct count is a COUNT(DISTINCT) over these compact tables;
 - `PeriodCount`: those distinct counts for finished periods, so a long
   report recounts only the periods that are not finished or were changed;
+- `LastSeen` and `SeenDayCount`: each visitor's and buyer's last day, and
+  how many were last seen on each day, so a range ending on the last day
+  rolled up counts its distinct visitors and buyers from a few summed rows;
 - `StoreCreditDay`: online revenue credited to a store, and why;
 - `JourneyPath`: the channels a buyer went through before a purchase.
 """
@@ -243,7 +246,13 @@ class VisitorDay(models.Model):
     class Meta:
         verbose_name = _("visitor-day")
         verbose_name_plural = _("visitor-days")
-        indexes = [models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx")]
+        indexes = [
+            models.Index(fields=["day", "channel", "location"], name="kpis_visitorday_day_idx"),
+            # An anonymous visitor's days (a customer's are found through the customer's index): what keeps
+            # `LastSeen` up to date after a day's rollup. Not on COALESCE(customer, key), which PostgreSQL
+            # would then walk in order to group a long range's visitors, slower than hashing them.
+            models.Index(fields=["visitor_key"], name="kpis_visitorday_key_idx"),
+        ]
 
 
 class PeriodCount(models.Model):
@@ -274,6 +283,81 @@ class PeriodCount(models.Model):
         verbose_name = _("period count")
         verbose_name_plural = _("period counts")
         indexes = [models.Index(fields=["granularity", "start"], name="kpis_periodcount_idx")]
+
+
+class SeenKind(models.TextChoices):
+    VISITOR = "v", _("Visitor")
+    BUYER = "b", _("Buyer")
+
+
+class LastSeen(models.Model):
+    """The last day each visitor and each buyer was seen, for the network, each channel, each store and each
+    channel in each store: what `SeenDayCount` is counted from.
+
+    `second_day` is the last day on which they were seen in this scope while
+    seen on two channels or more (anywhere in the network) from that day on:
+    the earlier of `last_day` and the day they were last seen on a channel
+    other than their latest one. So the people of a range that ends on or
+    after the last day rolled up are those whose `last_day` falls in it, and
+    those of them who used two channels in it (omnichannel buyers) those
+    whose `second_day` does. The network's row has no channel and no store.
+    `who` is the customer id, or an anonymous visitor's key (below zero), as
+    in `VisitorDay`. A day's rollup keeps these rows up to date for the
+    people it touches (`kpis.rollups.recount_last_seen`, the one rule).
+    """
+
+    kind = models.CharField(_("kind"), max_length=1, choices=SeenKind.choices)
+    who = models.BigIntegerField(_("customer or visitor key"))
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("channel"),
+        db_index=False,
+    )
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("location"),
+        db_index=False,
+    )
+    last_day = models.DateField(_("last seen"))
+    second_day = models.DateField(_("last seen on two channels"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("last seen")
+        verbose_name_plural = _("last seen")
+        indexes = [models.Index(fields=["kind", "who"], name="kpis_lastseen_who_idx")]
+
+
+class SeenDayCount(models.Model):
+    """How many visitors (or buyers) of a scope were last seen on a day, and how many of them on two channels.
+
+    `LastSeen` summed by day: the distinct visitors of a range ending on or
+    after the last day rolled up are the sum of `people` from its first day
+    on, a few hundred rows whatever the history. The scope is a channel and
+    a store, 0 standing for every channel or every store (plain integers, so
+    that a day's change is one upsert on the unique key).
+    """
+
+    kind = models.CharField(_("kind"), max_length=1, choices=SeenKind.choices)
+    channel_id = models.BigIntegerField(_("channel (0: every channel)"))
+    location_id = models.BigIntegerField(_("store (0: every store)"))
+    day = models.DateField(_("day"))
+    people = models.IntegerField(_("last seen that day"), default=0)
+    omnichannel = models.IntegerField(_("of whom on two channels"), default=0)
+
+    class Meta:
+        verbose_name = _("people last seen on a day")
+        verbose_name_plural = _("people last seen on a day")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "channel_id", "location_id", "day"], name="kpis_seendaycount_key")
+        ]
 
 
 class CreditReason(models.TextChoices):

@@ -56,7 +56,10 @@ from kpis.models import (
     DailyFigures,
     EventType,
     JourneyPath,
+    LastSeen,
     PeriodCount,
+    SeenDayCount,
+    SeenKind,
     StoreCreditDay,
     TouchpointEvent,
     VisitorDay,
@@ -534,3 +537,87 @@ def period_counts(granularity: str, starts: Iterable[date]) -> list[PeriodCount]
             if (found := row(p, grouped, channel_id, location_id)) is not None:
                 found.buyers, found.omnichannel_buyers = buyers, omnichannel
     return list(rows.values())
+
+
+# Where each kind of `LastSeen` row comes from: the rollup table, who a row of it is, and the condition that
+# finds someone's rows through the table's indexes ({0}: "IN (...)" or "= ANY(ARRAY(...))").
+SEEN_SOURCES = {
+    SeenKind.VISITOR: (
+        "kpis_visitorday",
+        "COALESCE(customer_id, visitor_key)",
+        "(customer_id {0} OR (customer_id IS NULL AND visitor_key {0}))",
+    ),
+    SeenKind.BUYER: ("kpis_buyerday", "customer_id", "customer_id {0}"),
+}
+
+
+def seen_in_days(kind: str, start: date, end: date) -> tuple[str, list[Any]]:
+    """A subquery of who has a row of `kind` on a day of start..end, and its parameters."""
+    table, who, _ = SEEN_SOURCES[kind]
+    return f"SELECT {who} FROM {table} WHERE day >= %s AND day <= %s", [start, end]
+
+
+def recount_last_seen(
+    kind: str, whos: tuple[str, list[Any]] | None = None, leaving_out: tuple[date, date] | None = None
+):
+    """Replace the `LastSeen` rows of `kind` of the people `whos` selects (a subquery and its parameters;
+    everyone when None) with those their rollup rows give now, the rows of the days `leaving_out` left out,
+    and move `SeenDayCount` by the difference.
+
+    The one rule for both tables. A day's rollup calls it twice for the
+    people of its days: before their rows are replaced, from their other
+    days (so someone no longer seen on those days keeps an earlier last
+    day), then after, from all their days. A merge calls it for the two
+    customers, and a full recount (`services.recount_last_seen`) for
+    everyone. Plain SQL that runs on PostgreSQL and SQLite alike (window
+    functions: SQLite 3.25+; upserts: 3.24+).
+    """
+    table, who, find = SEEN_SOURCES[kind]
+    seen, counts = LastSeen._meta.db_table, SeenDayCount._meta.db_table
+    pick = mine = ""
+    pick_params: list[Any] = []
+    mine_params: list[Any] = []
+    if whos is not None:
+        # = ANY(ARRAY(...)): PostgreSQL then probes the indexes for each of them instead of hashing the table.
+        among = f"= ANY(ARRAY({whos[0]}))" if connection.vendor == "postgresql" else f"IN ({whos[0]})"
+        pick, mine = f" AND {find.format(among)}", f" AND who {among}"
+        pick_params, mine_params = list(whos[1]) * find.count("{0}"), list(whos[1])
+    skip, skip_params = ("", []) if leaving_out is None else (" AND (day < %s OR day > %s)", list(leaving_out))
+    # What the rows of these people add to the count of each scope and day (their last days, their second days).
+    moved = (
+        f"INSERT INTO {counts} (kind, channel_id, location_id, day, people, omnichannel) "
+        "SELECT kind, COALESCE(channel_id, 0), COALESCE(location_id, 0), d, {sign} SUM(p), {sign} SUM(o) FROM ("
+        f"SELECT kind, channel_id, location_id, last_day AS d, 1 AS p, 0 AS o FROM {seen} WHERE kind = %s{mine} "
+        f"UNION ALL SELECT kind, channel_id, location_id, second_day, 0, 1 FROM {seen} "
+        f"WHERE kind = %s AND second_day IS NOT NULL{mine}) x WHERE 1 = 1 "
+        "GROUP BY kind, COALESCE(channel_id, 0), COALESCE(location_id, 0), d "
+        "ON CONFLICT (kind, channel_id, location_id, day) DO UPDATE SET "
+        f"people = {counts}.people + excluded.people, omnichannel = {counts}.omnichannel + excluded.omnichannel"
+    )
+    both = "CASE WHEN n.second_m IS NULL THEN NULL WHEN n.second_m < {day} THEN n.second_m ELSE {day} END"
+    with connection.cursor() as cursor:
+        if whos is None:
+            cursor.execute(f"DELETE FROM {counts} WHERE kind = %s", [kind])
+        else:
+            cursor.execute(moved.format(sign="-"), [kind, *mine_params, kind, *mine_params])
+        cursor.execute(f"DELETE FROM {seen} WHERE kind = %s{mine}", [kind, *mine_params])
+        # Per channel: the last day on it. The network's last day is the latest of those, its second the next
+        # one (another channel's); every other scope's second day is the earlier of its own last and that one.
+        cursor.execute(
+            f"WITH src AS (SELECT {who} AS w, day, channel_id, location_id FROM {table} WHERE 1 = 1{pick}{skip}), "
+            "per_channel AS (SELECT w, channel_id, MAX(day) AS m FROM src GROUP BY w, channel_id), "
+            "ranked AS (SELECT w, m, ROW_NUMBER() OVER (PARTITION BY w ORDER BY m DESC) AS r FROM per_channel), "
+            "net AS (SELECT w, MAX(m) AS last_m, MAX(CASE WHEN r = 2 THEN m END) AS second_m FROM ranked GROUP BY w), "
+            "per_store AS (SELECT w, channel_id, location_id, MAX(day) AS m FROM src WHERE location_id IS NOT NULL "
+            "GROUP BY w, channel_id, location_id) "
+            f"INSERT INTO {seen} (kind, who, channel_id, location_id, last_day, second_day) "
+            "SELECT %s, w, CAST(NULL AS bigint), CAST(NULL AS bigint), last_m, second_m FROM net "
+            f"UNION ALL SELECT %s, p.w, p.channel_id, CAST(NULL AS bigint), p.m, {both.format(day='p.m')} "
+            "FROM per_channel p JOIN net n ON n.w = p.w "
+            f"UNION ALL SELECT %s, p.w, CAST(NULL AS bigint), p.location_id, MAX(p.m), {both.format(day='MAX(p.m)')} "
+            "FROM per_store p JOIN net n ON n.w = p.w GROUP BY p.w, p.location_id, n.second_m "
+            f"UNION ALL SELECT %s, p.w, p.channel_id, p.location_id, p.m, {both.format(day='p.m')} "
+            "FROM per_store p JOIN net n ON n.w = p.w",
+            [*pick_params, *skip_params, kind, kind, kind, kind],
+        )
+        cursor.execute(moved.format(sign=""), [kind, *mine_params, kind, *mine_params])

@@ -24,6 +24,8 @@ from kpis.models import (
     DailyFigures,
     JourneyPath,
     PeriodCount,
+    SeenDayCount,
+    SeenKind,
     SocialMetric,
     StoreCreditDay,
     VisitorDay,
@@ -194,11 +196,30 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         (whole if key is None else figures[key]).update(
             visitors=visitors, buyers=buyers, omnichannel_buyers=omnichannel
         )
+    # What ends on or after the last day rolled up is read from `SeenDayCount`, when not counted ahead: the whole
+    # scope, and its last period (this month, this week), which may end later than the scope but not earlier.
+    ending: dict[date | None, date] = {}
+    if with_total and None not in counted:
+        ending[None] = scope.start
+    if spans[-1][0] not in counted:
+        ending[spans[-1][0]] = spans[-1][0]
+    seen = _last_seen(scope, sorted(set(ending.values())))
+    answered: dict[str, set[date | None]] = {"visitors": set(), "buyers": set()}
+    for key, first in ending.items():
+        found = seen.get(first, {})
+        (whole if key is None else figures[key]).update(found)
+        for name in answered:
+            if name in found:
+                answered[name].add(key)
     live = [span for span in spans if span[0] not in counted]
+    visitors_live = [span for span in live if span[0] not in answered["visitors"]]
+    buyers_live = [span for span in live if span[0] not in answered["buyers"]]
     count_whole = with_total and None not in counted
-    for key, count in _visitors(scope, granularity, with_total, live, count_whole).items():
+    visitors_whole = count_whole and None not in answered["visitors"]
+    buyers_whole = count_whole and None not in answered["buyers"]
+    for key, count in _visitors(scope, granularity, with_total, visitors_live, visitors_whole).items():
         (whole if key is None else figures[key])["visitors"] = count
-    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, live, count_whole).items():
+    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, buyers_live, buyers_whole).items():
         (whole if key is None else figures[key]).update(buyers=buyers, omnichannel_buyers=omnichannel)
 
     total = _shape(scope.start, scope.end, whole, with_social) if with_total else None
@@ -257,6 +278,51 @@ def _counted(
     return {key: own.get(period, (0, 0, 0)) for period, keys in wanted.items() if period in marked for key in keys}
 
 
+def _last_seen(scope: Scope, starts: list[date]) -> dict[date, dict[str, int]]:
+    """The distinct visitors, buyers and omnichannel buyers in the scope from each of `starts` to its end, read
+    from `SeenDayCount` (one query).
+
+    Exact for a kind when no rollup row of it lies after the scope's last day
+    (the range ends on or after the last day rolled up with anyone in it,
+    e.g. "the last 12 months"): those of a range are then those last seen on
+    or after its first day, summed over at most the range's days. A kind
+    with rows after the scope is left out of the answer, to be counted live.
+    """
+    if not starts:
+        return {}
+    counts = SeenDayCount._meta.db_table
+    channel_id = scope.channel.pk if scope.channel else 0
+    location_id = scope.location.pk if scope.location else 0
+    summed = f"FROM {counts} WHERE kind = %s AND channel_id = %s AND location_id = %s AND day >= %s"
+    columns = [
+        f"(SELECT MAX(day) FROM {VisitorDay._meta.db_table})",
+        f"(SELECT MAX(day) FROM {BuyerDay._meta.db_table})",
+    ]
+    params: list[Any] = []
+    for first in starts:
+        columns += [
+            f"(SELECT SUM(people) {summed})",
+            f"(SELECT SUM(people) {summed})",
+            f"(SELECT SUM(omnichannel) {summed})",
+        ]
+        params += [SeenKind.VISITOR, channel_id, location_id, first]
+        params += [SeenKind.BUYER, channel_id, location_id, first] * 2
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        last_visit, last_purchase, *sums = cursor.fetchone()
+    visits_end = last_visit is None or as_date(last_visit) <= scope.end
+    purchases_end = last_purchase is None or as_date(last_purchase) <= scope.end
+    found: dict[date, dict[str, int]] = {}
+    for index, first in enumerate(starts):
+        visitors, buyers, omnichannel_buyers = sums[3 * index : 3 * index + 3]
+        found[first] = {}
+        if visits_end:
+            found[first]["visitors"] = int(visitors or 0)
+        if purchases_end:
+            found[first].update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel_buyers or 0))
+    return found
+
+
 def _keys(p: Any, granularity: str, scope: Scope, with_total: bool) -> list[date | None]:
     """Where a row of a PostgreSQL grouped read goes: a period start, or None for the whole scope."""
     if granularity == "total":
@@ -275,11 +341,12 @@ def _in_scope_sql(scope: Scope) -> tuple[str, list[Any]]:
     return " AND ".join(sql), params
 
 
-def _grains(granularity: str, with_total: bool) -> list[tuple[str, bool]]:
+def _grains(granularity: str, live: list[tuple[date, date]], count_whole: bool) -> list[tuple[str, bool]]:
     """The grouped reads other databases make: (granularity, whether it is the extra whole-scope read)."""
-    if with_total and granularity != "total":
-        return [(granularity, False), ("total", True)]
-    return [(granularity, False)]
+    grains = [(granularity, False)] if live else []
+    if count_whole and granularity != "total":
+        grains.append(("total", True))
+    return grains
 
 
 def _visitors(
@@ -320,7 +387,9 @@ def _visitors(
                 for key in _keys(p, granularity, scope, with_total):
                     found[key] = int(n or 0)
         return found
-    for grain, whole in _grains(granularity, with_total):
+    # Elsewhere: the periods and the whole in one statement (two grouped reads joined), like PostgreSQL.
+    parts, args = [], []
+    for grain, whole in _grains(granularity, live, count_whole):
         rows = (
             _sliced(VisitorDay.objects.all(), scope)
             .annotate(p=_period(grain, scope.start))
@@ -328,10 +397,15 @@ def _visitors(
             .annotate(n=Count(Coalesce("customer_id", "visitor_key"), distinct=True))
             .order_by()
         )
-        for row in rows:
-            keys = [None] if whole else _keys(row["p"], grain, scope, with_total)
-            for key in keys:
-                found[key] = row["n"]
+        sql, sql_params = rows.query.sql_with_params()
+        parts.append(f"SELECT {int(whole)} AS whole, g.* FROM ({sql}) g")
+        args += list(sql_params)
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), args)
+            for whole, p, n in cursor.fetchall():
+                for key in [None] if whole else _keys(p, granularity, scope, with_total):
+                    found[key] = int(n or 0)
     return found
 
 
@@ -384,7 +458,8 @@ def _buyers(
     hit_expression = (
         Max(Case(When(mark, then=Value(1)), default=Value(0), output_field=IntegerField())) if mark else Max(Value(1))
     )
-    for grain, whole in _grains(granularity, with_total):
+    parts, args = [], []
+    for grain, whole in _grains(granularity, live, count_whole):
         per_buyer = (
             BuyerDay.objects.filter(day__gte=scope.start, day__lte=scope.end)
             .annotate(p=_period(grain, scope.start))
@@ -393,11 +468,13 @@ def _buyers(
             .order_by()
         )
         sql, sql_params = per_buyer.query.sql_with_params()
+        parts.append(f"SELECT {int(whole)} AS whole, o.* FROM ({outer.format(sql)}) o")
+        args += list(sql_params)
+    if parts:
         with connection.cursor() as cursor:
-            cursor.execute(outer.format(sql), sql_params)
-            for p, buyers, omnichannel in cursor.fetchall():
-                keys = [None] if whole else _keys(p, grain, scope, with_total)
-                for key in keys:
+            cursor.execute(" UNION ALL ".join(parts), args)
+            for whole, p, buyers, omnichannel in cursor.fetchall():
+                for key in [None] if whole else _keys(p, granularity, scope, with_total):
                     found[key] = (int(buyers or 0), int(omnichannel or 0))
     return found
 

@@ -27,6 +27,7 @@ from kpis.models import (
     JourneyPath,
     PeriodCount,
     RollupDay,
+    SeenKind,
     SocialMetric,
     StoreCreditDay,
     TouchpointEvent,
@@ -41,6 +42,8 @@ COUNT_TASK = "kpis.count_periods"
 ROLLUP_MODELS = (DailyFigures, BuyerDay, VisitorDay, StoreCreditDay, JourneyPath)
 # A rebuild of a long range is cut into transactions of this many days.
 REBUILD_CHUNK_DAYS = 31
+# The advisory lock (PostgreSQL) under which `LastSeen` changes: any fixed number, taken by kpis alone.
+LAST_SEEN_LOCK = 7_231_005
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ def rebuild(*, start: date, end: date) -> RebuildResult:
     totals: dict[str, int] = {model._meta.model_name or "": 0 for model in ROLLUP_MODELS}
     chunk_start = start
     with transaction.atomic():
+        lock_last_seen()
         while chunk_start <= end:
             chunk_end = min(end, chunk_start + timedelta(days=REBUILD_CHUNK_DAYS - 1))
             for name, count in _rebuild_chunk(chunk_start, chunk_end).items():
@@ -304,6 +308,9 @@ def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
     with transaction.atomic():
         RollupDay.objects.bulk_create([RollupDay(day=d) for d in days], ignore_conflicts=True)
         list(RollupDay.objects.select_for_update().filter(day__gte=start, day__lte=end).order_by("day"))
+        # Who is seen on these days keeps, for now, the last day of their other days (see recount_last_seen).
+        for kind in SeenKind.values:
+            rollups.recount_last_seen(kind, rollups.seen_in_days(kind, start, end), leaving_out=(start, end))
         for model in ROLLUP_MODELS:
             model.objects.filter(day__gte=start, day__lte=end).delete()
         drop_period_counts(start=start, end=end)
@@ -315,8 +322,31 @@ def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
             "storecreditday": len(StoreCreditDay.objects.bulk_create(computed.credits, batch_size=2000)),
             "journeypath": len(JourneyPath.objects.bulk_create(computed.paths, batch_size=2000)),
         }
+        for kind in SeenKind.values:
+            rollups.recount_last_seen(kind, rollups.seen_in_days(kind, start, end))
         RollupDay.objects.filter(day__gte=start, day__lte=end).update(refreshed_at=timezone.now())
     return written
+
+
+def lock_last_seen() -> None:
+    """Take, until the commit, the lock that lets one transaction at a time change `LastSeen` (PostgreSQL).
+
+    Two refreshes of different days may touch the same visitor's rows; each
+    replaces them from what it reads, so they must not interleave. Taken
+    before any `RollupDay` lock (a rebuild, a merge), so the order of locks
+    is the same everywhere. SQLite lets one writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LAST_SEEN_LOCK])
+
+
+def recount_last_seen() -> None:
+    """Recount every `LastSeen` row from the rollup rows (after rows were written some other way, e.g. SQL)."""
+    with transaction.atomic():
+        lock_last_seen()
+        for kind in SeenKind.values:
+            rollups.recount_last_seen(kind)
 
 
 def drop_period_counts(*, start: date, end: date) -> int:
@@ -339,12 +369,15 @@ def follow_merge(*, survivor: Customer, merged: Customer) -> int:
     days = sorted({day for rows in moved for day in rows.values_list("day", flat=True).distinct().order_by()})
     if not days:
         return 0
+    lock_last_seen()
     list(RollupDay.objects.select_for_update().filter(day__in=days).order_by("day"))
     touching = Q()
     for granularity in rollups.GRANULARITIES:
         touching |= Q(granularity=granularity, start__in={rollups.period_start(day, granularity) for day in days})
     PeriodCount.objects.filter(touching).delete()
     count = sum(rows.update(customer=survivor) for rows in moved)
+    for kind in SeenKind.values:
+        rollups.recount_last_seen(kind, ("SELECT %s UNION ALL SELECT %s", [merged.pk, survivor.pk]))
     outbox.enqueue(COUNT_TASK, start=days[0].isoformat(), end=days[-1].isoformat())
     return count
 

@@ -86,4 +86,6 @@ def test_the_kpi_query_count_does_not_grow_with_the_period_or_the_history(api, h
         history.order("web", "10.00", customer=CustomerFactory(), when=at(day))
     history.roll(start, start + timedelta(days=700))
     assert count_queries(api, long) == few
-    assert count_queries(api, {**long, "granularity": "month"}) == few
+    # By month, every month is counted ahead or ends with the range (read from the counts by day), so nothing
+    # is left to count live: fewer statements still.
+    assert count_queries(api, {**long, "granularity": "month"}) <= few
