@@ -39,24 +39,26 @@ def run(pieces: Sequence[Piece], *, result: str) -> list[tuple[Any, ...]]:
 
 
 def run_each(pieces: Sequence[Piece], *, results: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
-    """Like `run`, returning the rows of each piece named in `results` (one statement still on PostgreSQL: the
-    pieces' rows side by side in one UNION ALL, each piece in columns of its own, the others NULL)."""
+    """Like `run`, returning the rows of each piece named in `results`.
+
+    Still one statement on PostgreSQL: the pieces' rows follow one another in
+    one UNION ALL, each piece in columns of its own, the others NULL of their
+    column's type (an empty scalar subquery of the piece they belong to).
+    """
     if connection.vendor != "postgresql":
         done = _run_one_by_one(pieces)
         return {name: done[name] for name in results}
     chosen = [next(piece for piece in pieces if piece.name == name) for name in results]
-    width = sum(len(piece.columns) for piece in chosen)
-    selects, start = [], 0
+    slots = [(piece.name, column) for piece in chosen for column in piece.columns]
+    selects, spans = [], []
     for index, piece in enumerate(chosen):
-        slots = ["NULL"] * width
-        slots[start : start + len(piece.columns)] = piece.columns
-        selects.append(f"SELECT {index}, {', '.join(slots)} FROM {piece.name}")
-        start += len(piece.columns)
+        values = [
+            column if name == piece.name else f"(SELECT {column} FROM {name} WHERE 1 = 0)" for name, column in slots
+        ]
+        selects.append(f"SELECT {index}, {', '.join(values)} FROM {piece.name}")
+        first = 1 + slots.index((piece.name, piece.columns[0]))
+        spans.append((piece.name, first, first + len(piece.columns)))
     found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in results}
-    spans, start = [], 0
-    for piece in chosen:
-        spans.append((piece.name, start + 1, start + 1 + len(piece.columns)))
-        start += len(piece.columns)
     for row in _one_statement(pieces, " UNION ALL ".join(selects)):
         name, first, last = spans[row[0]]
         found[name].append(tuple(row[first:last]))
