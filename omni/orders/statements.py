@@ -74,7 +74,7 @@ def write_order(order: Order, lines: Sequence[OrderLine], payments: Sequence[Pay
     for name, rows in (("lines", lines), ("paid", payments)):
         # Ids come from one sequence per table, drawn in the order of the VALUES rows.
         for row, (pk,) in zip(rows, sorted(found.get(name, [])), strict=True):
-            row.order_id = order.pk  # type: ignore[attr-defined]
+            row.order = order  # type: ignore[attr-defined]  # sets order_id and keeps the order cached
             _saved(row, pk)
 
 

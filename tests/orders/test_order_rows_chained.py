@@ -33,7 +33,7 @@ def trousers(network):
     return variant
 
 
-def test_a_shipped_order_reads_back_as_the_instances_handed_back(network, trousers):
+def test_a_shipped_order_reads_back_as_the_instances_handed_back(network, trousers, django_assert_num_queries):
     stock(network["warehouse"], network["shirt"], 5)
     stock(network["warehouse"], trousers, 5)
     order = services.record_order(
@@ -57,6 +57,8 @@ def test_a_shipped_order_reads_back_as_the_instances_handed_back(network, trouse
     assert [line.pk for line in lines] == list(OrderLine.objects.filter(order=order).values_list("pk", flat=True))
     assert [p.pk for p in payments] == list(Payment.objects.filter(order=order).values_list("pk", flat=True))
     allocations = [allocation for line in lines for allocation in line.allocations.all()]
+    with django_assert_num_queries(0):  # each row names its order as a save leaves it
+        assert all(row.order is order for row in [*lines, *payments])
     assert len(allocations) == 2
     for row in [*lines, *payments, *allocations]:
         same_as_stored(row)
