@@ -109,7 +109,21 @@ def set_counter(value: int) -> None:
             cursor.execute("UPDATE orders_order_number_counter SET value = %s WHERE id = 1", [value])
 
 
-def test_the_number_written_in_sql_reads_as_the_one_written_in_python_past_a_million(network):
+@pytest.fixture
+def counter_put_back():
+    """A PostgreSQL sequence is outside the test's transaction: where it stood is put back for the next tests."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value, is_called FROM orders_order_number_seq")
+        stood = cursor.fetchone()
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval('orders_order_number_seq', %s, %s)", list(stood))
+
+
+def test_the_number_written_in_sql_reads_as_the_one_written_in_python_past_a_million(network, counter_put_back):
     stock(network["milano"], network["shirt"], 5)
 
     def sell():
