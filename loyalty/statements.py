@@ -38,16 +38,51 @@ def run(pieces: Sequence[Piece], *, result: str) -> list[tuple[Any, ...]]:
     return _one_by_one(pieces, result=result)
 
 
+def run_each(pieces: Sequence[Piece], *, results: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Like `run`, returning the rows of each piece named in `results`.
+
+    Still one statement on PostgreSQL: the pieces' rows follow one another in
+    one UNION ALL, each piece in columns of its own, the others NULL of their
+    column's type (an empty scalar subquery of the piece they belong to).
+    """
+    if connection.vendor != "postgresql":
+        done = _run_one_by_one(pieces)
+        return {name: done[name] for name in results}
+    chosen = [next(piece for piece in pieces if piece.name == name) for name in results]
+    slots = [(piece.name, column) for piece in chosen for column in piece.columns]
+    selects, spans = [], []
+    for index, piece in enumerate(chosen):
+        values = [
+            column if name == piece.name else f"(SELECT {column} FROM {name} WHERE 1 = 0)" for name, column in slots
+        ]
+        selects.append(f"SELECT {index}, {', '.join(values)} FROM {piece.name}")
+        first = 1 + slots.index((piece.name, piece.columns[0]))
+        spans.append((piece.name, first, first + len(piece.columns)))
+    found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in results}
+    for row in _one_statement(pieces, " UNION ALL ".join(selects)):
+        name, first, last = spans[row[0]]
+        found[name].append(tuple(row[first:last]))
+    return found
+
+
 def _as_one_statement(pieces: Sequence[Piece], *, result: str) -> list[tuple[Any, ...]]:
     chosen = next(piece for piece in pieces if piece.name == result)
+    return _one_statement(pieces, f"SELECT {', '.join(chosen.columns)} FROM {result}")
+
+
+def _one_statement(pieces: Sequence[Piece], select: str) -> list[tuple[Any, ...]]:
     ctes = ", ".join(f"{_head(piece)} AS ({piece.sql})" for piece in pieces)
     params = [value for piece in pieces for value in piece.params]
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {ctes} SELECT {', '.join(chosen.columns)} FROM {result}", params)
+        cursor.execute(f"WITH {ctes} {select}", params)
         return cursor.fetchall()
 
 
 def _one_by_one(pieces: Sequence[Piece], *, result: str) -> list[tuple[Any, ...]]:
+    return _run_one_by_one(pieces)[result]
+
+
+def _run_one_by_one(pieces: Sequence[Piece]) -> dict[str, list[tuple[Any, ...]]]:
     done: list[tuple[Piece, list[tuple[Any, ...]]]] = []
     with connection.cursor() as cursor:
         for piece in pieces:
@@ -61,7 +96,7 @@ def _one_by_one(pieces: Sequence[Piece], *, result: str) -> list[tuple[Any, ...]
             rows = [tuple(row) for row in cursor.fetchall()] if piece.columns else []
             if piece.columns:
                 done.append((piece, rows))
-    return next(rows for piece, rows in done if piece.name == result)
+    return {piece.name: rows for piece, rows in done}
 
 
 def _rows_as_table(piece: Piece, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:

@@ -44,12 +44,19 @@ COALESCED = "coalesced"  # the task id of a message that a waiting run covers
 def enqueue(task: str, **kwargs: Any) -> OutboxMessage:
     """Record `task(**kwargs)` to run after the current transaction commits (inside `held()`: only record it)."""
     message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
+    written(message)
+    return message
+
+
+def written(message: OutboxMessage) -> None:
+    """The rest of `enqueue` for a message row its sender inserted itself (the order's chained insert): held
+    inside `held()`, otherwise sent after the commit."""
     holding = getattr(_holding, "ids", None)
     if holding is not None:
         holding.append(message.pk)
-        return message
-    transaction.on_commit(lambda: send(message.pk, task=task, kwargs=kwargs))
-    return message
+        return
+    message_id, task, kwargs = message.pk, message.task, message.kwargs
+    transaction.on_commit(lambda: send(message_id, task=task, kwargs=kwargs))
 
 
 _holding = threading.local()

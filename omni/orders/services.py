@@ -46,8 +46,9 @@ from omni.catalog import services as catalog
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
 from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
+from omni.models import OutboxMessage
 from omni.money import to_cents
-from omni.orders import notices
+from omni.orders import notices, statements
 from omni.orders.models import (
     Allocation,
     FulfilmentType,
@@ -103,17 +104,12 @@ def order_numbers(count: int) -> list[str]:
     if count <= 0:
         return []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval('orders_order_number_seq') FROM generate_series(1, %s)", [count])
-            values = [row[0] for row in cursor.fetchall()]
-        else:
-            cursor.execute(
-                "UPDATE orders_order_number_counter SET value = value + %s WHERE id = 1 RETURNING value", [count]
-            )
-            last = cursor.fetchone()[0]
-            values = list(range(last - count + 1, last + 1))
-    day = f"{timezone.localdate():%y%m%d}"
-    return [f"OM{day}-{value:06d}" for value in values]
+        cursor.execute(statements.counter_sql("%s"), [count])
+        values = [row[0] for row in cursor.fetchall()]
+    if connection.vendor != "postgresql":  # the counter's last value
+        values = list(range(values[0] - count + 1, values[0] + 1))
+    prefix = statements.number_prefix()
+    return [f"{prefix}{value:06d}" for value in values]  # as statements.NUMBER_SQL writes one order's
 
 
 def resolve_customer(
@@ -321,7 +317,7 @@ def record_order(
     if account is not None:
         earned = basket_points(quote.lines, channel=channel, tier=account.tier, at=at, terms=terms, due=due)
 
-    order = _create_order(
+    order = _new_order(
         channel=channel,
         location=location,
         buyer=buyer,
@@ -336,23 +332,27 @@ def record_order(
     if gift_total:
         order.subtotal += gift_total
         order.total += gift_total
-        order.save(update_fields=["subtotal", "total"])
-    order_lines = OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                variant=line.variant,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                line_total=line.line_total,
-                omni_unit_price=line.omni_price,
-            )
-            for line in quote.lines
-        ]
-    )
-    paid = Payment.objects.bulk_create([Payment(order=order, tender=p.tender, amount=p.amount) for p in payments])
-    sold_lines, sold_cards = _sell_gift_cards(order, gift_cards, actor) if gift_cards else ([], [])
+    order_lines = [
+        OrderLine(
+            order=order,
+            variant=line.variant,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+            line_total=line.line_total,
+            omni_unit_price=line.omni_price,
+        )
+        for line in quote.lines
+    ]
+    sold_lines = _gift_card_lines(order, gift_cards)
+    paid = [Payment(order=order, tender=p.tender, amount=p.amount) for p in payments]
+    # The number cannot be taken (see order_numbers): no savepoint, no retry. A sale of the same external id
+    # committed meanwhile by another request fails this INSERT; record_order answers it with DuplicateOrder.
+    statements.write_order(order, [*order_lines, *sold_lines], paid)
+    sold_cards = [
+        gift_card_ledger.issue(amount=line.unit_price, order=order, currency=order.currency, actor=actor)
+        for line in sold_lines
+    ]
 
     allocated = inventory.allocate(
         lines=[inventory.LineNeed(variant=line.variant, quantity=line.quantity) for line in quote.lines],
@@ -365,13 +365,7 @@ def record_order(
         actor=actor,
     )
     line_of = {line.variant_id: line for line in order_lines}
-    allocations = Allocation.objects.bulk_create(
-        [Allocation(line=line_of[a.variant.pk], location=a.location, quantity=a.quantity) for a in allocated]
-    )
-    if order.is_endless_aisle and location is not None and all(a.location.pk == location.pk for a in allocated):
-        # The selling store serves the whole order from its own shelves: that is no endless-aisle sale.
-        order.is_endless_aisle = False
-        Order.objects.filter(pk=order.pk).update(is_endless_aisle=False)
+    allocations = [Allocation(line=line_of[a.variant.pk], location=a.location, quantity=a.quantity) for a in allocated]
 
     if credit and buyer is not None:
         store_credit.spend(customer=buyer, amount=credit, order=order, actor=actor)
@@ -393,30 +387,39 @@ def record_order(
             settings=terms.programme,
         )
 
-    OrderEvent.objects.create(
+    event = OrderEvent(
         order=order, type=OrderEventType.PLACED, to_status=order.status, user=actor.user, api_client=actor.api_client
     )
-    outbox.enqueue("kpis.refresh_day", day=timezone.localdate(at).isoformat())
+    message = OutboxMessage(task="kpis.refresh_day", kwargs={"day": timezone.localdate(at).isoformat()})
+    # The selling store serves the whole order from its own shelves: that is no endless-aisle sale.
+    served_here = (
+        order.is_endless_aisle and location is not None and all(a.location.pk == location.pk for a in allocated)
+    )
+    statements.write_placed(order, allocations, event, message, endless_aisle=False if served_here else None)
+    outbox.written(message)
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
     notices.send_receipt(order, new_customer=buyer_is_new)
     _keep_rows(order, [*order_lines, *sold_lines], paid, allocations, sold_cards)
     return order
 
 
-def _sell_gift_cards(order: Order, amounts: Sequence[Decimal], actor: Actor) -> tuple[list[OrderLine], list[Any]]:
-    """A line per gift card sold (the catalog's gift card item at the card's amount), and the card issued;
-    returns the lines and the cards."""
+def _gift_card_lines(order: Order, amounts: Sequence[Decimal]) -> list[OrderLine]:
+    """A line per gift card sold: the catalog's gift card item at the card's amount (the card is issued once
+    the line is written)."""
+    if not amounts:
+        return []
     variant = catalog.gift_card_variant()
-    lines, cards = [], []
-    for amount in amounts:
-        amount = to_cents(amount)
-        lines.append(
-            OrderLine.objects.create(
-                order=order, variant=variant, quantity=1, unit_price=amount, line_total=amount, omni_unit_price=amount
-            )
+    return [
+        OrderLine(
+            order=order,
+            variant=variant,
+            quantity=1,
+            unit_price=to_cents(amount),
+            line_total=to_cents(amount),
+            omni_unit_price=to_cents(amount),
         )
-        cards.append(gift_card_ledger.issue(amount=amount, order=order, currency=order.currency, actor=actor))
-    return lines, cards
+        for amount in amounts
+    ]
 
 
 def _keep_rows(
@@ -758,9 +761,10 @@ def order_fields(
     }
 
 
-def _create_order(
+def _new_order(
     *, channel, location, buyer, external_id, fulfilment, quote, points_value, points_to_redeem, points_earned, at
-):
+) -> Order:
+    """The order, not saved yet (`statements.write_order` numbers and writes it)."""
     fields = order_fields(
         channel=channel,
         location=location,
@@ -774,9 +778,7 @@ def _create_order(
     )
     del fields["customer_id"]
     fields["customer"] = buyer  # the instance rides along: the order returned names its customer without a query
-    # The number cannot be taken (see order_numbers): no savepoint, no retry. A sale of the same external id
-    # committed meanwhile by another request fails this INSERT; record_order answers it with DuplicateOrder.
-    return Order.objects.create(number=new_order_number(), **fields)
+    return Order(**fields)
 
 
 # --- Order events --------------------------------------------------------------------------------------------------
