@@ -111,7 +111,8 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
-_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+# An aware datetime's isoformat(); before 1893 Rome's offset has seconds (local mean time, +00:49:56).
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}(:\d{2})?$")
 
 
 def _bounds_sql(month: date) -> str:

@@ -132,10 +132,9 @@ def env_prepare_threshold(name: str, default: int | None) -> int | None:
         return default
     if value.strip().lower() in {"off", "none", "no", "false"}:
         return None
-    threshold = int(value)
-    if threshold < 0:
+    if not value.strip().isdigit():
         raise ImproperlyConfigured(f"{name} must be 0 or more, or off.")
-    return threshold
+    return int(value)
 
 
 # PostgreSQL: parameters bound by the server (the query and its values travel apart) and, once
