@@ -111,6 +111,27 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
+# An aware datetime's isoformat(); before 1893 Rome's offset has seconds (local mean time, +00:49:56).
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}(:\d{2})?$")
+
+
+def _bounds_sql(month: date) -> str:
+    """`FROM (...) TO (...)` for `month`'s partition, its bounds written as literals.
+
+    PostgreSQL takes no parameters in DDL, and with server-side binding
+    (DATABASE_SERVER_SIDE_BINDING) a `%s` there would reach it as `$1`. The
+    bounds are aware datetimes made here, written in ISO form and checked
+    against a strict pattern before they become SQL.
+    """
+    literals = []
+    for moment in month_bounds(month):
+        text = moment.isoformat()
+        if not _MOMENT.match(text):
+            raise ValueError(f"not a partition bound: {text!r}")
+        literals.append(f"'{text}'")
+    return f"FROM ({literals[0]}) TO ({literals[1]})"
+
+
 def _is_postgres(connection: BaseDatabaseWrapper) -> bool:
     return connection.vendor == "postgresql"
 
@@ -173,10 +194,7 @@ def _create_month(cursor: Any, table: str, key: str, month: date) -> None:
         f"INSERT INTO {_q(name)} SELECT * FROM moved",
         [start, end],
     )
-    cursor.execute(
-        f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} FOR VALUES FROM (%s) TO (%s)",
-        [start, end],
-    )
+    cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} FOR VALUES {_bounds_sql(month)}")
 
 
 def ensure_partitions(
@@ -271,11 +289,9 @@ def partition_table(schema_editor: Any, table: str) -> None:
             since = min(since, month_of(oldest))
         month = since
         while month <= add_months(current, months_ahead()):
-            start, end = month_bounds(month)
             cursor.execute(
                 f"CREATE TABLE {_q(partition_name(table, month))} PARTITION OF {_q(table)} "
-                "FOR VALUES FROM (%s) TO (%s)",
-                [start, end],
+                f"FOR VALUES {_bounds_sql(month)}"
             )
             month = add_months(month, 1)
         cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(old)}")

@@ -124,6 +124,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+
+def env_prepare_threshold(name: str, default: int | None) -> int | None:
+    """A psycopg prepare_threshold: a count of runs, or None (never prepare) for "off"/"none"."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() in {"off", "none", "no", "false"}:
+        return None
+    if not value.strip().isdigit():
+        raise ImproperlyConfigured(f"{name} must be 0 or more, or off.")
+    return int(value)
+
+
+# PostgreSQL: parameters bound by the server (the query and its values travel apart) and, once
+# a statement has run DATABASE_PREPARE_THRESHOLD times on a connection, prepared there, so its
+# next runs skip parsing and planning. Both on by default; DATABASE_SERVER_SIDE_BINDING=0 goes
+# back to psycopg's client-side binding (no statement is prepared then), and
+# DATABASE_PREPARE_THRESHOLD=off keeps server-side binding without preparing. Behind a pooler in
+# transaction mode (pgbouncer's pool_mode=transaction) a prepared statement lives on a server
+# connection the next transaction may not get: set DATABASE_PREPARE_THRESHOLD=off there.
+DATABASE_SERVER_SIDE_BINDING = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
+DATABASE_PREPARE_THRESHOLD = env_prepare_threshold("DATABASE_PREPARE_THRESHOLD", 5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": DATABASE_SERVER_SIDE_BINDING, "prepare_threshold": DATABASE_PREPARE_THRESHOLD}
+    )
+
 # Read replicas (PostgreSQL streaming standbys), comma-separated URLs: each becomes the database
 # "replica_0", "replica_1", ... The router in omni/db_router.py sends them only the reads of the
 # dashboards, the KPI endpoint, exports, segment counts and the parity report (omni/replicas.py);

@@ -10,6 +10,7 @@ import csv
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -126,6 +127,49 @@ def test_a_new_month_takes_its_rows_out_of_the_default_partition(pg):
     assert created[-1] == partition_name(EVENTS, beyond)
     assert partition_of(EVENTS, pk) == partition_name(EVENTS, beyond)
     assert TouchpointEvent.objects.count() == 1
+
+
+def test_a_month_is_created_on_a_server_binding_connection_with_rome_midnights_as_bounds(pg):
+    # DDL takes no parameters: with server-side binding a bound passed as %s reached PostgreSQL as $1.
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+    with connection.cursor() as cursor:
+        assert not isinstance(cursor.cursor, psycopg.ClientCursor)
+    july = date(this_month().year + 2, 7, 1)  # summer time: midnight in Rome is 22:00 UTC
+    assert partitioning.ensure_partitions(MOVEMENTS, since=july, through=july) == [partition_name(MOVEMENTS, july)]
+    start, end = datetime(july.year, 7, 1, tzinfo=ROME), datetime(july.year, 8, 1, tzinfo=ROME)
+    movement = StockMovement.objects.create(
+        location=LocationFactory(), variant=VariantFactory(), kind=MovementKind.RECEIPT, on_hand_delta=1
+    )
+    placed = {}
+    for label, when in {
+        "before": start - timedelta(microseconds=1),
+        "first": start,
+        "last": end - timedelta(microseconds=1),
+        "after": end,
+    }.items():
+        StockMovement.objects.filter(pk=movement.pk).update(created_at=when)
+        placed[label] = partition_of(MOVEMENTS, movement.pk)
+    assert placed == {
+        "before": f"{MOVEMENTS}_default",
+        "first": partition_name(MOVEMENTS, july),
+        "last": partition_name(MOVEMENTS, july),
+        "after": f"{MOVEMENTS}_default",
+    }
+
+
+def test_partition_bounds_are_written_as_iso_literals_of_rome_midnights():
+    assert partitioning._bounds_sql(date(2027, 7, 1)) == (
+        "FROM ('2027-07-01T00:00:00+02:00') TO ('2027-08-01T00:00:00+02:00')"
+    )
+    # Before 1893 Rome kept local mean time: an offset with seconds, still a plain moment.
+    assert partitioning._bounds_sql(date(1850, 1, 1)).startswith("FROM ('1850-01-01T00:00:00+00:49:56')")
+
+
+def test_a_partition_bound_that_is_not_a_plain_moment_never_becomes_sql(monkeypatch):
+    odd = datetime(2027, 7, 1, tzinfo=ROME)
+    monkeypatch.setattr(partitioning, "month_bounds", lambda month: (odd, odd.replace(microsecond=5)))
+    with pytest.raises(ValueError, match="not a partition bound"):
+        partitioning._bounds_sql(date(2027, 7, 1))
 
 
 def test_a_date_range_query_reads_only_the_partitions_of_its_months(pg):

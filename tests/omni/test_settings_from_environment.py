@@ -23,6 +23,8 @@ OMNI_VARIABLES = [
     "DEBUG",
     "DJANGO_SETTINGS_MODULE",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DATABASE_SERVER_SIDE_BINDING",
+    "DATABASE_PREPARE_THRESHOLD",
 ]
 
 
@@ -59,6 +61,23 @@ def test_database_url_and_broker_come_from_the_environment():
     assert "transaction_mode" not in seen["options"]
     assert seen["eager"] is False
     assert seen["broker"] == "redis://cache:6379/1"
+
+
+def test_postgresql_binds_on_the_server_and_prepares_a_statement_run_five_times_unless_told_not_to():
+    url = "postgres://omni:pw@db.internal:5433/shop"
+    on = settings_under(DATABASE_URL=url)["options"]
+    assert (on["server_side_binding"], on["prepare_threshold"]) == (True, 5)
+    off = settings_under(DATABASE_URL=url, DATABASE_SERVER_SIDE_BINDING="0")["options"]
+    assert off["server_side_binding"] is False
+    # Behind a pooler in transaction mode: binding on the server, nothing prepared.
+    pooled = settings_under(DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="off")["options"]
+    assert (pooled["server_side_binding"], pooled["prepare_threshold"]) == (True, None)
+    assert settings_under(DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="0")["options"]["prepare_threshold"] == 0
+    refused = run_python(PRINT_SETTINGS, DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="-1")
+    assert refused.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD must be 0 or more" in refused.stderr
+    # SQLite has neither option.
+    assert "server_side_binding" not in settings_under()["options"]
 
 
 def test_allowed_hosts_are_a_comma_separated_list():
