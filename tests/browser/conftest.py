@@ -106,7 +106,12 @@ def ids_in_the_thousands() -> None:
             "inventory_stocklevel",
             "loyalty_loyaltyaccount",
         ):
-            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 5000 + (random() * 900)::int)", [table])
+            # Never below a row already there: a test that committed rows (the live server's) keeps them.
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                f"GREATEST(5000 + (random() * 900)::int, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table})))",
+                [table],
+            )
 
 
 def screenshot(page, name: str) -> None:
