@@ -105,7 +105,9 @@ def search_filter(text: str) -> Q:
     values = candidate_values(text)
     condition = Q(identifiers__value__in=values) | Q(email__in=values) | Q(phone__in=values)
     for word in text.split():
-        condition |= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        # A word without a letter is part of a number (a phone typed in groups, a card), never of a name.
+        if any(char.isalpha() for char in word):
+            condition |= Q(first_name__icontains=word) | Q(last_name__icontains=word)
     if "@" in text:
         condition |= Q(email__icontains=text.strip())
     return condition

@@ -51,3 +51,16 @@ def test_an_unknown_kind_is_refused_naming_the_kind_field():
 def test_a_typed_search_text_yields_the_phone_in_e164_among_its_candidates():
     assert "+393331234567" in candidate_values("333 123 4567")
     assert "giulia@example.it" in candidate_values("Giulia@Example.it")
+
+
+@pytest.mark.django_db
+def test_a_phone_typed_in_groups_finds_its_customer_and_no_name_holding_those_digits():
+    from customers.models import Customer
+    from customers.selectors import search_filter
+    from tests.factories import CustomerFactory
+
+    anna = CustomerFactory(first_name="Anna", last_name="Verdi", phone="+393331234567")
+    CustomerFactory(first_name="Bruno", last_name="Rossi1234")  # digits in a name: imported data, or a factory's
+    found = Customer.objects.filter(search_filter("333 123 4567")).distinct()
+    assert list(found) == [anna]
+    assert list(Customer.objects.filter(search_filter("Verdi")).distinct()) == [anna]
