@@ -24,10 +24,9 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer, IdentifierKind
-from loyalty import statements
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
-from omni import bulk, webhooks
+from omni import bulk, statements, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.errors import Conflict, InsufficientPoints, Invalid
 
@@ -329,7 +328,7 @@ def redeem(
         return _entry_written(rows[0], fields)
 
 
-# --- The SQL pieces of one movement (loyalty.statements chains them) ----------------------------------------------
+# --- The SQL pieces of one movement (omni.statements chains them) -----------------------------------------------
 
 _ACCOUNT = LoyaltyAccount._meta.db_table
 _LEDGER = LedgerEntry._meta.db_table

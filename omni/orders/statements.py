@@ -5,7 +5,7 @@ order row (numbered by the counter of `services.order_numbers`), its lines
 and its payments; `write_placed`, once sourcing has served the lines,
 writes their allocations, the order's PLACED event and the outbox row of
 the KPI refresh (and, for an endless-aisle order its selling store serves
-alone, clears the flag). The chains are run by `loyalty.statements.run_each`:
+alone, clears the flag). The chains are run by `omni.statements.run_each`:
 the pieces become the data-modifying CTEs of one statement on PostgreSQL,
 and run one by one on SQLite, the same SQL text either way (only the
 counter's piece differs: a sequence there, a one-row counter here).
@@ -26,10 +26,10 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-from loyalty.statements import Piece, run_each
 from omni.bulk import PLAIN
 from omni.models import OutboxMessage
 from omni.orders.models import Allocation, Order, OrderEvent, OrderLine, Payment
+from omni.statements import Piece, run_each
 
 # The order number: a prefix of the day (`number_prefix`) and the counter's value, six digits at least.
 NUMBER_SQL = (
