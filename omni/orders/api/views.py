@@ -9,6 +9,7 @@ from customers.models import Customer
 from loyalty.pricing import LineIn
 from omni import versions
 from omni.actor import Actor
+from omni.api import bound
 from omni.api.permissions import principal_may, rule
 from omni.catalog import selectors as catalog
 from omni.catalog.models import Channel, Location
@@ -60,9 +61,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return self._create(request)
 
     def _create(self, request):
-        incoming = OrderInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
+        data = bound.validated(OrderInSerializer, request.data)
         fulfilment = data.get("fulfilment") or {}
         customer = None
         if data.get("customer"):
@@ -95,7 +94,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             may_merge=principal_may(request.user, rule("customers", "customers.merge_customers")),
         )
         # The order carries its lines, allocations and payments as written (record_order): nothing is read back.
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(bound.answered(OrderSerializer, order), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OrderEventInSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
