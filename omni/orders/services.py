@@ -48,7 +48,7 @@ from omni.concurrency import retry_on_conflict
 from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
 from omni.models import OutboxMessage
 from omni.money import to_cents
-from omni.orders import notices, statements
+from omni.orders import notices, selectors, statements
 from omni.orders.models import (
     Allocation,
     FulfilmentType,
@@ -226,11 +226,7 @@ def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
             external_id, channel = kwargs.get("external_id"), kwargs.get("channel")
             number = None
             if external_id and isinstance(channel, Channel):
-                number = (
-                    Order.objects.filter(channel=channel, external_id=external_id)
-                    .values_list("number", flat=True)
-                    .first()
-                )
+                number = selectors.number_of_sale(channel.pk, external_id)
             if number is None:
                 raise
             raise DuplicateOrder(number=number) from error
@@ -274,10 +270,8 @@ def record_order(
     PermissionDenied.
     """
     fulfilment = fulfilment or FulfilmentIn()
-    if external_id:
-        existing = Order.objects.filter(channel=channel, external_id=external_id).values_list("number", flat=True)
-        if existing:
-            raise DuplicateOrder(number=existing[0])
+    if external_id and (number := selectors.number_of_sale(channel.pk, external_id)) is not None:
+        raise DuplicateOrder(number=number)
     check_places(channel, location, fulfilment)
     check_lines(lines)
     if not lines and not gift_cards:
