@@ -10,7 +10,8 @@ clients cannot see each other's answers.
 How it survives crashes:
 
 - The key is claimed with an INSERT in its own autocommitted statement
-  before the view runs, so the unique constraint decides which of two
+  before the view runs (``ON CONFLICT DO NOTHING``: no transaction around
+  it, nothing to roll back), so the unique constraint decides which of two
   racing requests goes ahead. The claim is a lease: it lapses after
   ``IDEMPOTENCY_LEASE_SECONDS``.
 - The view then runs inside one transaction that first locks the claim's
@@ -36,7 +37,7 @@ import hashlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -161,27 +162,47 @@ class IdempotencyMiddleware:
         lease_until = now + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
         existing = None
         for _attempt in range(3):
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        owner=owner,
-                        key=key,
-                        fingerprint=fingerprint,
-                        state=IdempotencyState.IN_PROGRESS,
-                        expires_at=lease_until,
-                    )
+            record = self.insert_claim(owner, key, fingerprint, now, lease_until)
+            if record is not None:
                 return record, None
-            except IntegrityError:
-                existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
-                if existing is None:
-                    continue  # dropped in between: try again
-                if existing.expires_at <= now:
-                    self.drop_lapsed(existing, now)
-                    continue
-                return existing, self.answer_for(existing, fingerprint)
+            existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+            if existing is None:
+                continue  # dropped in between: try again
+            if existing.expires_at <= now:
+                self.drop_lapsed(existing, now)
+                continue
+            return existing, self.answer_for(existing, fingerprint)
         if existing is not None and existing.expires_at > now:  # pragma: no cover - three lost races in a row
             return existing, self.answer_for(existing, fingerprint)
         return existing, in_progress()  # a lapsed claim whose request is still alive
+
+    @staticmethod
+    def insert_claim(owner: str, key: str, fingerprint: str, now, lease_until) -> IdempotencyRecord | None:
+        """The claim's row, or None when the key is held already: one autocommitted statement, the unique
+        constraint deciding (ON CONFLICT DO NOTHING), so no transaction is opened around it and nothing fails."""
+        record = IdempotencyRecord(
+            owner=owner,
+            key=key,
+            fingerprint=fingerprint,
+            state=IdempotencyState.IN_PROGRESS,
+            created_at=now,
+            expires_at=lease_until,
+        )
+        quote, adapt = connection.ops.quote_name, connection.ops.adapt_datetimefield_value
+        names = ", ".join(quote(name) for name in ("owner", "key", "fingerprint", "state", "content_type"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({names}, created_at, expires_at) "
+                f"VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT ({quote('owner')}, {quote('key')}) DO NOTHING "
+                "RETURNING id",
+                [owner, key, fingerprint, record.state, record.content_type, adapt(now), adapt(lease_until)],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        record.pk = row[0]
+        record._state.adding, record._state.db = False, connection.alias
+        return record
 
     @staticmethod
     def drop_lapsed(record: IdempotencyRecord, now) -> None:

@@ -223,3 +223,26 @@ def test_a_request_running_past_its_lease_still_holds_its_key(postgres, make_api
         worker.join(10)
     assert answers["first"].status_code == 201
     assert Location.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_is_one_statement_and_a_held_key_fails_nothing():
+    """No transaction is opened around the claim (it was BEGIN, INSERT, COMMIT), and a key held already
+    answers None without an error that would break the caller's transaction."""
+    from django.test.utils import CaptureQueriesContext
+
+    from omni.api.idempotency import IdempotencyMiddleware
+
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as claimed:
+        record = IdempotencyMiddleware.insert_claim("key:abc", "k-one", "f" * 64, now, now + timedelta(seconds=60))
+    assert [query["sql"].split()[0] for query in claimed.captured_queries] == ["INSERT"]
+    stored = IdempotencyRecord.objects.get(pk=record.pk)
+    assert (stored.owner, stored.key, stored.state, stored.expires_at) == (
+        "key:abc",
+        "k-one",
+        "in_progress",
+        record.expires_at,
+    )
+    assert IdempotencyMiddleware.insert_claim("key:abc", "k-one", "e" * 64, now, now) is None
+    assert IdempotencyRecord.objects.get().fingerprint == "f" * 64
