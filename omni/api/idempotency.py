@@ -138,7 +138,7 @@ class IdempotencyMiddleware:
 
     def attempt(self, request: HttpRequest, record: IdempotencyRecord) -> tuple[HttpResponse, bool]:
         with transaction.atomic():
-            if not IdempotencyRecord.objects.select_for_update().filter(pk=record.pk).exists():
+            if not self.lock_claim(record):
                 return in_progress(), True  # the lease lapsed and a retry took the key over
             response = self.get_response(request)
             if is_kept(response) and response.status_code < 400:
@@ -146,6 +146,17 @@ class IdempotencyMiddleware:
                 return response, True
             transaction.set_rollback(True)  # a request that fails writes nothing
         return response, False
+
+    @staticmethod
+    def lock_claim(record: IdempotencyRecord) -> bool:
+        """Lock the claim's row for the rest of the transaction; False when it is gone (taken over)."""
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} WHERE id = %s{lock}",
+                [record.pk],
+            )
+            return cursor.fetchone() is not None
 
     @staticmethod
     def store(record: IdempotencyRecord, response: HttpResponse) -> None:
