@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from omni import statements
 from omni.models import OutboxMessage, OutboxPending
 
 logger = logging.getLogger(__name__)
@@ -117,11 +118,8 @@ def send(message_id: int, *, task: str | None = None, kwargs: dict[str, Any] | N
         task, kwargs = row
     elif task in COALESCED_TASKS and not current_app.conf.task_always_eager:
         key = coalescing_key(task, kwargs)
-    if key is not None and not _claim(key):
-        OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
-            sent_at=timezone.now(), attempts=F("attempts") + 1, task_id=COALESCED
-        )
-        return True
+    if key is not None and not _claim(key, message_id):
+        return True  # marked coalesced by the claim's statement
     try:
         if current_app.conf.task_always_eager:
             result = eager_task(task).apply(kwargs=kwargs, throw=True)
@@ -186,24 +184,36 @@ def coalescing_key(task: str, kwargs: dict[str, Any]) -> str:
     return f"{task}:{json.dumps(kwargs, sort_keys=True, separators=(',', ':'), default=str)}"[:255]
 
 
-def _claim(key: str) -> bool:
+def _claim(key: str, message_id: int) -> bool:
     """True when the caller must send: no run with this key waits, or the one that does is overdue.
 
-    One statement (an upsert), so two senders cannot both stand aside.
+    An upsert decides, so two senders cannot both stand aside; when a run
+    waits, the same statement (on PostgreSQL; one after the other elsewhere)
+    marks the message sent as coalesced.
     """
     now = timezone.now()
-    table, column = connection.ops.quote_name(OutboxPending._meta.db_table), connection.ops.quote_name("key")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({column}, sent_at) VALUES (%s, %s) "
-            f"ON CONFLICT ({column}) DO UPDATE SET sent_at = excluded.sent_at WHERE {table}.sent_at < %s RETURNING id",
-            [
-                key,
-                connection.ops.adapt_datetimefield_value(now),
-                connection.ops.adapt_datetimefield_value(now - PENDING_FOR_AT_MOST),
-            ],
-        )
-        return cursor.fetchone() is not None
+    ops = connection.ops
+    pending, column = ops.quote_name(OutboxPending._meta.db_table), ops.quote_name("key")
+    messages = ops.quote_name(OutboxMessage._meta.db_table)
+    found = statements.run_each(
+        [
+            statements.Piece(
+                "claimed",
+                f"INSERT INTO {pending} ({column}, sent_at) VALUES (%s, %s) ON CONFLICT ({column}) "
+                f"DO UPDATE SET sent_at = excluded.sent_at WHERE {pending}.sent_at < %s RETURNING id",
+                [key, ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(now - PENDING_FOR_AT_MOST)],
+                columns=("id",),
+            ),
+            statements.Piece(
+                "coalesced",
+                f"UPDATE {messages} SET sent_at = %s, attempts = attempts + 1, task_id = %s "
+                "WHERE id = %s AND sent_at IS NULL AND NOT EXISTS (SELECT 1 FROM claimed)",
+                [ops.adapt_datetimefield_value(now), COALESCED, message_id],
+            ),
+        ],
+        results=["claimed"],
+    )
+    return bool(found["claimed"])
 
 
 def task_starting(sender=None, kwargs=None, **_: Any) -> None:

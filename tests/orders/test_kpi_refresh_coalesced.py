@@ -15,6 +15,7 @@ import pytest
 from celery.result import AsyncResult
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kpis.models import DailyFigures, RollupDay
@@ -56,6 +57,13 @@ def test_sales_while_a_refresh_waits_are_covered_by_it_not_queued_again(network)
     assert len(task_ids) == 4
     assert task_ids[0] not in ("", outbox.COALESCED)  # the first went to the broker
     assert task_ids[1:] == [outbox.COALESCED] * 3  # the others wait for it
+
+    # A sale covered by the waiting run costs one statement after its commit: the claim that marks it.
+    with CaptureQueriesContext(connection) as after_commit, transaction.atomic():
+        message = outbox.enqueue(REFRESH, day=today.isoformat())
+        began = len(after_commit.captured_queries)
+    assert len(after_commit.captured_queries[began:]) == 2  # the COMMIT, then the claim and the mark together
+    assert OutboxMessage.objects.get(pk=message.pk).task_id == outbox.COALESCED
 
     # Another day is another refresh.
     with transaction.atomic():
@@ -121,3 +129,17 @@ def test_a_real_worker_counts_every_sale_made_while_its_refresh_waited(celery_wo
     AsyncResult(task_ids[0], app=celery_worker).get(timeout=60)
     figures = DailyFigures.objects.filter(day=today).aggregate(orders=Sum("orders"), units=Sum("units"))
     assert figures == {"orders": 3, "units": 3}
+
+
+@pytest.mark.django_db
+def test_the_claim_marks_the_message_only_when_a_run_waits():
+    """On both engines: the first claim of a key goes ahead and leaves its message to be sent; a second,
+    while that run waits, is marked sent as coalesced by the claim itself."""
+    first, second = (OutboxMessage.objects.create(task=REFRESH, kwargs={"day": "2026-12-01"}) for _ in range(2))
+    key = outbox.coalescing_key(REFRESH, first.kwargs)
+    assert outbox._claim(key, first.pk) is True
+    assert outbox._claim(key, second.pk) is False
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.sent_at, first.task_id) == (None, "")
+    assert second.sent_at is not None and (second.task_id, second.attempts) == (outbox.COALESCED, 1)
