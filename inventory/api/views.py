@@ -20,6 +20,7 @@ from inventory.api.serializers import (
 )
 from inventory.models import Reservation
 from omni.actor import Actor
+from omni.api import bound
 from omni.api.permissions import rule
 from omni.api.renderers import FastJSONRenderer
 from omni.catalog.models import ChannelCode, Location, Variant
@@ -197,9 +198,7 @@ class AvailabilityView(APIView):
         },
     )
     def get(self, request):
-        query = AvailabilityQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = bound.validated(AvailabilityQuerySerializer, request.query_params)
         location = location_or_404(data["location"]) if data.get("location") else None
         results = selectors.availability_data(data["sku"], data["channel"], near=data.get("near"), location=location)
         unknown = sorted(set(data["sku"]) - {entry["sku"] for entry in results})

@@ -151,3 +151,21 @@ def test_one_sku_over_two_hundred_locations_costs_the_same_queries_as_over_three
         [entry] = availability(api, near=MILAN)
     assert len(entry["locations"]) > 100
     assert len(many.captured_queries) == len(few.captured_queries) == 2  # the key; variants, stock and places
+
+
+def test_the_query_serializer_is_bound_once_for_many_requests_and_bad_params_answer_as_before(
+    api, store, shirt, monkeypatch
+):
+    from inventory.api.serializers import AvailabilityQuerySerializer
+    from omni.api import bound
+
+    monkeypatch.setattr(bound._built, "by_class", {})
+    built = []
+    original = AvailabilityQuerySerializer.get_fields
+    monkeypatch.setattr(AvailabilityQuerySerializer, "get_fields", lambda self: built.append(1) or original(self))
+    stock(store, shirt, 2)
+    for _ in range(3):
+        availability(api, sku=["SHIRT-RED-M"], near=MILAN)
+    assert len(built) == 1  # a serializer per request would build its fields three times
+    bad = api.get("/api/v1/availability/", {"sku": "SHIRT-RED-M", "near": "north"})
+    assert bad.status_code == 400 and "near" in bad.json()["errors"]
