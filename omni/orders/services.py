@@ -225,7 +225,7 @@ def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
         except IntegrityError as error:
             external_id, channel = kwargs.get("external_id"), kwargs.get("channel")
             number = None
-            if external_id and isinstance(channel, Channel):
+            if isinstance(external_id, str) and external_id and isinstance(channel, Channel):
                 number = selectors.number_of_sale(channel.pk, external_id)
             if number is None:
                 raise
