@@ -26,6 +26,7 @@ from kpis.models import (
     PeriodCount,
     SeenDayCount,
     SeenKind,
+    SeenSpanCount,
     SocialMetric,
     StoreCreditDay,
     VisitorDay,
@@ -211,16 +212,23 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         for name in answered:
             if name in found:
                 answered[name].add(key)
-    live = [span for span in spans if span[0] not in counted]
-    visitors_live = [span for span in live if span[0] not in answered["visitors"]]
-    buyers_live = [span for span in live if span[0] not in answered["buyers"]]
-    count_whole = with_total and None not in counted
-    visitors_whole = count_whole and None not in answered["visitors"]
-    buyers_whole = count_whole and None not in answered["buyers"]
-    for key, count in _visitors(scope, granularity, with_total, visitors_live, visitors_whole).items():
-        (whole if key is None else figures[key])["visitors"] = count
-    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, buyers_live, buyers_whole).items():
-        (whole if key is None else figures[key]).update(buyers=buyers, omnichannel_buyers=omnichannel)
+    # Everything else (a month begun in the middle, a range that ended before the last day) from
+    # `SeenSpanCount`: each person counted on their first day in the range.
+    rest: dict[date | None, tuple[date, date]] = {
+        start: (start, end)
+        for start, end in spans
+        if start not in counted and not (start in answered["visitors"] and start in answered["buyers"])
+    }
+    if with_total and None not in counted and not (None in answered["visitors"] and None in answered["buyers"]):
+        rest[None] = (scope.start, scope.end)
+    first_seen = _first_seen(scope, sorted(set(rest.values())))
+    for key, span in rest.items():
+        found = first_seen[span]
+        if key in answered["visitors"]:
+            found = {name: value for name, value in found.items() if name != "visitors"}
+        if key in answered["buyers"]:
+            found = {name: value for name, value in found.items() if name == "visitors"}
+        (whole if key is None else figures[key]).update(found)
 
     total = _shape(scope.start, scope.end, whole, with_social) if with_total else None
     return total, [_shape(start, end, figures[start], with_social) for start, end in spans]
@@ -320,6 +328,41 @@ def _last_seen(scope: Scope, starts: list[date]) -> dict[date, dict[str, int]]:
             found[first]["visitors"] = int(visitors or 0)
         if purchases_end:
             found[first].update(buyers=int(buyers or 0), omnichannel_buyers=int(omnichannel_buyers or 0))
+    return found
+
+
+def _first_seen(scope: Scope, ranges: list[tuple[date, date]]) -> dict[tuple[date, date], dict[str, int]]:
+    """The distinct visitors, buyers and omnichannel buyers in the scope of each range (first and last day),
+    read from `SeenSpanCount` (one query, none when no range).
+
+    Exact for any range: its people are those counted on their first day in
+    it, the rows of its days whose previous day in the scope (for the
+    omnichannel buyers: whose span of first days) lies before its first day.
+    It reads at most the range's days times the distinct earlier days, never
+    the buyer or visitor rows.
+    """
+    if not ranges:
+        return {}
+    channel_id = scope.channel.pk if scope.channel else 0
+    location_id = scope.location.pk if scope.location else 0
+    table = SeenSpanCount._meta.db_table
+    parts, params = [], []
+    for index, (first, last) in enumerate(ranges):
+        parts.append(
+            f"SELECT {index} AS i, kind, SUM(people), SUM(omnichannel) FROM {table} WHERE kind IN (%s, %s) "
+            "AND channel_id = %s AND location_id = %s AND day >= %s AND day <= %s AND after_day < %s "
+            "AND upto_day >= %s GROUP BY kind"
+        )
+        params += [SeenKind.VISITOR, SeenKind.BUYER, channel_id, location_id, first, last, first, first]
+    found = {span: {"visitors": 0, "buyers": 0, "omnichannel_buyers": 0} for span in ranges}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for index, kind, people, omnichannel in cursor.fetchall():
+            counts = found[ranges[index]]
+            if kind == SeenKind.VISITOR:
+                counts["visitors"] = int(people or 0)
+            else:
+                counts.update(buyers=int(people or 0), omnichannel_buyers=int(omnichannel or 0))
     return found
 
 
