@@ -563,9 +563,10 @@ def recount_last_seen(
 ):
     """Replace the `LastSeen` rows of `kind` of the people `whos` selects (a subquery and its parameters;
     everyone when None) with those their rollup rows give now, the rows of the days `leaving_out` left out,
-    and move `SeenDayCount` by the difference.
+    and move `SeenDayCount` by the difference: `recount_seen`'s part for those two tables (and what migration
+    0005 ran).
 
-    The one rule for both tables. A day's rollup calls it twice for the
+    A day's rollup calls it twice for the
     people of its days: before their rows are replaced, from their other
     days (so someone no longer seen on those days keeps an earlier last
     day), then after, from all their days. A merge calls it for the two

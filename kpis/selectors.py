@@ -144,9 +144,9 @@ def kpi_summary(scope: Scope, granularity: str = "day") -> tuple[dict[str, Any],
     The additive figures of the whole are the sums of the periods' (added up
     here); distinct counts (visitors, buyers) are not additive. On PostgreSQL
     those of whole finished periods (and of the scope, when it is one) are
-    read from `PeriodCount`, and only the other periods and the whole scope are
-    counted, one statement per table; other databases count every period,
-    then ask once more for the whole.
+    read from `PeriodCount`; what ends on or after the last day rolled up
+    from `SeenDayCount`; everything else from `SeenSpanCount` (one statement
+    each), on every database. None of them reads a buyer or visitor row.
     """
     total, rows = _report(scope, granularity, with_total=True)
     assert total is not None
@@ -294,7 +294,7 @@ def _last_seen(scope: Scope, starts: list[date]) -> dict[date, dict[str, int]]:
     (the range ends on or after the last day rolled up with anyone in it,
     e.g. "the last 12 months"): those of a range are then those last seen on
     or after its first day, summed over at most the range's days. A kind
-    with rows after the scope is left out of the answer, to be counted live.
+    with rows after the scope is left out of the answer, to be read from `SeenSpanCount` (`_first_seen`).
     """
     if not starts:
         return {}
@@ -346,7 +346,8 @@ def _first_seen(scope: Scope, ranges: list[tuple[date, date]]) -> dict[tuple[dat
     channel_id = scope.channel.pk if scope.channel else 0
     location_id = scope.location.pk if scope.location else 0
     table = SeenSpanCount._meta.db_table
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for index, (first, last) in enumerate(ranges):
         parts.append(
             f"SELECT {index} AS i, kind, SUM(people), SUM(omnichannel) FROM {table} WHERE kind IN (%s, %s) "
@@ -395,7 +396,8 @@ def _grains(granularity: str, live: list[tuple[date, date]], count_whole: bool) 
 def _visitors(
     scope: Scope, granularity: str, with_total: bool, live: list[tuple[date, date]], count_whole: bool
 ) -> dict[date | None, int]:
-    """Distinct visitors per period (keys: period starts) and, with_total, of the whole scope (key None).
+    """Distinct visitors per period (keys: period starts) and, with_total, of the whole scope (key None), counted
+    live over the visitor rows: what the kept counts are checked against (the reports no longer need it).
 
     Customers count by id and anonymous visitors by their key (below zero), so
     one distinct count over integers counts both. On PostgreSQL only the `live`
@@ -456,7 +458,7 @@ def _buyers(
     scope: Scope, granularity: str, with_total: bool, live: list[tuple[date, date]], count_whole: bool
 ) -> dict[date | None, tuple[int, int]]:
     """Per period (and, with_total, the whole scope as key None): identified buyers in the scope, and how many
-    of them bought on two channels or more.
+    of them bought on two channels or more, counted live over the buyer rows (as `_visitors`, the reference).
 
     A buyer's channels are counted over the whole network (a store's buyer who
     also bought on the web is omnichannel), so the inner query groups every
