@@ -39,7 +39,7 @@ from bench.client import api_client
 from bench.harness import Result, Timing, measure
 from bench.kpis import ensure_rollups
 from kpis import selectors, services
-from kpis.models import PeriodCount, TouchpointEvent, VisitorDay
+from kpis.models import PeriodCount, SeenSpanCount, TouchpointEvent, VisitorDay
 from omni.catalog.models import Channel
 
 EVENTS_PER_VISITOR_DAY = 10
@@ -139,7 +139,8 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
                 f"{rows:,} synthetic visitor-day rows ({events:,} events at {EVENTS_PER_VISITOR_DAY} per visitor-day)"
                 f" beside the demo's {real_rows:,} ({real_events:,} events); written in {written:.0f} s; "
                 f"every finished period counted ahead in {counted:.1f} s; every last day recounted in "
-                f"{last_seen:.1f} s; load average {os.getloadavg()[0]:.1f}"
+                f"{last_seen:.1f} s ({SeenSpanCount.objects.count():,} rows of first days kept); "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
             # Whether the year's whole came from the last days (it does when the year ends on the last day rolled up).
             year_scope = selectors.Scope(start=year_start, end=last)
