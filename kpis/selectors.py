@@ -346,18 +346,19 @@ def _first_seen(scope: Scope, ranges: list[tuple[date, date]]) -> dict[tuple[dat
     channel_id = scope.channel.pk if scope.channel else 0
     location_id = scope.location.pk if scope.location else 0
     table = SeenSpanCount._meta.db_table
-    parts: list[str] = []
-    params: list[Any] = []
-    for index, (first, last) in enumerate(ranges):
-        parts.append(
-            f"SELECT {index} AS i, kind, SUM(people), SUM(omnichannel) FROM {table} WHERE kind IN (%s, %s) "
-            "AND channel_id = %s AND location_id = %s AND day >= %s AND day <= %s AND after_day < %s "
-            "AND upto_day >= %s GROUP BY kind"
-        )
-        params += [SeenKind.VISITOR, SeenKind.BUYER, channel_id, location_id, first, last, first, first]
+    # The ranges as a VALUES list (SQLite caps a compound SELECT at 500 terms; a year by day is 731 ranges).
+    values = ", ".join(f"({index}, %s, %s)" for index in range(len(ranges)))
+    sql = (
+        f"WITH r (i, a, e) AS (VALUES {values}) "
+        f"SELECT r.i, s.kind, SUM(s.people), SUM(s.omnichannel) FROM r JOIN {table} s "
+        "ON s.kind IN (%s, %s) AND s.channel_id = %s AND s.location_id = %s "
+        "AND s.day >= r.a AND s.day <= r.e AND s.after_day < r.a AND s.upto_day >= r.a GROUP BY r.i, s.kind"
+    )
+    params: list[Any] = [day for span in ranges for day in span]
+    params += [SeenKind.VISITOR, SeenKind.BUYER, channel_id, location_id]
     found = {span: {"visitors": 0, "buyers": 0, "omnichannel_buyers": 0} for span in ranges}
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
+        cursor.execute(sql, params)
         for index, kind, people, omnichannel in cursor.fetchall():
             counts = found[ranges[index]]
             if kind == SeenKind.VISITOR:
