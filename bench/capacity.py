@@ -13,11 +13,12 @@ seen on about VISITS_PER_VISITOR days of the year, on the web and the app),
 counts every finished day, week and month ahead as the rollup does
 (`services.count_periods`, timed: what a rebuild of the whole year adds; a
 night counts only the periods that just finished), recounts every
-visitor's last day (`services.recount_last_seen`: the rows are written in
-SQL, not by the rollup that keeps them), and times the endpoint: a year by
+visitor's last and first days (`services.recount_last_seen`: the rows are
+written in SQL, not by the rollup that keeps them), and times the endpoint: a year by
 month ending on the last day rolled up (every whole month counted ahead;
 the year's distinct visitors, and this month's, counted from their last
-days; the first month, begun in the middle, counted live), the 12
+days; the first month, begun in the middle, from each one's first day in
+it, `SeenSpanCount`), the 12
 calendar months to date by month (nothing counted live) and last month by
 day. The baseline of each is the same read on the demo's own rollups,
 before the synthetic rows.
@@ -38,12 +39,13 @@ from bench.client import api_client
 from bench.harness import Result, Timing, measure
 from bench.kpis import ensure_rollups
 from kpis import selectors, services
-from kpis.models import PeriodCount, TouchpointEvent, VisitorDay
+from kpis.models import PeriodCount, SeenSpanCount, TouchpointEvent, VisitorDay
 from omni.catalog.models import Channel
 
 EVENTS_PER_VISITOR_DAY = 10
 VISITS_PER_VISITOR = 5
-EVENT_ROWS = (10**7, 10**8)
+# BENCH_CAPACITY_EVENTS=10000000 measures one size alone.
+EVENT_ROWS = tuple(int(n) for n in os.environ.get("BENCH_CAPACITY_EVENTS", "10000000,100000000").split(","))
 # Synthetic visitors' keys, far below the rollup's own (a 64-bit hash made negative): easy to find and delete.
 KEY_BASE = -(10**17)
 
@@ -77,11 +79,12 @@ def add_visitor_days(rows: int, start: date, days: int) -> float:
 
 
 def recount_last_seen() -> float:
-    """Every visitor's and buyer's last day counted again from the rollup rows; seconds it took."""
+    """Every visitor's and buyer's last and first days counted again from the rollup rows; seconds it took."""
     began = time.perf_counter()
     services.recount_last_seen()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE kpis_lastseen")
+        cursor.execute("ANALYZE kpis_seenspancount")
     return time.perf_counter() - began
 
 
@@ -136,7 +139,8 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
                 f"{rows:,} synthetic visitor-day rows ({events:,} events at {EVENTS_PER_VISITOR_DAY} per visitor-day)"
                 f" beside the demo's {real_rows:,} ({real_events:,} events); written in {written:.0f} s; "
                 f"every finished period counted ahead in {counted:.1f} s; every last day recounted in "
-                f"{last_seen:.1f} s; load average {os.getloadavg()[0]:.1f}"
+                f"{last_seen:.1f} s ({SeenSpanCount.objects.count():,} rows of first days kept); "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
             # Whether the year's whole came from the last days (it does when the year ends on the last day rolled up).
             year_scope = selectors.Scope(start=year_start, end=last)

@@ -13,6 +13,9 @@ recomputing any range gives the same figures as the nightly task did.
 - `LastSeen` and `SeenDayCount`: each visitor's and buyer's last day, and
   how many were last seen on each day, so a range ending on the last day
   rolled up counts its distinct visitors and buyers from a few summed rows;
+- `SeenSpanCount`: how many people a range's days see for the first time
+  since its first day, so any other range (a month begun in the middle, a
+  range that ended before the last day) counts them from summed rows too;
 - `StoreCreditDay`: online revenue credited to a store, and why;
 - `JourneyPath`: the channels a buyer went through before a purchase.
 """
@@ -357,6 +360,42 @@ class SeenDayCount(models.Model):
         verbose_name_plural = _("people last seen on a day")
         constraints = [
             models.UniqueConstraint(fields=["kind", "channel_id", "location_id", "day"], name="kpis_seendaycount_key")
+        ]
+
+
+class SeenSpanCount(models.Model):
+    """How many visitors (or buyers) of a scope a range counts on `day`: the distinct people of a range of days
+    a..e are the sum of `people` over the rows with a <= `day` <= e and `after_day` < a <= `upto_day`.
+
+    A person's row in the scope on day d has `after_day` the previous day
+    they were seen in it (NEVER when none) and `upto_day` d: in a range from
+    a, each person is counted once, on their first day in it. Omnichannel
+    buyers (`omnichannel`) the same way, on the first day from a on which
+    the buyer was in the scope and had bought on two channels anywhere in the
+    network: for every a from `after_day` + 1 to `upto_day` that day is
+    `day`. Summed per scope, day and pair of days (not per person), so a
+    range reads at most its days times the distinct earlier days, whatever
+    the number of people. The scope is as in `SeenDayCount`. Kept by
+    `kpis.rollups.recount_seen`, the one rule, with `LastSeen`.
+    """
+
+    kind = models.CharField(_("kind"), max_length=1, choices=SeenKind.choices)
+    channel_id = models.BigIntegerField(_("channel (0: every channel)"))
+    location_id = models.BigIntegerField(_("store (0: every store)"))
+    day = models.DateField(_("day"))
+    after_day = models.DateField(_("counted in ranges starting after"))
+    upto_day = models.DateField(_("counted in ranges starting up to"))
+    people = models.IntegerField(_("first seen in the range that day"), default=0)
+    omnichannel = models.IntegerField(_("first on two channels in the range that day"), default=0)
+
+    class Meta:
+        verbose_name = _("people first seen in a range on a day")
+        verbose_name_plural = _("people first seen in a range on a day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "channel_id", "location_id", "day", "after_day", "upto_day"],
+                name="kpis_seenspancount_key",
+            )
         ]
 
 

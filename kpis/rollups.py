@@ -60,6 +60,7 @@ from kpis.models import (
     PeriodCount,
     SeenDayCount,
     SeenKind,
+    SeenSpanCount,
     StoreCreditDay,
     TouchpointEvent,
     VisitorDay,
@@ -562,9 +563,10 @@ def recount_last_seen(
 ):
     """Replace the `LastSeen` rows of `kind` of the people `whos` selects (a subquery and its parameters;
     everyone when None) with those their rollup rows give now, the rows of the days `leaving_out` left out,
-    and move `SeenDayCount` by the difference.
+    and move `SeenDayCount` by the difference: `recount_seen`'s part for those two tables (and what migration
+    0005 ran).
 
-    The one rule for both tables. A day's rollup calls it twice for the
+    A day's rollup calls it twice for the
     people of its days: before their rows are replaced, from their other
     days (so someone no longer seen on those days keeps an earlier last
     day), then after, from all their days. A merge calls it for the two
@@ -621,3 +623,121 @@ def recount_last_seen(
             [*pick_params, *skip_params, kind, kind, kind, kind],
         )
         cursor.execute(moved.format(sign=""), [kind, *mine_params, kind, *mine_params])
+
+
+# Before any day a rollup holds: `after_day` of someone's first day in a scope.
+NEVER = date(1, 1, 1)
+# Every day: the rows "left out" of someone who is not counted (before a merge moves their rows, after it).
+ALL_DAYS = (NEVER, date(9999, 12, 31))
+
+
+def recount_seen(
+    kind: str,
+    whos: tuple[str, list[Any]] | None = None,
+    leaving_out: tuple[date, date] | None = None,
+    counted_leaving_out: tuple[date, date] | None = None,
+) -> None:
+    """The one rule that writes `LastSeen`, `SeenDayCount` and `SeenSpanCount`: the people `whos` selects
+    (everyone when None) are counted from their rollup rows now, the days `leaving_out` left out.
+
+    `counted_leaving_out` says what the tables count them from until now:
+    their rows now, those days left out (a day's rollup after it replaced the
+    day's rows; a merge after it moved them). `LastSeen` keeps each person's
+    rows, so it needs no such hint; `SeenSpanCount` is summed over people,
+    so their old share is taken off first, computed from the rows as they
+    were counted. A day's rollup calls it before replacing the day's rows
+    (leaving them out) and after (counted leaving them out); a merge before
+    moving the rows (leaving out every day) and after (counted leaving out
+    every day); a full recount (`services.recount_last_seen`) for everyone.
+    """
+    recount_last_seen(kind, whos, leaving_out)
+    recount_spans(kind, whos, leaving_out, counted_leaving_out)
+
+
+def recount_spans(
+    kind: str,
+    whos: tuple[str, list[Any]] | None = None,
+    leaving_out: tuple[date, date] | None = None,
+    counted_leaving_out: tuple[date, date] | None = None,
+) -> None:
+    """`SeenSpanCount`'s part of `recount_seen`: take off what `whos` add to it counted from their rows with
+    `counted_leaving_out` left out, add what they add with `leaving_out` left out. Plain SQL (PostgreSQL and
+    SQLite alike), one or two statements each way; only the buyers' second pass counts omnichannel."""
+    table = SeenSpanCount._meta.db_table
+    with connection.cursor() as cursor:
+        if whos is None:
+            cursor.execute(f"DELETE FROM {table} WHERE kind = %s", [kind])
+        else:
+            for sql, params in _span_statements(kind, whos, counted_leaving_out, "-"):
+                cursor.execute(sql, params)
+        for sql, params in _span_statements(kind, whos, leaving_out, ""):
+            cursor.execute(sql, params)
+        if whos is not None:
+            # Rows nobody is counted in any more (a day's people moved to other days): not kept.
+            cursor.execute(f"DELETE FROM {table} WHERE kind = %s AND people = 0 AND omnichannel = 0", [kind])
+
+
+def _span_statements(
+    kind: str, whos: tuple[str, list[Any]] | None, leaving_out: tuple[date, date] | None, sign: str
+) -> list[tuple[str, list[Any]]]:
+    """The upserts that add (sign "") or take off (sign "-") what `whos`' rows add to `SeenSpanCount`."""
+    table, who, find = SEEN_SOURCES[kind]
+    spans = SeenSpanCount._meta.db_table
+    pick, pick_params = "", []
+    if whos is not None:
+        among = f"= ANY(ARRAY({whos[0]}))" if connection.vendor == "postgresql" else f"IN ({whos[0]})"
+        pick, pick_params = f" AND {find.format(among)}", list(whos[1]) * find.count("{0}")
+    skip, skip_params = ("", []) if leaving_out is None else (" AND (day < %s OR day > %s)", list(leaving_out))
+    # Each person's days in each scope (0: every channel, every store).
+    common = (
+        f"WITH src AS (SELECT {who} AS w, day, channel_id, location_id FROM {table} WHERE 1 = 1{pick}{skip}), "
+        "scoped AS (SELECT w, 0 AS ch, 0 AS loc, day FROM src "
+        "UNION SELECT w, channel_id, 0, day FROM src "
+        "UNION SELECT w, 0, location_id, day FROM src WHERE location_id IS NOT NULL "
+        "UNION SELECT w, channel_id, location_id, day FROM src WHERE location_id IS NOT NULL)"
+    )
+    params = [*pick_params, *skip_params]
+    upsert = (
+        f"ON CONFLICT (kind, channel_id, location_id, day, after_day, upto_day) DO UPDATE SET "
+        f"people = {spans}.people + excluded.people, omnichannel = {spans}.omnichannel + excluded.omnichannel"
+    )
+    insert = f"INSERT INTO {spans} (kind, channel_id, location_id, day, after_day, upto_day, people, omnichannel) "
+    # Everyone, on each day they are seen in a scope: counted from any first day after their previous one.
+    statements = [
+        (
+            f"{common}, plain AS (SELECT ch, loc, day, "
+            "COALESCE(LAG(day) OVER (PARTITION BY w, ch, loc ORDER BY day), %s) AS after_day FROM scoped) "
+            f"{insert}SELECT %s, ch, loc, day, after_day, day, {sign}COUNT(*), 0 FROM plain "
+            f"WHERE 1 = 1 GROUP BY ch, loc, day, after_day {upsert}",
+            [*params, NEVER, kind],
+        )
+    ]
+    if kind != SeenKind.BUYER:
+        return statements
+    # Omnichannel buyers. `o`: on each day, the latest day (up to it) the buyer bought on a channel other than
+    # one of that day's; it never decreases. From a first day a, the buyer has two channels from the first day
+    # whose `o` reaches a: a "jump" row (prev_o < a <= o). In a scope they count from the later of that day and
+    # their first day in the scope from a; both change only at a scope day or a jump's `o`, the candidates h.
+    statements.append(
+        (
+            f"{common}, dch AS (SELECT DISTINCT w, day, channel_id FROM src), "
+            "net AS (SELECT r.w, r.day, MAX(x.day) AS o FROM dch r JOIN dch x "
+            "ON x.w = r.w AND x.day <= r.day AND x.channel_id <> r.channel_id GROUP BY r.w, r.day), "
+            "jumps AS (SELECT w, day, o, prev_o FROM (SELECT w, day, o, "
+            "LAG(o) OVER (PARTITION BY w ORDER BY day) AS prev_o FROM net) j WHERE prev_o IS NULL OR o > prev_o), "
+            "cand AS (SELECT w, ch, loc, day AS h FROM scoped "
+            "UNION SELECT s.w, s.ch, s.loc, j.o FROM scoped s JOIN jumps j ON j.w = s.w), "
+            "firsts AS (SELECT c.w, c.ch, c.loc, c.h, MIN(x.day) AS f FROM cand c JOIN scoped x "
+            "ON x.w = c.w AND x.ch = c.ch AND x.loc = c.loc AND x.day >= c.h GROUP BY c.w, c.ch, c.loc, c.h), "
+            "pieces AS (SELECT p.w, p.ch, p.loc, p.h, "
+            "LAG(p.h) OVER (PARTITION BY p.w, p.ch, p.loc ORDER BY p.h) AS lo, "
+            "CASE WHEN p.f > j.day THEN p.f ELSE j.day END AS d FROM firsts p JOIN jumps j "
+            "ON j.w = p.w AND j.o >= p.h AND (j.prev_o IS NULL OR j.prev_o < p.h)), "
+            "merged AS (SELECT ch, loc, d, MIN(COALESCE(lo, %s)) AS lo, MAX(h) AS hi FROM pieces "
+            "GROUP BY w, ch, loc, d) "
+            f"{insert}SELECT %s, ch, loc, d, lo, hi, 0, {sign}COUNT(*) FROM merged "
+            f"WHERE 1 = 1 GROUP BY ch, loc, d, lo, hi {upsert}",
+            [*params, NEVER, kind],
+        )
+    )
+    return statements

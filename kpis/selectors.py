@@ -26,6 +26,7 @@ from kpis.models import (
     PeriodCount,
     SeenDayCount,
     SeenKind,
+    SeenSpanCount,
     SocialMetric,
     StoreCreditDay,
     VisitorDay,
@@ -143,9 +144,9 @@ def kpi_summary(scope: Scope, granularity: str = "day") -> tuple[dict[str, Any],
     The additive figures of the whole are the sums of the periods' (added up
     here); distinct counts (visitors, buyers) are not additive. On PostgreSQL
     those of whole finished periods (and of the scope, when it is one) are
-    read from `PeriodCount`, and only the other periods and the whole scope are
-    counted, one statement per table; other databases count every period,
-    then ask once more for the whole.
+    read from `PeriodCount`; what ends on or after the last day rolled up
+    from `SeenDayCount`; everything else from `SeenSpanCount` (one statement
+    each), on every database. None of them reads a buyer or visitor row.
     """
     total, rows = _report(scope, granularity, with_total=True)
     assert total is not None
@@ -211,16 +212,23 @@ def _report(scope: Scope, granularity: str, with_total: bool) -> tuple[dict[str,
         for name in answered:
             if name in found:
                 answered[name].add(key)
-    live = [span for span in spans if span[0] not in counted]
-    visitors_live = [span for span in live if span[0] not in answered["visitors"]]
-    buyers_live = [span for span in live if span[0] not in answered["buyers"]]
-    count_whole = with_total and None not in counted
-    visitors_whole = count_whole and None not in answered["visitors"]
-    buyers_whole = count_whole and None not in answered["buyers"]
-    for key, count in _visitors(scope, granularity, with_total, visitors_live, visitors_whole).items():
-        (whole if key is None else figures[key])["visitors"] = count
-    for key, (buyers, omnichannel) in _buyers(scope, granularity, with_total, buyers_live, buyers_whole).items():
-        (whole if key is None else figures[key]).update(buyers=buyers, omnichannel_buyers=omnichannel)
+    # Everything else (a month begun in the middle, a range that ended before the last day) from
+    # `SeenSpanCount`: each person counted on their first day in the range.
+    rest: dict[date | None, tuple[date, date]] = {
+        start: (start, end)
+        for start, end in spans
+        if start not in counted and not (start in answered["visitors"] and start in answered["buyers"])
+    }
+    if with_total and None not in counted and not (None in answered["visitors"] and None in answered["buyers"]):
+        rest[None] = (scope.start, scope.end)
+    first_seen = _first_seen(scope, sorted(set(rest.values())))
+    for key, span in rest.items():
+        found = first_seen[span]
+        if key in answered["visitors"]:
+            found = {name: value for name, value in found.items() if name != "visitors"}
+        if key in answered["buyers"]:
+            found = {name: value for name, value in found.items() if name == "visitors"}
+        (whole if key is None else figures[key]).update(found)
 
     total = _shape(scope.start, scope.end, whole, with_social) if with_total else None
     return total, [_shape(start, end, figures[start], with_social) for start, end in spans]
@@ -286,7 +294,7 @@ def _last_seen(scope: Scope, starts: list[date]) -> dict[date, dict[str, int]]:
     (the range ends on or after the last day rolled up with anyone in it,
     e.g. "the last 12 months"): those of a range are then those last seen on
     or after its first day, summed over at most the range's days. A kind
-    with rows after the scope is left out of the answer, to be counted live.
+    with rows after the scope is left out of the answer, to be read from `SeenSpanCount` (`_first_seen`).
     """
     if not starts:
         return {}
@@ -323,6 +331,43 @@ def _last_seen(scope: Scope, starts: list[date]) -> dict[date, dict[str, int]]:
     return found
 
 
+def _first_seen(scope: Scope, ranges: list[tuple[date, date]]) -> dict[tuple[date, date], dict[str, int]]:
+    """The distinct visitors, buyers and omnichannel buyers in the scope of each range (first and last day),
+    read from `SeenSpanCount` (one query, none when no range).
+
+    Exact for any range: its people are those counted on their first day in
+    it, the rows of its days whose previous day in the scope (for the
+    omnichannel buyers: whose span of first days) lies before its first day.
+    It reads at most the range's days times the distinct earlier days, never
+    the buyer or visitor rows.
+    """
+    if not ranges:
+        return {}
+    channel_id = scope.channel.pk if scope.channel else 0
+    location_id = scope.location.pk if scope.location else 0
+    table = SeenSpanCount._meta.db_table
+    # The ranges as a VALUES list (SQLite caps a compound SELECT at 500 terms; a year by day is 731 ranges).
+    values = ", ".join(f"({index}, %s, %s)" for index in range(len(ranges)))
+    sql = (
+        f"WITH r (i, a, e) AS (VALUES {values}) "
+        f"SELECT r.i, s.kind, SUM(s.people), SUM(s.omnichannel) FROM r JOIN {table} s "
+        "ON s.kind IN (%s, %s) AND s.channel_id = %s AND s.location_id = %s "
+        "AND s.day >= r.a AND s.day <= r.e AND s.after_day < r.a AND s.upto_day >= r.a GROUP BY r.i, s.kind"
+    )
+    params: list[Any] = [day for span in ranges for day in span]
+    params += [SeenKind.VISITOR, SeenKind.BUYER, channel_id, location_id]
+    found = {span: {"visitors": 0, "buyers": 0, "omnichannel_buyers": 0} for span in ranges}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for index, kind, people, omnichannel in cursor.fetchall():
+            counts = found[ranges[index]]
+            if kind == SeenKind.VISITOR:
+                counts["visitors"] = int(people or 0)
+            else:
+                counts.update(buyers=int(people or 0), omnichannel_buyers=int(omnichannel or 0))
+    return found
+
+
 def _keys(p: Any, granularity: str, scope: Scope, with_total: bool) -> list[date | None]:
     """Where a row of a PostgreSQL grouped read goes: a period start, or None for the whole scope."""
     if granularity == "total":
@@ -352,7 +397,8 @@ def _grains(granularity: str, live: list[tuple[date, date]], count_whole: bool) 
 def _visitors(
     scope: Scope, granularity: str, with_total: bool, live: list[tuple[date, date]], count_whole: bool
 ) -> dict[date | None, int]:
-    """Distinct visitors per period (keys: period starts) and, with_total, of the whole scope (key None).
+    """Distinct visitors per period (keys: period starts) and, with_total, of the whole scope (key None), counted
+    live over the visitor rows: what the kept counts are checked against (the reports no longer need it).
 
     Customers count by id and anonymous visitors by their key (below zero), so
     one distinct count over integers counts both. On PostgreSQL only the `live`
@@ -413,7 +459,7 @@ def _buyers(
     scope: Scope, granularity: str, with_total: bool, live: list[tuple[date, date]], count_whole: bool
 ) -> dict[date | None, tuple[int, int]]:
     """Per period (and, with_total, the whole scope as key None): identified buyers in the scope, and how many
-    of them bought on two channels or more.
+    of them bought on two channels or more, counted live over the buyer rows (as `_visitors`, the reference).
 
     A buyer's channels are counted over the whole network (a store's buyer who
     also bought on the web is omnichannel), so the inner query groups every

@@ -310,7 +310,7 @@ def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
         list(RollupDay.objects.select_for_update().filter(day__gte=start, day__lte=end).order_by("day"))
         # Who is seen on these days keeps, for now, the last day of their other days (see recount_last_seen).
         for kind in SeenKind.values:
-            rollups.recount_last_seen(kind, rollups.seen_in_days(kind, start, end), leaving_out=(start, end))
+            rollups.recount_seen(kind, rollups.seen_in_days(kind, start, end), leaving_out=(start, end))
         for model in ROLLUP_MODELS:
             model.objects.filter(day__gte=start, day__lte=end).delete()
         drop_period_counts(start=start, end=end)
@@ -323,7 +323,7 @@ def _rebuild_chunk(start: date, end: date) -> dict[str, int]:
             "journeypath": len(JourneyPath.objects.bulk_create(computed.paths, batch_size=2000)),
         }
         for kind in SeenKind.values:
-            rollups.recount_last_seen(kind, rollups.seen_in_days(kind, start, end))
+            rollups.recount_seen(kind, rollups.seen_in_days(kind, start, end), counted_leaving_out=(start, end))
         RollupDay.objects.filter(day__gte=start, day__lte=end).update(refreshed_at=timezone.now())
     return written
 
@@ -342,11 +342,12 @@ def lock_last_seen() -> None:
 
 
 def recount_last_seen() -> None:
-    """Recount every `LastSeen` row from the rollup rows (after rows were written some other way, e.g. SQL)."""
+    """Recount every `LastSeen`, `SeenDayCount` and `SeenSpanCount` row from the rollup rows (after rows were
+    written some other way, e.g. SQL)."""
     with transaction.atomic():
         lock_last_seen()
         for kind in SeenKind.values:
-            rollups.recount_last_seen(kind)
+            rollups.recount_seen(kind)
 
 
 def drop_period_counts(*, start: date, end: date) -> int:
@@ -375,9 +376,13 @@ def follow_merge(*, survivor: Customer, merged: Customer) -> int:
     for granularity in rollups.GRANULARITIES:
         touching |= Q(granularity=granularity, start__in={rollups.period_start(day, granularity) for day in days})
     PeriodCount.objects.filter(touching).delete()
+    both = ("SELECT %s UNION ALL SELECT %s", [merged.pk, survivor.pk])
+    # Two people counted apart until now: their share is taken off as it stands, then they are counted as one.
+    for kind in SeenKind.values:
+        rollups.recount_seen(kind, both, leaving_out=rollups.ALL_DAYS)
     count = sum(rows.update(customer=survivor) for rows in moved)
     for kind in SeenKind.values:
-        rollups.recount_last_seen(kind, ("SELECT %s UNION ALL SELECT %s", [merged.pk, survivor.pk]))
+        rollups.recount_seen(kind, both, counted_leaving_out=rollups.ALL_DAYS)
     outbox.enqueue(COUNT_TASK, start=days[0].isoformat(), end=days[-1].isoformat())
     return count
 

@@ -1,5 +1,6 @@
-"""A range that ends on the last day rolled up counts its distinct visitors and buyers from `LastSeen`: exactly
-the figures of a live count, kept by the day's rollup as a rebuild and a full recount would make them."""
+"""A range that ends on the last day rolled up counts its distinct visitors and buyers from `LastSeen`, and any
+other range (a month begun in the middle, one that ended before the last day) from `SeenSpanCount`: exactly the
+figures of a live count, kept by the day's rollup and a merge as a rebuild and a full recount would make them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from customers.services import merge_customers
 from kpis import selectors, services
-from kpis.models import BuyerDay, LastSeen, SeenDayCount, TouchpointEvent, VisitorDay
+from kpis.models import BuyerDay, LastSeen, SeenDayCount, SeenSpanCount, TouchpointEvent, VisitorDay
 from omni.catalog.models import Channel
 from tests.factories import CustomerFactory, LocationFactory
 from tests.kpis.conftest import at
@@ -25,13 +26,21 @@ FIRST = date(2025, 1, 27)
 DAYS = 70
 
 
-def seen_table() -> tuple[list[tuple], list[tuple]]:
-    """Every `LastSeen` row, and every `SeenDayCount` row that counts anyone."""
+def seen_table() -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Every `LastSeen` row, every `SeenDayCount` row that counts anyone, and every `SeenSpanCount` row."""
     seen = LastSeen.objects.values_list("kind", "who", "channel_id", "location_id", "last_day", "second_day")
     counts = SeenDayCount.objects.exclude(people=0, omnichannel=0).values_list(
         "kind", "channel_id", "location_id", "day", "people", "omnichannel"
     )
-    return sorted(seen, key=repr), sorted(counts, key=repr)
+    spans = SeenSpanCount.objects.values_list(
+        "kind", "channel_id", "location_id", "day", "after_day", "upto_day", "people", "omnichannel"
+    )
+    return sorted(seen, key=repr), sorted(counts, key=repr), sorted(spans, key=repr)
+
+
+def reads_rollup_rows(sql: str) -> bool:
+    """Whether a statement reads buyer- or visitor-day rows (beyond their last day, MAX(day): one index probe)."""
+    return bool(re.search(r'kpis_(visitor|buyer)day"? WHERE', sql))
 
 
 def write_history(history, rng: random.Random, *, customers: list, stores: list, rows: int, days: int = DAYS) -> None:
@@ -86,6 +95,8 @@ def test_day_by_day_rollups_keep_the_table_a_rebuild_and_a_full_recount_make(his
     day_by_day = seen_table()
     assert len({row[0] for row in day_by_day[0]}) == 2  # visitors and buyers both
     assert not SeenDayCount.objects.filter(people__lt=0).exists()
+    assert not SeenSpanCount.objects.filter(people__lt=0).exists()
+    assert SeenSpanCount.objects.filter(kind="b", omnichannel__gt=0).exists()
 
     services.rebuild(start=days[0], end=days[-1])
     assert seen_table() == day_by_day
@@ -164,7 +175,7 @@ def test_ranges_ending_on_or_after_the_last_day_and_before_it_count_exactly_what
             # Read from the counts by day: no buyer or visitor row of the range is read.
             with CaptureQueriesContext(connection) as queries:
                 selectors.kpi_summary(scope, "total")
-            assert not [q for q in queries.captured_queries if re.search(r'kpis_(visitor|buyer)day"? WHERE', q["sql"])]
+            assert not [q for q in queries.captured_queries if reads_rollup_rows(q["sql"])]
         for granularity in ("month", "total"):
             total, rows = selectors.kpi_summary(scope, granularity)
             assert (total["visitors"], total["buyers"], total["omnichannel_buyers"]) == expected, (scope, granularity)
@@ -202,3 +213,71 @@ def test_months_of_a_range_ending_today_cost_the_same_queries_whatever_the_rows(
         # for their last day (MAX(day), one index probe each).
         for sql in large:
             assert "kpis_visitorday WHERE" not in sql and "kpis_buyerday WHERE" not in sql, sql
+
+
+def test_any_range_and_any_period_counts_from_first_days_exactly_what_a_live_count_does(history):
+    """Ranges from a mid-month day, ranges ending before the last day, single days: the counts read from
+    `SeenSpanCount` match the live count and plain Python, and no statement reads a buyer or visitor row."""
+    rng = random.Random(11)
+    stores = [LocationFactory(code=f"S{n}") for n in range(3)]
+    write_history(history, rng, customers=[CustomerFactory() for _ in range(12)], stores=stores, rows=240)
+    history.roll(FIRST, FIRST + timedelta(days=DAYS - 1))
+    channels = list(Channel.objects.filter(code__in=["store", "web", "app", "call_center"]))
+    last = FIRST + timedelta(days=DAYS - 1)
+    omnichannel_seen = 0
+    for _ in range(60):
+        start = FIRST + timedelta(days=rng.randrange(-5, DAYS))
+        end = min(last + timedelta(days=5), start + timedelta(days=rng.randrange(0, 45)))
+        scope = selectors.Scope(
+            start=start,
+            end=end,
+            channel=rng.choice([None, None, *channels]),
+            location=rng.choice([None, None, *stores]),
+        )
+        expected = plain_counts(scope)
+        assert live_counts(scope) == expected
+        found = selectors._first_seen(scope, [(start, end)])[(start, end)]
+        assert (found["visitors"], found["buyers"], found["omnichannel_buyers"]) == expected, scope
+        omnichannel_seen += expected[2]
+        for granularity in ("day", "week", "month", "total"):
+            with CaptureQueriesContext(connection) as queries:
+                total, rows = selectors.kpi_summary(scope, granularity)
+            assert not [q["sql"] for q in queries.captured_queries if reads_rollup_rows(q["sql"])]
+            assert (total["visitors"], total["buyers"], total["omnichannel_buyers"]) == expected, (scope, granularity)
+            for row in rows:
+                period = selectors.Scope(row["start"], row["end"], channel=scope.channel, location=scope.location)
+                assert (row["visitors"], row["buyers"], row["omnichannel_buyers"]) == plain_counts(period)
+    assert omnichannel_seen > 0
+
+
+def test_a_year_from_a_mid_month_day_reads_no_buyer_or_visitor_row(history):
+    """The first month, begun in the middle, and a range that ended before the last day: summed counts, the
+    same statements whatever the number of people."""
+    rng = random.Random(5)
+    stores = [LocationFactory(code=f"S{n}") for n in range(2)]
+    last = FIRST + timedelta(days=DAYS - 1)
+    ranges = [
+        selectors.Scope(start=FIRST + timedelta(days=9), end=last),  # from 5 February: a first month begun in it
+        selectors.Scope(start=FIRST + timedelta(days=9), end=last - timedelta(days=20)),  # ended before the last day
+    ]
+
+    def reads() -> list[list[str]]:
+        history.roll(FIRST, last)
+        services.count_periods(start=FIRST, end=last)
+        statements = []
+        for scope in ranges:
+            with CaptureQueriesContext(connection) as queries:
+                total, rows = selectors.kpi_summary(scope, "month")
+            assert (total["visitors"], total["buyers"], total["omnichannel_buyers"]) == plain_counts(scope)
+            first = selectors.Scope(rows[0]["start"], rows[0]["end"])
+            assert (rows[0]["visitors"], rows[0]["buyers"]) == plain_counts(first)[:2]
+            statements.append([query["sql"] for query in queries.captured_queries])
+        return statements
+
+    write_history(history, rng, customers=[CustomerFactory() for _ in range(3)], stores=stores, rows=30)
+    small = reads()
+    write_history(history, rng, customers=[CustomerFactory() for _ in range(30)], stores=stores, rows=300)
+    large = reads()
+    assert [len(statements) for statements in large] == [len(statements) for statements in small]
+    for sql in (sql for statements in large for sql in statements):
+        assert not reads_rollup_rows(sql), sql
