@@ -31,7 +31,6 @@ from datetime import datetime
 from decimal import Decimal
 from math import floor
 
-from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from loyalty.models import (
@@ -44,7 +43,8 @@ from loyalty.models import (
     Tier,
 )
 from omni import versions
-from omni.catalog.models import Channel, ChannelPrice, Product, Variant
+from omni.catalog import selectors as catalog
+from omni.catalog.models import Channel, ChannelPrice, Variant
 from omni.errors import Invalid, NotSoldOnChannel
 from omni.money import to_cents
 
@@ -221,33 +221,25 @@ def resolve_lines(lines: Sequence[LineIn], channel: Channel) -> list[QuotedLine]
             errors[f"lines.{index}.unit_price"] = ["Cannot be negative."]
     if not lines:
         errors["lines"] = ["At least one line."]
-    # One query: whether the channel sells the product and the channel's price ride along with each variant.
-    variants = {
-        variant.sku: variant
-        for variant in Variant.objects.filter(sku__in=[line.sku for line in lines])
-        .select_related("product")
-        .annotate(
-            sold_on_channel=Exists(
-                Product.channels.through.objects.filter(product_id=OuterRef("product_id"), channel_id=channel.pk)
-            ),
-            channel_price=Subquery(
-                ChannelPrice.objects.filter(variant_id=OuterRef("pk"), channel_id=channel.pk).values("price")[:1]
-            ),
-        )
-    }
+    # What each SKU is on the channel (the variant and its product, whether the channel sells it, the channel's
+    # price), kept by the process between orders: no query for SKUs it already holds (omni.catalog.selectors).
+    held = catalog.sellable([line.sku for line in lines], channel)
     for index, line in enumerate(lines):
-        if line.sku not in variants:
+        if line.sku not in held:
             errors.setdefault(f"lines.{index}.sku", []).append(f"Unknown SKU {line.sku}.")
     if errors:
         raise Invalid("Some lines cannot be priced.", errors)
 
+    variants: dict[str, Variant] = {}  # new instances (`Sellable.variant()`), one per SKU of this basket
     quoted = []
     for line in lines:
-        variant = variants[line.sku]
-        sold = variant.is_active and variant.product.is_active and variant.sold_on_channel
-        if not sold:
-            raise NotSoldOnChannel(f"{variant.sku} is not sold on {channel.code}.", sku=variant.sku)
-        quoted.append(quoted_line(variant, line.quantity, override=variant.channel_price, charged=line.unit_price))
+        entry = held[line.sku]
+        if not entry.is_sold:
+            raise NotSoldOnChannel(f"{entry.sku} is not sold on {channel.code}.", sku=entry.sku)
+        variant = variants.get(entry.sku)
+        if variant is None:
+            variant = variants[entry.sku] = entry.variant()
+        quoted.append(quoted_line(variant, line.quantity, override=entry.channel_price, charged=line.unit_price))
     return quoted
 
 
@@ -395,8 +387,9 @@ def quote_basket(
     """
     at = at or timezone.now()
     tier = account.tier if account is not None else None
-    quoted = resolve_lines(lines, channel)
-    book = rulebook()
+    with versions.one_read():  # the tokens of the variants and of the rules, read in one query
+        quoted = resolve_lines(lines, channel)
+        book = rulebook()
     basket_codes = apply_promotions(quoted, in_force(book.promotions, channel, tier, at))
     terms = terms or book.terms(at)
     points = basket_points(quoted, channel=channel, tier=tier, at=at, terms=terms)

@@ -12,10 +12,13 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from omni import versions
-        from omni.catalog.models import Channel, Location
+        from omni.catalog.models import Channel, ChannelPrice, Location, Product, Variant
         from omni.catalog.reference import ensure_channels
-        from omni.catalog.selectors import PLACES
+        from omni.catalog.selectors import PLACES, VARIANTS
 
         post_migrate.connect(ensure_channels, sender=self, dispatch_uid="catalog-reference-rows")
         # Every process keeps the channels and locations it read (selectors.places): a change gives a new token.
         versions.watch(PLACES, Channel, Location)
+        # ... and the variants its orders priced (selectors.sellable): their product (its category, whether it
+        # is active), the channels selling it and the channel prices are part of what is kept.
+        versions.watch(VARIANTS, Variant, Product, ChannelPrice, m2m=(Product.channels.through,))

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Any
 
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, Field, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from omni import versions
 from omni.catalog.models import Channel, ChannelPrice, Location, Product, Variant
 
 PLACES = "catalog.places"  # the token of the channels and locations each process keeps (omni.versions)
+# The token of the variants each process keeps for pricing (`sellable`): renewed by every save and delete of a
+# variant, a product, a channel price and every change of the products' channels (omni.catalog.apps).
+VARIANTS = "catalog.variants"
+# The most (channel, SKU) pairs a process keeps; past it the whole map is dropped and filled again as orders come.
+KEPT_VARIANTS_MAX = 50_000
 
 
 @dataclass(frozen=True)
@@ -121,3 +130,165 @@ def price_on(variant: Variant, channel: Channel) -> Decimal:
     """The price of `variant` on `channel`: the channel's override, else the list price."""
     override = ChannelPrice.objects.filter(variant=variant, channel=channel).values_list("price", flat=True).first()
     return override if override is not None else variant.price
+
+
+# --- Variants as pricing reads them, kept per process ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sellable:
+    """A variant as an order on one channel needs it: the variant and product columns (converted as the ORM
+    converts them), whether the channel sells it (variant and product active, product sold on the channel) and
+    the channel's price override.
+
+    Kept per process and shared by its threads, so it holds values only: `variant()` builds new model
+    instances at each call, which a caller may change or cache things on without touching what is kept.
+    """
+
+    sku: str
+    variant_values: tuple[Any, ...]
+    product_values: tuple[Any, ...]
+    is_sold: bool
+    channel_price: Decimal | None
+
+    def variant(self) -> Variant:
+        """A new Variant with its product loaded, as `Variant.objects.select_related("product")` gives it."""
+        layout = _layout()
+        variant = Variant.from_db(DEFAULT_DB_ALIAS, layout.variant_names, self.variant_values)
+        product = Product.from_db(DEFAULT_DB_ALIAS, layout.product_names, self.product_values)
+        Variant.product.field.set_cached_value(variant, product)
+        return variant
+
+
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(field.column)
+
+
+def _table(model: type[Model]) -> str:
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(model._meta.db_table)
+
+
+@lru_cache(maxsize=64)
+def _sellable_sql(count: int) -> str:
+    """The one query behind `sellable`: the variants of `count` SKUs with their product, whether the channel
+    sells the product and the channel's price. Parameters: the channel twice, then the SKUs. The same text on
+    PostgreSQL and SQLite; names from the models' _meta."""
+    link = Product.channels.through
+    columns = [f"v.{_column(Variant, field.name)}" for field in Variant._meta.concrete_fields]
+    columns += [f"p.{_column(Product, field.name)}" for field in Product._meta.concrete_fields]
+    return (
+        f"SELECT {', '.join(columns)}, "
+        f"EXISTS (SELECT 1 FROM {_table(link)} s "
+        f"WHERE s.{_column(link, 'product')} = v.{_column(Variant, 'product')} AND s.{_column(link, 'channel')} = %s), "
+        f"(SELECT c.{_column(ChannelPrice, 'price')} FROM {_table(ChannelPrice)} c "
+        f"WHERE c.{_column(ChannelPrice, 'variant')} = v.{_column(Variant, 'id')} "
+        f"AND c.{_column(ChannelPrice, 'channel')} = %s) "
+        f"FROM {_table(Variant)} v "
+        f"JOIN {_table(Product)} p ON p.{_column(Product, 'id')} = v.{_column(Variant, 'product')} "
+        f"WHERE v.{_column(Variant, 'sku')} IN ({', '.join(['%s'] * count)})"
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where things sit in a row of `_sellable_sql`, and the ORM's converters of the columns that need one
+    (decimals, booleans and datetimes come back from SQLite as numbers and text)."""
+
+    variant_names: tuple[str, ...]  # the attnames of the variant's columns, then of the product's
+    product_names: tuple[str, ...]
+    width: int  # where the product's columns start
+    sku: int
+    variant_active: int
+    product_active: int
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+
+
+@cache
+def _layout() -> _Layout:
+    connection = connections[DEFAULT_DB_ALIAS]
+    variant_fields, product_fields = list(Variant._meta.concrete_fields), list(Product._meta.concrete_fields)
+    columns: list[tuple[Any, str] | None] = [
+        *((field, Variant._meta.db_table) for field in variant_fields),
+        *((field, Product._meta.db_table) for field in product_fields),
+        None,  # sold on the channel: a boolean on PostgreSQL, 0 or 1 on SQLite (bool() reads both)
+        (ChannelPrice._meta.get_field("price"), ChannelPrice._meta.db_table),
+    ]
+    converters = []
+    for index, column in enumerate(columns):
+        if column is None:
+            continue
+        field, table = column
+        col = field.get_col(table)
+        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if found:
+            converters.append((index, tuple(found), col))
+    width = len(variant_fields)
+    return _Layout(
+        variant_names=tuple(field.attname for field in variant_fields),
+        product_names=tuple(field.attname for field in product_fields),
+        width=width,
+        sku=variant_fields.index(Variant._meta.get_field("sku")),
+        variant_active=variant_fields.index(Variant._meta.get_field("is_active")),
+        product_active=width + product_fields.index(Product._meta.get_field("is_active")),
+        converters=tuple(converters),
+    )
+
+
+def _read_sellable(skus: list[str], channel_id: int) -> list[Sellable]:
+    """One query on the primary for `skus` on the channel."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(_sellable_sql(len(skus)), [channel_id, channel_id, *skus])
+        rows = cursor.fetchall()
+    layout = _layout()
+    products: dict[Any, tuple[Any, ...]] = {}  # the variants of one product share its values
+    read = []
+    for row in rows:
+        values = list(row)
+        for index, converters, col in layout.converters:
+            for converter in converters:
+                values[index] = converter(values[index], col, connection)
+        product_values = products.setdefault(values[layout.width], tuple(values[layout.width : -2]))
+        read.append(
+            Sellable(
+                sku=values[layout.sku],
+                variant_values=tuple(values[: layout.width]),
+                product_values=product_values,
+                is_sold=bool(values[layout.variant_active] and values[layout.product_active] and values[-2]),
+                channel_price=values[-1],
+            )
+        )
+    return read
+
+
+def sellable(skus: Iterable[str], channel: Channel) -> dict[str, Sellable]:
+    """The variants of `skus` as `channel` sells them, by SKU (an unknown SKU is left out).
+
+    Each process keeps what it read, per channel and SKU, under the token
+    VARIANTS (omni.versions): an order of SKUs already held costs no query
+    beyond the tokens' (none inside a `versions.one_read()` block that read
+    them), the others are read in one query. A change of a variant, a
+    product, a channel price or a product's channels gives a new token and the
+    whole map is dropped at the next use; a writer that bypasses the ORM's
+    signals (bulk_create, QuerySet.update, raw SQL, COPY) calls
+    `versions.changed(VARIANTS)` in its transaction. Unknown SKUs are not
+    kept: they are asked again (an order naming one is refused anyway).
+    """
+    held: dict[tuple[int, str], Sellable] = versions.kept(VARIANTS, dict)
+    wanted = list(dict.fromkeys(skus))
+    found = {sku: entry for sku in wanted if (entry := held.get((channel.pk, sku))) is not None}
+    missing = [sku for sku in wanted if sku not in found]
+    if missing:
+        # Read from the primary, as `versions.kept` reads, after the token: what is read is at least as new as
+        # the token it is kept under. The map grows in place (a dict's item assignment is atomic under the GIL);
+        # an entry, once in, is never changed.
+        read = _read_sellable(missing, channel.pk)
+        if len(held) + len(read) > KEPT_VARIANTS_MAX:
+            held.clear()
+        for entry in read:
+            found[entry.sku] = entry
+            if len(read) <= KEPT_VARIANTS_MAX:
+                held[(channel.pk, entry.sku)] = entry
+    return found

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from omni import versions
 from omni.catalog.models import Channel, Location, Product, Variant
+from omni.catalog.selectors import VARIANTS
 from omni.errors import Invalid
 
 
@@ -70,6 +72,7 @@ def create_product(
             Variant.objects.bulk_create(
                 [Variant(product=product, sku=v.sku, color=v.color, size=v.size, price=v.price) for v in variants]
             )
+            versions.changed(VARIANTS)  # bulk_create sends no post_save: the kept variants get a new token here
     except IntegrityError as exc:  # a concurrent request took the code or a SKU
         raise Invalid("The product code or a SKU was taken meanwhile.", {"code": ["Taken."]}) from exc
     return product

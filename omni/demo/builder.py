@@ -10,6 +10,7 @@ from django.db import models
 
 from customers.models import Customer, Identifier
 from inventory.models import StockLevel, StockMovement
+from omni import versions
 from omni.catalog.models import (
     Channel,
     ChannelPrice,
@@ -17,6 +18,7 @@ from omni.catalog.models import (
     Product,
     Variant,
 )
+from omni.catalog.selectors import PLACES, VARIANTS
 from omni.demo.catalogue import CatalogueStory
 from omni.demo.customers import CustomersStory
 from omni.demo.data import (
@@ -77,6 +79,10 @@ class DemoBuilder(
             self.stock()
             self.customers()
             self.writer.finish(written)
+            # The catalogue and the network were written past the models' signals (COPY or executemany): what a
+            # process keeps of them gets a new token, in this transaction, so the sales below read them anew.
+            versions.changed(VARIANTS)
+            versions.changed(PLACES)
         finally:
             self.writer.close()
         self.settings_of_the_year()
