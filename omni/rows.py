@@ -37,7 +37,7 @@ def builder(model: type[M], connection_alias: str = "default") -> Callable[[Sequ
     steps = []
     for index, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if converters:
             steps.append((index, converters, column))
 
@@ -47,7 +47,7 @@ def builder(model: type[M], connection_alias: str = "default") -> Callable[[Sequ
         for index, converters, column in steps:
             for converter in converters:
                 values[index] = converter(values[index], column, connection)
-        return model.from_db(connection_alias, None, values)
+        return model.from_db(connection_alias, None, values)  # type: ignore[arg-type]  # None: every field
 
     return build
 
