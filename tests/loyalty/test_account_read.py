@@ -18,10 +18,10 @@ def fields(account: LoyaltyAccount) -> dict:
 
 
 def test_a_known_account_comes_back_with_its_tier_in_one_statement():
-    gold = Tier.objects.create(code="gold", name="Gold", min_spend=Decimal("500"), earn_multiplier=Decimal("1.50"))
+    black = Tier.objects.create(code="black", name="Black", min_spend=Decimal("500"), earn_multiplier=Decimal("1.50"))
     opened = services.open_account(customer=CustomerFactory())
     LoyaltyAccount.objects.filter(pk=opened.pk).update(
-        tier=gold, balance=120, debt=3, lifetime_points=400, rolling_spend=Decimal("612.40")
+        tier=black, balance=120, debt=3, lifetime_points=400, rolling_spend=Decimal("612.40")
     )
 
     with CaptureQueriesContext(connection) as queries:
@@ -30,7 +30,7 @@ def test_a_known_account_comes_back_with_its_tier_in_one_statement():
 
     assert len(queries.captured_queries) == 1
     assert fields(account) == fields(LoyaltyAccount.objects.get(pk=opened.pk))
-    assert (tier.pk, tier.code, tier.earn_multiplier) == (gold.pk, "gold", Decimal("1.50"))
+    assert (tier.pk, tier.code, tier.earn_multiplier) == (black.pk, "black", Decimal("1.50"))
     assert account._state.adding is False and account._state.db == "default"
 
 
