@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from loyalty import services as loyalty
 from loyalty.models import EarningRule, LedgerEntry
@@ -104,3 +105,21 @@ def test_a_till_sale_through_the_api_stays_within_its_query_budget(api, network,
             "/api/v1/orders/", {**body, "external_id": "R-2"}, format="json", HTTP_IDEMPOTENCY_KEY="till-7-0042"
         )
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_in_its_own_transaction_identifies_in_one_statement_without_a_savepoint(network):
+    stock(network["milano"], network["shirt"], 10)
+    till = Channel.objects.get(code="store")
+    sell(network, "R-1", till)
+
+    with CaptureQueriesContext(connection) as queries:
+        order = sell(network, "R-2", till)
+
+    sent = [query["sql"] for query in queries.captured_queries]
+    sent = sent[: next(i for i, sql in enumerate(sent) if sql.startswith(("INSERT", "WITH")))]  # before the writes
+    reads = [index for index, sql in enumerate(sent) if "customers_identifier" in sql]
+    assert len(reads) == 1 and "customers_customer" in sent[reads[0]], sent  # identifiers and holder at once
+    around = sent[reads[0] - 1 : reads[0] + 2]
+    assert not [sql for sql in around if "SAVEPOINT" in sql], around  # identify's retry is record_order's
+    assert order.customer.email == "anna@example.it"
