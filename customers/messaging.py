@@ -24,7 +24,7 @@ separate concern from who the customer is, with its own backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -78,8 +78,11 @@ def tell(
     E-mail when the customer has an address (and the consent its kind
     needs); SMS, for the kinds that go by SMS, when they have a phone
     number. `render(channel)` gives the subject and the text; it is called
-    only for a message that will be written, so a sale to a customer who
-    receives nothing costs one query here. Returns the messages written.
+    only for a message that will be written. The addresses come first (the
+    profile's, read from the identifiers only where it has none), and a
+    consent is read only for a channel with an address: a sale costs at most
+    the one read of its consent here, none for a customer without an e-mail
+    address. Returns the messages written.
 
     `new_customer`: the caller's transaction created the customer (identify
     said so). Nobody else can write a consent for a row not yet committed,
@@ -93,17 +96,15 @@ def tell(
     if customer is None or customer.erased_at is not None:
         return []
     channels = [MessageChannel.EMAIL, *([MessageChannel.SMS] if kind in SMS_KINDS else [])]
-    purposes = {CONSENT_NEEDED.get((kind, channel)) for channel in channels} - {None}
+    addresses = contact_of(customer, channels=channels)
+    channels = [channel for channel in channels if addresses.get(channel)]  # no address: no consent to ask
+    purposes = {purpose for channel in channels if (purpose := CONSENT_NEEDED.get((kind, channel)))}
     granted = {purpose for purpose in purposes if not new_customer and selectors.consent_granted(customer.pk, purpose)}
-    channels = [channel for channel in channels if CONSENT_NEEDED.get((kind, channel)) in (None, *granted)]
-    if not channels:
-        return []
-    addresses = contact_of(customer)
     written = []
     for channel in channels:
-        to = addresses.get(channel)
-        if not to:
+        if CONSENT_NEEDED.get((kind, channel)) not in (None, *granted):
             continue
+        to = addresses[channel]
         subject, text = render(channel)
         message = Message.objects.create(
             customer=customer,
@@ -120,11 +121,15 @@ def tell(
     return written
 
 
-def contact_of(customer: Customer) -> dict[str, str]:
-    """Where to write: the profile's e-mail and phone, or else the latest e-mail and phone identifiers."""
-    found: dict[str, str] = {MessageChannel.EMAIL: customer.email, MessageChannel.SMS: customer.phone}
+def contact_of(customer: Customer, *, channels: Iterable[str] = tuple(MessageChannel)) -> dict[str, str]:
+    """Where to write on `channels`: the profile's e-mail and phone, or else the latest e-mail and phone identifiers.
+
+    The identifiers are read only when the profile lacks the address of a channel asked for."""
+    profile: dict[str, str] = {MessageChannel.EMAIL: customer.email, MessageChannel.SMS: customer.phone}
+    found: dict[str, str] = {channel: profile[channel] for channel in channels}
     if not all(found.values()):
         kinds = {MessageChannel.EMAIL: IdentifierKind.EMAIL, MessageChannel.SMS: IdentifierKind.PHONE}
+        kinds = {channel: kind for channel, kind in kinds.items() if channel in found}
         rows = Identifier.objects.filter(customer=customer, kind__in=kinds.values()).order_by("-created_at", "-pk")
         latest: dict[str, str] = {}
         for kind, value in rows.values_list("kind", "value"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,9 +34,10 @@ from customers.normalise import normalise_email, normalise_identifier, normalise
 from customers.registry import registry
 from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data, related_rows, segment_members
 from omni import bulk, webhooks
+from omni import rows as db_rows
 from omni.actor import SYSTEM, Actor
-from omni.concurrency import retry_on_conflict
-from omni.errors import Conflict, CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
+from omni.concurrency import retry_on_conflict, whole_transaction_retried
+from omni.errors import Busy, Conflict, CustomerErased, Invalid, MergeNotAllowed, NotFound, PermissionDenied
 from omni.replicas import reads_from_replica
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date")
@@ -124,10 +125,61 @@ def clean_profile(profile: Mapping[str, Any] | None, *, prefix: str = "profile."
     return cleaned
 
 
-def _lock_live(customer_ids: Iterable[int]) -> list[Customer]:
-    """Lock the customers' rows in id order; if one was merged or erased meanwhile, start over."""
+def _held_sql(pairs: int, *, lock: bool) -> str:
+    """The statement of `_held` for `pairs` (kind, value) pairs: the one place its text is chosen per engine."""
+    quote = connection.ops.quote_name
+    ident, cust = Identifier._meta, Customer._meta
+    kind, value = quote(ident.get_field("kind").column), quote(ident.get_field("value").column)
+    holder, pk = quote(ident.get_field("customer").column), quote(cust.pk.column)
+    match = " OR ".join([f"(i.{kind} = %s AND i.{value} = %s)"] * pairs)
+    sql = (
+        f"SELECT {db_rows.columns(Identifier, 'i')}, {db_rows.columns(Customer, 'c')} "
+        f"FROM {quote(ident.db_table)} i JOIN {quote(cust.db_table)} c ON c.{pk} = i.{holder} "
+        f"WHERE {match} ORDER BY c.{pk}, i.{quote(ident.pk.column)}"
+    )
+    if lock and connection.features.has_select_for_update:  # SQLite: one writer at a time, nothing to lock
+        sql += " FOR NO KEY UPDATE OF c" if connection.features.has_select_for_no_key_update else " FOR UPDATE OF c"
+    return sql
+
+
+def _held(cleaned: Sequence[IdentifierIn]) -> tuple[dict[tuple[str, str], Identifier], dict[int, Customer]]:
+    """The stored rows of these identifiers by (kind, value), and their holders by id: one statement.
+
+    When one identifier is given verified, the holders are locked in the
+    same statement (``FOR NO KEY UPDATE``, in id order, the lock order of
+    every write): only a verified identifier names or claims a customer, and
+    every customer `identify` then decides on (the owners merged, the holders
+    of the rows claimed) is one of them. On PostgreSQL a holder that another
+    transaction changed while this one waited for its lock comes back as it
+    is now (merged or erased meanwhile: the caller starts over). Without a
+    verified identifier nothing is locked here: nobody is named, and the
+    stand-in locks what it needs (`_stand_in_for`).
+    """
+    lock = any(item.verified for item in cleaned)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _held_sql(len(cleaned), lock=lock), [part for item in cleaned for part in (item.kind, item.value)]
+        )
+        found = cursor.fetchall()
+    as_identifier, as_customer, split = (
+        db_rows.builder(Identifier),
+        db_rows.builder(Customer),
+        db_rows.width(Identifier),
+    )
+    known: dict[tuple[str, str], Identifier] = {}
+    holders: dict[int, Customer] = {}
+    for row in found:
+        identifier = as_identifier(row[:split])
+        if identifier.customer_id not in holders:
+            holders[identifier.customer_id] = as_customer(row[split:])
+        known[(identifier.kind, identifier.value)] = identifier
+    return known, holders
+
+
+def _live(customer_ids: Iterable[int], holders: Mapping[int, Customer]) -> list[Customer]:
+    """The customers, in id order, as `_held` locked them; if one was merged meanwhile, start over."""
     ids = sorted(set(customer_ids))
-    locked = list(Customer.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    locked = [holders[pk] for pk in ids if pk in holders]
     if len(locked) != len(ids) or any(c.merged_into_id is not None for c in locked):
         raise _Retry()
     return locked
@@ -169,13 +221,24 @@ def identify(
 
     Two calls racing on the same new identifiers end with one customer: the
     unique (kind, value) constraint makes the loser's insert fail, and the
-    loser takes its decision again, in a savepoint, up to MAX_ATTEMPTS times.
+    loser takes its decision again, in a savepoint, up to MAX_ATTEMPTS times;
+    directly in the transaction of an outermost ``retry_on_conflict`` (a sale)
+    there is no savepoint: the loser raises Busy and the whole transaction
+    runs again. The identifiers and their holders are read, and the holders
+    locked, in one statement (`_held`).
     With ``may_merge`` false (a caller without the merge permission), identifiers
     that would merge customers raise PermissionDenied and nothing is written.
     Locks the customers' rows in id order. Raises Invalid, PermissionDenied.
     """
     cleaned = clean_identifiers(identifiers)
     fields = clean_profile(profile)
+    if whole_transaction_retried():
+        # The owner of the transaction (record_order's retry) runs it all again on Busy and keeps nothing of
+        # this attempt: a lost race goes there, and the common case costs no savepoint of its own.
+        try:
+            return _identify_once(cleaned, fields, actor, request_key, may_merge)
+        except (IntegrityError, _Retry) as error:
+            raise Busy() from error
     for attempt in range(MAX_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -296,16 +359,13 @@ def _is_owner(is_verified: bool) -> bool:
 def _identify_once(
     cleaned: list[IdentifierIn], fields: dict[str, Any], actor: Actor, request_key: str, may_merge: bool = True
 ) -> IdentifyResult:
-    match = Q()
-    for item in cleaned:
-        match |= Q(kind=item.kind, value=item.value)
-    known = {(row.kind, row.value): row for row in Identifier.objects.filter(match)}
+    known, holders = _held(cleaned)
     owners, claimed = match_identifiers(cleaned, known)
 
     merged_from: list[int] = []
     created = False
     if owners:
-        locked = _lock_live(owners)
+        locked = _live(owners, holders)
         if len(locked) > 1 and not may_merge:
             raise PermissionDenied(
                 _("These identifiers belong to several customers; merging them needs the permission.")
@@ -316,7 +376,7 @@ def _identify_once(
                 _merge_locked(survivor=survivor, merged=other, actor=actor, request_key=request_key)
                 merged_from.append(other.pk)
     elif claimed:
-        candidates = _lock_live({row.customer_id for row in claimed})
+        candidates = _live({row.customer_id for row in claimed}, holders)
         survivor = min(candidates, key=lambda c: (c.created_at, c.pk))
     elif all((item.kind, item.value) in known for item in cleaned):
         # Every identifier is unverified (a verified one would be in owners or claimed) and held by someone.
@@ -324,7 +384,13 @@ def _identify_once(
         typed = [item for item in cleaned if known[(item.kind, item.value)].customer_id != survivor.pk]
         return IdentifyResult(customer=survivor, created=created, unverified_conflicts=typed, stand_in=True)
     else:
-        survivor = Customer.objects.create(**fields)
+        # The profile it is offered (its e-mail and phone identifiers fill the blanks) is written with it.
+        survivor = Customer(**fields)
+        for name, value in offered_profile(
+            fields, [item for item in cleaned if (item.kind, item.value) not in known]
+        ).items():
+            setattr(survivor, name, value)
+        db_rows.insert([survivor])
         created = True
 
     if survivor.erased_at is not None:  # an erased customer holds no identifiers; this is a lost race
@@ -342,7 +408,7 @@ def _identify_once(
         elif not item.verified and row.customer_id != survivor.pk and row not in claimed:
             conflicts.append(item)
     if new:
-        Identifier.objects.bulk_create(new)
+        db_rows.insert(new)
         for identifier in new:
             for hook in registry.identifier_hooks.get(identifier.kind, {}).values():
                 hook(customer=survivor, value=identifier.value)

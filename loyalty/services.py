@@ -27,6 +27,7 @@ from customers.models import Customer, IdentifierKind
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
 from omni import bulk, statements, webhooks
+from omni import rows as db_rows
 from omni.actor import SYSTEM, Actor
 from omni.errors import Conflict, InsufficientPoints, Invalid
 
@@ -50,7 +51,7 @@ def open_account(*, customer: Customer) -> LoyaltyAccount:
     A new account is one INSERT that gives way to one opened meanwhile by a
     concurrent request (ON CONFLICT DO NOTHING), then read: no savepoint.
     """
-    account = LoyaltyAccount.objects.filter(customer=customer).select_related("tier").first()
+    account = _account_of(customer.pk)
     if account is not None:
         return account
     account = LoyaltyAccount(customer=customer, created_at=timezone.now())  # the model's defaults, written below
@@ -71,9 +72,36 @@ def open_account(*, customer: Customer) -> LoyaltyAccount:
         )
         row = cursor.fetchone()
     if row is None:  # opened by a concurrent request, committed meanwhile
-        return LoyaltyAccount.objects.select_related("tier").get(customer=customer)
+        opened = _account_of(customer.pk)
+        if opened is None:  # pragma: no cover - the conflicting row is committed, so it is there
+            raise LoyaltyAccount.DoesNotExist()
+        return opened
     account.pk = row[0]
     account._state.adding, account._state.db = False, connection.alias
+    return account
+
+
+def _account_sql() -> str:
+    quote = connection.ops.quote_name
+    accounts, tiers = LoyaltyAccount._meta, Tier._meta
+    return (
+        f"SELECT {db_rows.columns(LoyaltyAccount, 'a')}, {db_rows.columns(Tier, 't')} "
+        f"FROM {quote(accounts.db_table)} a LEFT JOIN {quote(tiers.db_table)} t "
+        f"ON t.{quote(tiers.pk.column)} = a.{quote(accounts.get_field('tier').column)} "
+        f"WHERE a.{quote(accounts.get_field('customer').column)} = %s"
+    )
+
+
+def _account_of(customer_id: int) -> LoyaltyAccount | None:
+    """The customer's account with its tier (the order reads `account.tier`), in one plain SELECT; None if none."""
+    with connection.cursor() as cursor:
+        cursor.execute(_account_sql(), [customer_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = db_rows.width(LoyaltyAccount)
+    account = db_rows.builder(LoyaltyAccount)(row[:split])
+    account.tier = db_rows.builder(Tier)(row[split:]) if account.tier_id is not None else None
     return account
 
 

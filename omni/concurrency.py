@@ -35,12 +35,19 @@ a victim; SQLite reports a locked database) is not the caller's fault:
 by a caller it cannot retry alone, so it raises ``Busy`` at once and the
 caller that owns the transaction (the outermost service, or the API's
 idempotency middleware) runs it again.
+
+While the outermost ``retry_on_conflict`` runs its transaction,
+``whole_transaction_retried()`` is true in that transaction's own block (no
+savepoint between): a step there that meets a collision may raise ``Busy``
+instead of retrying alone under a savepoint of its own, since the owner runs
+everything again and nothing of the failed attempt is kept (``identify``).
 """
 
 from __future__ import annotations
 
 import functools
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -68,6 +75,20 @@ def is_retryable(error: BaseException) -> bool:
     return "database is locked" in str(error)
 
 
+_owner = threading.local()  # .running: an outermost retry_on_conflict of this thread is running its function
+
+
+def whole_transaction_retried() -> bool:
+    """Whether a collision here makes the owning ``retry_on_conflict`` run the whole transaction again.
+
+    True only directly in the outermost atomic block opened under it: a
+    caller's savepoint between them may catch what is raised, so a step
+    below one keeps its own savepoint.
+    """
+    connection = transaction.get_connection()
+    return bool(getattr(_owner, "running", False)) and len(connection.atomic_blocks) == 1
+
+
 def pause(attempt: int) -> None:
     """A short random pause, longer after each attempt, so the colliding transactions do not meet again."""
     time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
@@ -86,7 +107,9 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
                     raise Busy() from error
                 raise
         attempts = max(1, settings.DB_RETRY_ATTEMPTS)
+        outer = getattr(_owner, "running", False)
         for attempt in range(attempts):
+            _owner.running = True
             try:
                 return func(*args, **kwargs)
             except (DatabaseError, Busy) as error:
@@ -94,7 +117,9 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
                     raise
                 if attempt == attempts - 1:
                     raise Busy() from error
-                pause(attempt)
+            finally:
+                _owner.running = outer
+            pause(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
