@@ -6,6 +6,7 @@ import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -126,6 +127,8 @@ def allocate(
         raise Invalid("Carry out needs the selling store.", {"location": ["Required for carry out."]})
     if fulfilment in (CLICK_AND_COLLECT, SHIP_TO_STORE) and pickup_location is None:
         raise Invalid("This fulfilment needs a pick-up store.", {"pickup_location": ["Required."]})
+    if not lines:
+        return []  # an order of gift cards alone takes no stock
     if prefer_warehouses is None:
         prefer_warehouses = prefers_warehouses()
     if near is None and pickup_location is not None:
@@ -208,18 +211,19 @@ def _locations() -> dict[int, Location]:
 _ROW = ("id", "location", "variant", "on_hand", "reserved", "safety_stock")
 
 
-def _candidates_sql(variant_ids: Sequence[int], location_id: int | None) -> tuple[str, list[int | object]]:
+def _candidates_sql(variant_ids: Sequence[int], location_id: int | None) -> tuple[str, list[Any]]:
     """The read of the stock rows of these variants (at one location, or at all) with the units of their lapsed
     holds (available.py's term): the same text on every engine."""
     meta = StockLevel._meta
-    columns = ", ".join(f"s.{meta.get_field(name).column}" for name in _ROW)
+    column = {field.name: field.column for field in meta.concrete_fields}
     lapsed, params = lapsed_sql("s")
-    where = f"s.{meta.get_field('variant').column} IN ({', '.join(['%s'] * len(variant_ids))})"
+    where = f"s.{column['variant']} IN ({', '.join(['%s'] * len(variant_ids))})"
     params = [*params, *variant_ids]
     if location_id is not None:
-        where += f" AND s.{meta.get_field('location').column} = %s"
+        where += f" AND s.{column['location']} = %s"
         params.append(location_id)
-    return f"SELECT {columns}, {lapsed} FROM {meta.db_table} AS s WHERE {where}", params
+    selected = ", ".join(f"s.{column[name]}" for name in _ROW)
+    return f"SELECT {selected}, {lapsed} FROM {meta.db_table} AS s WHERE {where}", params
 
 
 def _candidates(
