@@ -16,6 +16,13 @@ SQLite has no data-modifying CTEs: there the same UPDATE ... RETURNING runs
 alone, and the same INSERT ... SELECT reads `moved` from the row it
 returned (two statements, three with a hold).
 
+A change may name its row by (location, variant) instead of its id, for a
+caller that knows the row without having read it (a carry out takes from
+the selling store): then the guard also asks the location to be active, and
+a missing row, like an inactive store, gives nothing. Such a change may
+serve several lines of the same variant: one UPDATE for their sum, one
+movement a line.
+
 The bulk forms (bulk.py: take_many, reserve_many, restock_many) send the
 same UPDATE (`update_sql`) with their changes from unnest(...) arrays.
 
@@ -36,6 +43,7 @@ from inventory.models import Reservation, ReservationStatus, StockLevel, StockMo
 from inventory.services.stock import REASON_MAX_LENGTH, Step
 from omni import bulk
 from omni.actor import Actor
+from omni.catalog.models import Location
 
 # Columns an INSERT ... SELECT takes from the stock row the UPDATE returned.
 FROM_ROW = ("location_id", "variant_id")
@@ -47,14 +55,21 @@ class Change:
 
     With `hold_for_order`, the change also writes an active hold of that order
     (no expiry) for the same units: the hold of an order's reserved line.
+
+    With `at` (location id, variant id) instead of `level_id`, the row is the
+    one of that pair, and only while its location is active. `parts` are then
+    the units of each movement (they sum to `quantity`): one movement a line
+    when several lines of one variant change the row at once.
     """
 
     step: Step
-    level_id: int
+    level_id: int | None
     quantity: int
     reason: str
     actor: Actor
     hold_for_order: int | None = None
+    at: tuple[int, int] | None = None
+    parts: tuple[int, ...] = ()
 
 
 def update_sql(condition: str, *, source: str, match: str) -> str:
@@ -80,15 +95,30 @@ def condition_sql(step: Step, *, on_hand_only: bool = False) -> tuple[str, list[
     return step.guard_sql("s", "v.need")
 
 
-def guarded_update_sql(step: Step, quantity: int, *, now: datetime, level_id: int) -> tuple[str, list[Any]]:
-    """The guarded UPDATE ... RETURNING of `step` for `quantity` units on the stock row `level_id`."""
+def guarded_update_sql(
+    step: Step, quantity: int, *, now: datetime, level_id: int | None = None, at: tuple[int, int] | None = None
+) -> tuple[str, list[Any]]:
+    """The guarded UPDATE ... RETURNING of `step` for `quantity` units on the stock row `level_id`, or on the row
+    of `at` (location id, variant id) while that location is active."""
     condition, condition_params = condition_sql(step)
-    source = (
-        "(SELECT CAST(%s AS bigint) AS level_id, CAST(%s AS integer) AS on_hand_delta, "
-        "CAST(%s AS integer) AS reserved_delta, CAST(%s AS integer) AS need) AS v"
+    deltas = [step.on_hand * quantity, step.reserved * quantity, quantity]
+    figures = "CAST(%s AS integer) AS on_hand_delta, CAST(%s AS integer) AS reserved_delta, CAST(%s AS integer) AS need"
+    if at is None:
+        source = f"(SELECT CAST(%s AS bigint) AS level_id, {figures}) AS v"
+        return update_sql(condition, source=source, match="s.id = v.level_id"), [
+            now,
+            level_id,
+            *deltas,
+            *condition_params,
+        ]
+    location = Location._meta
+    active = location.get_field("is_active").column
+    source = f"(SELECT CAST(%s AS bigint) AS at_location, CAST(%s AS bigint) AS of_variant, {figures}) AS v"
+    match = (
+        "s.location_id = v.at_location AND s.variant_id = v.of_variant AND EXISTS (SELECT 1 FROM "
+        f"{location.db_table} AS l WHERE l.{location.pk.column} = v.at_location AND l.{active})"
     )
-    changes = [level_id, step.on_hand * quantity, step.reserved * quantity, quantity]
-    return update_sql(condition, source=source, match="s.id = v.level_id"), [now, *changes, *condition_params]
+    return update_sql(condition, source=source, match=match), [now, *at, *deltas, *condition_params]
 
 
 def insert_from_moved_sql(model: type[Model], values: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -118,7 +148,7 @@ def insert_from_moved_sql(model: type[Model], values: dict[str, Any]) -> tuple[s
 
 
 def _writes(change: Change, now: datetime) -> list[tuple[str, list[Any]]]:
-    """The INSERTs of a change, fed by `moved`: its movement, then its hold if any."""
+    """The INSERTs of a change, fed by `moved`: its movements (one a part), then its hold if any."""
     step, quantity = change.step, change.quantity
     user_id, api_client_id = bulk.attribution(change.actor)
     who = {"user_id": user_id, "api_client_id": api_client_id}
@@ -128,14 +158,15 @@ def _writes(change: Change, now: datetime) -> list[tuple[str, list[Any]]]:
             StockMovement,
             {
                 "kind": step.kind,
-                "on_hand_delta": step.on_hand * quantity,
-                "reserved_delta": step.reserved * quantity,
+                "on_hand_delta": step.on_hand * part,
+                "reserved_delta": step.reserved * part,
                 "quarantined_delta": 0,
                 "reason": reason,
                 "created_at": now,
                 **who,
             },
         )
+        for part in change.parts or (quantity,)
     ]
     if change.hold_for_order is not None:
         writes.append(
@@ -162,7 +193,9 @@ def apply(change: Change, *, now: datetime) -> int | None:
 
     None: the row holds too little now (or is gone), and nothing was written.
     """
-    update, params = guarded_update_sql(change.step, change.quantity, now=now, level_id=change.level_id)
+    if change.parts and sum(change.parts) != change.quantity:
+        raise ValueError("The parts of a change must sum to its quantity.")
+    update, params = guarded_update_sql(change.step, change.quantity, now=now, level_id=change.level_id, at=change.at)
     writes = _writes(change, now)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

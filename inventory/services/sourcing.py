@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.available import available, lapsed_expression
+from inventory.available import available, lapsed_sql
 from inventory.models import StockLevel
 from inventory.services import guarded
 from inventory.services.stock import RESERVE, TAKE, _check_quantity, _insufficient, announce_availability
 from omni.actor import SYSTEM, Actor
 from omni.catalog.models import Location, LocationKind, Variant
+from omni.catalog.selectors import Places, places
 from omni.errors import InsufficientStock, Invalid
 
 CARRY_OUT = "carry_out"
@@ -105,7 +108,11 @@ def allocate(
 
     Call inside the caller's transaction: when a line cannot be served this
     raises InsufficientStock naming the SKU, and the caller's rollback undoes
-    the lines already served. The plan is made from a plain read; each planned
+    the lines already served. A carry out whose lines are all of one variant
+    needs no plan: the selling store's row gives their units in one guarded
+    statement (`_take_at_store`), and only when it cannot does the order go
+    the way of the others, whose answer is the one given. The plan is made
+    from a plain read (`_candidates`); each planned
     row then changes by one guarded statement (inventory/services/guarded.py),
     in primary-key order. If a row can no longer give its units (the stock
     moved since the read), nothing of that plan stays written and the plan is
@@ -120,11 +127,17 @@ def allocate(
         raise Invalid("Carry out needs the selling store.", {"location": ["Required for carry out."]})
     if fulfilment in (CLICK_AND_COLLECT, SHIP_TO_STORE) and pickup_location is None:
         raise Invalid("This fulfilment needs a pick-up store.", {"pickup_location": ["Required."]})
+    if not lines:
+        return []  # an order of gift cards alone takes no stock
     if prefer_warehouses is None:
         prefer_warehouses = prefers_warehouses()
     if near is None and pickup_location is not None:
         near = (float(pickup_location.latitude), float(pickup_location.longitude))
 
+    if fulfilment == CARRY_OUT and selling_location is not None:
+        taken = _take_at_store(lines, selling_location, order_id=order_id, actor=actor)
+        if taken is not None:
+            return taken
     for _attempt in range(3):
         found = _candidates({line.variant.pk for line in lines}, fulfilment, selling_location)
         plan = _plan(
@@ -146,22 +159,96 @@ def allocate(
     raise InsufficientStock("Stock kept changing while the order was sourced; try again.")
 
 
+def _take_at_store(
+    lines: Sequence[LineNeed], store: Location, *, order_id: int | None, actor: Actor
+) -> list[Allocated] | None:
+    """A carry out of one variant without reading first: None when it cannot be made so (nothing written).
+
+    A carry out takes from the selling store only, so its one stock row is
+    known: one guarded statement (guarded.py, the row named by location and
+    variant, the store active) takes the units of every line and writes a
+    movement a line. None for lines of several variants (their rows change
+    in primary-key order, which only a read tells) and when the row cannot
+    give (missing, the store inactive, too few units not held): the caller
+    then plans from a read, which names the line that cannot be served
+    exactly as before. A guarded UPDATE that changes no row writes nothing
+    and does not abort the transaction, so no savepoint is needed.
+    """
+    if not lines or any(line.variant.pk != lines[0].variant.pk for line in lines):
+        return None
+    variant = lines[0].variant
+    quantities = tuple(line.quantity for line in lines)
+    reason = f"order {order_id}" if order_id is not None else CARRY_OUT
+    change = guarded.Change(
+        TAKE,
+        None,
+        sum(quantities),
+        reason,
+        actor,
+        at=(store.pk, variant.pk),
+        parts=quantities if len(lines) > 1 else (),
+    )
+    if guarded.apply(change, now=timezone.now()) is None:
+        return None
+    announce_availability((store.pk, line.variant.pk, TAKE.on_hand * line.quantity, 0) for line in lines)
+    return [Allocated(line.variant, store, line.quantity, taken=True) for line in lines]
+
+
+# The kept places (omni.catalog.selectors) and their locations by id, made once for each Places read.
+_by_id: tuple[Places, dict[int, Location]] | None = None
+
+
+def _locations() -> dict[int, Location]:
+    """Every location by id, from the channels and locations this process keeps (read, never changed)."""
+    global _by_id
+    kept = places()
+    held = _by_id
+    if held is None or held[0] is not kept:
+        held = _by_id = (kept, {location.pk: location for location in kept.locations.values()})
+    return held[1]
+
+
+_ROW = ("id", "location", "variant", "on_hand", "reserved", "safety_stock")
+
+
+def _candidates_sql(variant_ids: Sequence[int], location_id: int | None) -> tuple[str, list[Any]]:
+    """The read of the stock rows of these variants (at one location, or at all) with the units of their lapsed
+    holds (available.py's term): the same text on every engine."""
+    meta = StockLevel._meta
+    column = {field.name: field.column for field in meta.concrete_fields}
+    lapsed, params = lapsed_sql("s")
+    where = f"s.{column['variant']} IN ({', '.join(['%s'] * len(variant_ids))})"
+    params = [*params, *variant_ids]
+    if location_id is not None:
+        where += f" AND s.{column['location']} = %s"
+        params.append(location_id)
+    selected = ", ".join(f"s.{column[name]}" for name in _ROW)
+    return f"SELECT {selected}, {lapsed} FROM {meta.db_table} AS s WHERE {where}", params
+
+
 def _candidates(
     variant_ids: Iterable[int], fulfilment: str, selling_location: Location | None
 ) -> dict[int, list[tuple[int, Location, int]]]:
-    """(row id, location, units usable) per variant, from one plain query over active locations (no lock)."""
-    rows = StockLevel.objects.filter(variant_id__in=list(variant_ids), location__is_active=True).select_related(
-        "location"
-    )
-    if fulfilment == CARRY_OUT:
-        rows = rows.filter(location=selling_location)
-    elif fulfilment == SHIP_TO_HOME:
-        rows = rows.filter(location__ships_to_customers=True)
+    """(row id, location, units usable) per variant over active locations, from one plain read (no lock).
+
+    The stock rows alone are read; their locations are the ones this process
+    keeps (omni.catalog.selectors.places), so no join builds them again.
+    """
+    at_store = selling_location.pk if fulfilment == CARRY_OUT and selling_location is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(*_candidates_sql(sorted(set(variant_ids)), at_store))
+        rows = cursor.fetchall()
+    locations = _locations()
     found: dict[int, list[tuple[int, Location, int]]] = {}
-    for row in rows.annotate(lapsed=lapsed_expression()):
-        usable = _usable(row.on_hand, row.reserved, row.safety_stock, row.lapsed, fulfilment)
+    for level_id, location_id, variant_id, on_hand, reserved, safety_stock, lapsed in rows:
+        location = locations.get(location_id)
+        if location is None or not location.is_active:
+            continue
+        if fulfilment == SHIP_TO_HOME and not location.ships_to_customers:
+            continue
+        usable = _usable(on_hand, reserved, safety_stock, lapsed, fulfilment)
         if usable > 0:
-            found.setdefault(row.variant_id, []).append((row.pk, row.location, usable))
+            found.setdefault(variant_id, []).append((level_id, location, usable))
     return found
 
 
@@ -276,10 +363,13 @@ def _apply(plan: _Plan, *, fulfilment: str, order_id: int | None, actor: Actor) 
         (location.pk, line.variant.pk, step.on_hand * quantity, step.reserved * quantity)
         for line, _level_id, location, quantity in plan
     )
+    copies: dict[int, Location] = {}  # the kept locations are shared by the process: the answer hands out copies
+    for _line, _level_id, location, _quantity in plan:
+        copies.setdefault(location.pk, copy.copy(location))
     return [
         Allocated(
             line.variant,
-            location,
+            copies[location.pk],
             quantity,
             taken=fulfilment == CARRY_OUT,
             reservation_id=ids[index] if hold_for_order is not None else None,

@@ -12,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from inventory import services
 from inventory.models import Reservation, StockMovement
 from inventory.services import LineNeed, sourcing
+from omni import versions
 from omni.catalog.models import LocationKind
+from omni.catalog.selectors import places
 from omni.errors import InsufficientStock
 from tests.factories import LocationFactory, OrderFactory, VariantFactory
 from tests.inventory.conftest import level_of, stock
@@ -65,24 +67,34 @@ def statements(fn) -> list[str]:
 
 
 @pytest.mark.postgres_only("data-modifying CTEs: SQLite runs the same change as two statements")
-def test_a_carry_out_is_one_plain_read_and_one_statement_per_row(store, shirt):
+def test_a_carry_out_of_several_variants_is_one_plain_read_and_one_statement_per_row(store, shirt):
+    other = VariantFactory(sku="OTHER")
     stock(store, shirt, 5)
-    with transaction.atomic():
+    stock(store, other, 5)
+    places()  # the process keeps the locations: an order through the API reads their token with the rules'
+    with transaction.atomic(), versions.one_read():
+        versions.tokens()
         sent = statements(
-            lambda: services.allocate(lines=[LineNeed(shirt, 2)], fulfilment="carry_out", selling_location=store)
+            lambda: services.allocate(
+                lines=[LineNeed(shirt, 2), LineNeed(other, 1)], fulfilment="carry_out", selling_location=store
+            )
         )
-    assert len(sent) == 2, sent  # it was a locked read, the update and the movement's insert
-    read, change = sent
-    assert "FOR UPDATE" not in read
-    assert change.startswith("WITH moved AS (UPDATE") and "INSERT INTO inventory_stockmovement" in change
-    assert (level_of(store, shirt).on_hand, StockMovement.objects.filter(kind="sale").count()) == (3, 1)
+    # the read, then a savepoint around the two rows' changes (it was a locked read, then updates and inserts)
+    assert len(sent) == 5, [sql[:60] for sql in sent]
+    read, _savepoint, *changes, _release = sent
+    assert "FOR UPDATE" not in read and "JOIN" not in read
+    for change in changes:
+        assert change.startswith("WITH moved AS (UPDATE") and "INSERT INTO inventory_stockmovement" in change
+    assert (level_of(store, shirt).on_hand, StockMovement.objects.filter(kind="sale").count()) == (3, 2)
 
 
 @pytest.mark.postgres_only("data-modifying CTEs: SQLite runs the same change as three statements")
 def test_an_order_hold_rides_in_the_same_statement_as_its_stock_change_and_movement(store, warehouse, shirt):
     stock(warehouse, shirt, 5)
     order = OrderFactory()
-    with transaction.atomic():
+    places()  # kept by the process, their token read with the rules' (as an order through the API does)
+    with transaction.atomic(), versions.one_read():
+        versions.tokens()
         sent = statements(
             lambda: services.allocate(lines=[LineNeed(shirt, 2)], fulfilment="ship_to_home", order_id=order.pk)
         )
@@ -117,16 +129,21 @@ def test_rows_change_in_primary_key_order_whatever_the_order_of_the_lines(store)
 
 
 def test_a_carry_out_whose_stock_was_sold_meanwhile_is_planned_again_and_refused(monkeypatch, store, shirt):
+    # Two variants: a carry out of one variant is not planned (test_carry_out_without_a_read.py).
+    other = VariantFactory(sku="OTHER")
     stock(store, shirt, 5)
+    stock(store, other, 5)
     plans = stock_moves_after_the_plan(
         monkeypatch, lambda: services.take(location=store, variant=shirt, quantity=3, reason="another till")
     )
     with transaction.atomic():
         with pytest.raises(InsufficientStock, match="SHIRT-RED-M at MI-DUOMO"):
-            services.allocate(lines=[LineNeed(shirt, 3)], fulfilment="carry_out", selling_location=store)
+            services.allocate(
+                lines=[LineNeed(shirt, 3), LineNeed(other, 1)], fulfilment="carry_out", selling_location=store
+            )
         assert len(plans) == 2
         # nothing of the order was written, and the caller's transaction goes on
-        assert level_of(store, shirt).on_hand == 2
+        assert (level_of(store, shirt).on_hand, level_of(store, other).on_hand) == (2, 5)
         assert list(StockMovement.objects.filter(kind="sale").values_list("reason", flat=True)) == ["another till"]
     assert ledger_matches()
 
@@ -170,7 +187,9 @@ def test_a_split_plan_whose_later_row_fails_takes_nothing_from_the_rows_before_i
 
 
 def test_stock_that_keeps_moving_is_refused_after_three_plans_with_nothing_written(monkeypatch, store, shirt):
+    other = VariantFactory(sku="OTHER")  # two variants: a carry out of one variant is not planned
     stock(store, shirt, 9)
+    stock(store, other, 9)
     read = sourcing._candidates
     first: list = []
 
@@ -183,8 +202,10 @@ def test_stock_that_keeps_moving_is_refused_after_three_plans_with_nothing_writt
     monkeypatch.setattr(sourcing, "_candidates", first_figures)
     plans = stock_moves_after_the_plan(monkeypatch, lambda: services.take(location=store, variant=shirt, quantity=4))
     with pytest.raises(InsufficientStock, match="kept changing"):
-        services.allocate(lines=[LineNeed(shirt, 6)], fulfilment="carry_out", selling_location=store)
+        services.allocate(
+            lines=[LineNeed(shirt, 6), LineNeed(other, 1)], fulfilment="carry_out", selling_location=store
+        )
     assert len(plans) == 3
-    assert level_of(store, shirt).on_hand == 5  # the other sale, and nothing of this order
+    assert (level_of(store, shirt).on_hand, level_of(store, other).on_hand) == (5, 9)  # the other sale only
     assert StockMovement.objects.filter(kind="sale").count() == 1
     assert ledger_matches()
