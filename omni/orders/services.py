@@ -40,7 +40,7 @@ from loyalty.pricing import (
     quote_basket,
     terms_at,
 )
-from omni import bulk, outbox, webhooks
+from omni import bulk, outbox, versions, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog import services as catalog
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
@@ -237,6 +237,7 @@ def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
 @_duplicate_receipt_refused
 @retry_on_conflict
 @transaction.atomic
+@versions.one_read()  # the rules', variants' and places' tokens read once per attempt, whoever calls
 def record_order(
     *,
     channel: Channel,

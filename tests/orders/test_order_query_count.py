@@ -131,3 +131,25 @@ def test_a_sale_in_its_own_transaction_identifies_in_one_statement_without_a_sav
     around = sent[reads[0] - 1 : reads[0] + 2]
     assert not [sql for sql in around if "SAVEPOINT" in sql], around  # identify's retry is record_order's
     assert order.customer.email == "anna@example.it"
+
+
+def test_a_click_and_collect_order_reads_the_tokens_of_what_it_keeps_once(network):
+    """The rules, the variants (pricing) and the places (sourcing) are kept per process behind tokens; one
+    order, whoever calls record_order, reads every token with one query."""
+    stock(network["roma"], network["shirt"], 10)
+    web = Channel.objects.get(code="web")
+
+    def collect(external_id: str):
+        return services.record_order(
+            channel=web,
+            external_id=external_id,
+            fulfilment=services.FulfilmentIn(type="click_and_collect", pickup_location=network["milano"]),
+            lines=[LineIn("CAM-ROSSA-M", 1)],
+            payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
+        )
+
+    collect("W-1")
+    with CaptureQueriesContext(connection) as queries:
+        collect("W-2")
+    tokens = [query["sql"] for query in queries.captured_queries if "omni_version" in query["sql"]]
+    assert len(tokens) == 1, tokens
