@@ -222,7 +222,7 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     for_sale = list(Variant.objects.filter(product__channels__code="store", is_active=True).order_by("pk")[:clients])
     if web_variant is None or store is None or till is None or len(for_sale) < clients:
         return []
-    network_of(web_variant, 20 if smoke else LOCATIONS)
+    network_of(web_variant, 20 if smoke else LOCATIONS[0])  # the smaller of the two sizes
     prices = {}
     for variant in for_sale:
         inventory.count(location=store, variant=variant, on_hand=1_000_000, reason="load test")
