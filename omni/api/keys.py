@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
-from typing import Any
 
 from django.db import connections, router
 
+from omni import rows
 from omni.models import ApiClient
 
 KEY_START = "omni_"
@@ -34,26 +33,6 @@ def create_client(*, name: str, scopes: list[str], rate_limit: str = "") -> tupl
     return client, key
 
 
-def _row_to_client(alias: str) -> Callable[[tuple[Any, ...]], ApiClient]:
-    """A row of ApiClient's columns, in field order, into the client: the ORM's converters, then from_db()."""
-    connection = connections[alias]
-    steps = []
-    for index, field in enumerate(ApiClient._meta.concrete_fields):
-        column = field.get_col(ApiClient._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        if converters:
-            steps.append((index, converters, column))
-
-    def build(row: tuple[Any, ...]) -> ApiClient:
-        values = list(row)
-        for index, converters, column in steps:
-            for converter in converters:
-                values[index] = converter(values[index], column, connection)
-        return ApiClient.from_db(alias, None, values)
-
-    return build
-
-
 def client_for_key(key: str) -> ApiClient | None:
     """The active client that owns `key`, or None."""
     parts = key.split("_")
@@ -67,7 +46,7 @@ def client_for_key(key: str) -> ApiClient | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    client = _row_to_client(alias)(row)
+    client = rows.builder(ApiClient, alias)(row)  # the ORM's converters, then from_db()
     if not hmac.compare_digest(client.key_hash, hash_key(key)):
         return None
     return client
