@@ -24,7 +24,7 @@ separate concern from who the customer is, with its own backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -50,6 +50,12 @@ CONSENT_NEEDED: dict[tuple[str, str], str] = {
 }
 
 
+def consent_needed(kind: str) -> str:
+    """The consent the e-mail of a message of `kind` needs ("" when none): what a caller that locks the customer
+    anyway (a sale, for its receipt) asks identify to read along."""
+    return CONSENT_NEEDED.get((kind, MessageChannel.EMAIL), "")
+
+
 def max_attempts() -> int:
     return int(getattr(settings, "MESSAGE_MAX_ATTEMPTS", 5))
 
@@ -72,6 +78,7 @@ def tell(
     order_id: int | None = None,
     reference: str = "",
     new_customer: bool = False,
+    consents: Mapping[str, bool | None] | None = None,
 ) -> list[Message]:
     """Write the messages `customer` is to receive about this and send them after the commit.
 
@@ -99,7 +106,13 @@ def tell(
     addresses = contact_of(customer, channels=channels)
     channels = [channel for channel in channels if addresses.get(channel)]  # no address: no consent to ask
     purposes = {purpose for channel in channels if (purpose := CONSENT_NEEDED.get((kind, channel)))}
-    granted = {purpose for purpose in purposes if not new_customer and selectors.consent_granted(customer.pk, purpose)}
+    known = consents or {}
+    granted = {
+        purpose
+        for purpose in purposes
+        if not new_customer
+        and (known[purpose] if purpose in known else selectors.consent_granted(customer.pk, purpose))
+    }
     written = []
     for channel in channels:
         if CONSENT_NEEDED.get((kind, channel)) not in (None, *granted):
