@@ -96,9 +96,16 @@ def tell(
     and identify writes none, so they have none: nothing is read. For any
     other customer the read stays, after the caller locked the customer's
     row (identify, lock_survivor): consents change under that same lock, so
-    what is read then holds until the commit. It cannot ride along with the
-    locking statement itself, whose snapshot was taken before it waited for
-    the lock and would miss a withdrawal committed meanwhile.
+    what is read then holds until the commit.
+
+    `consents`: choices the caller already read under that lock (purpose ->
+    latest choice, None: never asked), which are not read again. A sale's
+    identify reads the one `consent_needed` names in its locking statement,
+    at no trip of its own, whether or not the customer has an address; it is
+    used here, for a channel with an address, as a read here would be. That
+    read is made once the lock is held (`customers.selectors.latest_consent_sql`):
+    read beside the locking, from the snapshot the statement took before it
+    waited, it would miss a withdrawal committed meanwhile.
     """
     if customer is None or customer.erased_at is not None:
         return []
