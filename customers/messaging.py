@@ -24,7 +24,7 @@ separate concern from who the customer is, with its own backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -50,6 +50,12 @@ CONSENT_NEEDED: dict[tuple[str, str], str] = {
 }
 
 
+def consent_needed(kind: str) -> str:
+    """The consent the e-mail of a message of `kind` needs ("" when none): what a caller that locks the customer
+    anyway (a sale, for its receipt) asks identify to read along."""
+    return CONSENT_NEEDED.get((kind, MessageChannel.EMAIL), "")
+
+
 def max_attempts() -> int:
     return int(getattr(settings, "MESSAGE_MAX_ATTEMPTS", 5))
 
@@ -72,6 +78,7 @@ def tell(
     order_id: int | None = None,
     reference: str = "",
     new_customer: bool = False,
+    consents: Mapping[str, bool | None] | None = None,
 ) -> list[Message]:
     """Write the messages `customer` is to receive about this and send them after the commit.
 
@@ -89,9 +96,16 @@ def tell(
     and identify writes none, so they have none: nothing is read. For any
     other customer the read stays, after the caller locked the customer's
     row (identify, lock_survivor): consents change under that same lock, so
-    what is read then holds until the commit. It cannot ride along with the
-    locking statement itself, whose snapshot was taken before it waited for
-    the lock and would miss a withdrawal committed meanwhile.
+    what is read then holds until the commit.
+
+    `consents`: choices the caller already read under that lock (purpose ->
+    latest choice, None: never asked), which are not read again. A sale's
+    identify reads the one `consent_needed` names in its locking statement,
+    at no trip of its own, whether or not the customer has an address; it is
+    used here, for a channel with an address, as a read here would be. That
+    read is made once the lock is held (`customers.selectors.latest_consent_sql`):
+    read beside the locking, from the snapshot the statement took before it
+    waited, it would miss a withdrawal committed meanwhile.
     """
     if customer is None or customer.erased_at is not None:
         return []
@@ -99,7 +113,13 @@ def tell(
     addresses = contact_of(customer, channels=channels)
     channels = [channel for channel in channels if addresses.get(channel)]  # no address: no consent to ask
     purposes = {purpose for channel in channels if (purpose := CONSENT_NEEDED.get((kind, channel)))}
-    granted = {purpose for purpose in purposes if not new_customer and selectors.consent_granted(customer.pk, purpose)}
+    known = consents or {}
+    granted = {
+        purpose
+        for purpose in purposes
+        if not new_customer
+        and (known[purpose] if purpose in known else selectors.consent_granted(customer.pk, purpose))
+    }
     written = []
     for channel in channels:
         if CONSENT_NEEDED.get((kind, channel)) not in (None, *granted):

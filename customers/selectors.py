@@ -127,7 +127,9 @@ def consent_granted(customer_id: int, purpose: str) -> bool | None:
     return None if row is None else bool(row[0])
 
 
-def _consent_granted_sql(connection: Any) -> str:
+def _consent_granted_sql(connection: Any, *, customer: str = "%s") -> str:
+    """The latest choice of one purpose (a parameter) of the customer `customer` names: a parameter, or a column
+    of an enclosing statement."""
     quote, meta = connection.ops.quote_name, ConsentChange._meta
     columns = {field.name: quote(field.column) for field in meta.concrete_fields} | {"pk": quote(meta.pk.column)}
     column = {name: columns[name] for name in ("is_granted", "customer", "purpose")}
@@ -135,8 +137,27 @@ def _consent_granted_sql(connection: Any) -> str:
     order = [columns[name.lstrip("-")] + (" DESC" if name.startswith("-") else "") for name in LATEST_FIRST]
     return (
         f"SELECT {column['is_granted']} FROM {quote(meta.db_table)} "
-        f"WHERE {column['customer']} = %s AND {column['purpose']} = %s ORDER BY {', '.join(order)} LIMIT 1"
+        f"WHERE {column['customer']} = {customer} AND {column['purpose']} = %s ORDER BY {', '.join(order)} LIMIT 1"
     )
+
+
+# The query of `_consent_granted_sql` as a PostgreSQL function (migration 0010; a test holds the two the same).
+# Declared VOLATILE, it reads in a snapshot of its own, taken when it is called: a statement that waited for a
+# customer's lock and calls it on the locked row sees what was committed while it waited.
+LATEST_CONSENT_FUNCTION = "customers_latest_consent"
+
+
+def latest_consent_sql(connection: Any, customer: str) -> str:
+    """An expression of the latest choice of one purpose (its parameter; NULL: never asked) of the customer whose
+    id is `customer`, a column of the caller's statement, for a statement that locks that customer and reads their
+    consent in the same trip (`customers.services.identify`).
+
+    On PostgreSQL it calls LATEST_CONSENT_FUNCTION, so the read sees the state once the lock is held: call it on
+    rows that come out of the locking (a CTE of its own), not beside them. Elsewhere the subquery itself: SQLite
+    runs one writing transaction at a time, begun before anything is read."""
+    if connection.vendor == "postgresql":
+        return f"{LATEST_CONSENT_FUNCTION}({customer}, %s)"
+    return f"({_consent_granted_sql(connection, customer=customer)})"
 
 
 def current_consents(customer_ids: Iterable[int]) -> dict[int, dict[str, ConsentChange | None]]:

@@ -32,7 +32,14 @@ from customers.models import (
 )
 from customers.normalise import normalise_email, normalise_identifier, normalise_phone
 from customers.registry import registry
-from customers.selectors import MAX_MERGE_HOPS, current_consents, personal_data, related_rows, segment_members
+from customers.selectors import (
+    MAX_MERGE_HOPS,
+    current_consents,
+    latest_consent_sql,
+    personal_data,
+    related_rows,
+    segment_members,
+)
 from omni import bulk, webhooks
 from omni import rows as db_rows
 from omni.actor import SYSTEM, Actor
@@ -60,6 +67,9 @@ class IdentifyResult:
     merged_from: list[int] = field(default_factory=list)
     unverified_conflicts: list[IdentifierIn] = field(default_factory=list)
     stand_in: bool = False  # nobody was identified: the shared anonymous stand-in of typed identifiers
+    # The customer's latest choice (None: never asked) of the purpose `identify` was asked to read (`consent`),
+    # read under their lock in the statement that found them; empty when it was not read there.
+    consents: dict[str, bool | None] = field(default_factory=dict)
 
 
 class _Retry(Exception):
@@ -125,25 +135,39 @@ def clean_profile(profile: Mapping[str, Any] | None, *, prefix: str = "profile."
     return cleaned
 
 
-def _held_sql(pairs: int, *, lock: bool) -> str:
-    """The statement of `_held` for `pairs` (kind, value) pairs: the one place its text is chosen per engine."""
+def _held_sql(pairs: int, *, lock: bool, consent: bool = False) -> str:
+    """The statement of `_held` for `pairs` (kind, value) pairs: the one place its text is chosen per engine.
+
+    With `consent` (and `lock`), each row ends with the holder's id and their latest choice of the purpose given
+    as the last parameter. The locking select is then a CTE of its own and the consent is read on the rows it
+    gives: on PostgreSQL once each holder is locked, so a withdrawal committed while the lock was awaited is
+    seen (`selectors.latest_consent_sql`); read beside the locking, it would come from the snapshot taken
+    before the wait."""
     quote = connection.ops.quote_name
     ident, cust = Identifier._meta, Customer._meta
     kind, value = quote(ident.get_field("kind").column), quote(ident.get_field("value").column)
     holder, pk = quote(ident.get_field("customer").column), quote(cust.pk.column)
     match = " OR ".join([f"(i.{kind} = %s AND i.{value} = %s)"] * pairs)
+    consent = consent and lock
     sql = (
-        f"SELECT {db_rows.columns(Identifier, 'i')}, {db_rows.columns(Customer, 'c')} "
+        f"SELECT {db_rows.columns(Identifier, 'i')}, {db_rows.columns(Customer, 'c')}"
+        f"{f', c.{pk} AS consent_of' if consent else ''} "
         f"FROM {quote(ident.db_table)} i JOIN {quote(cust.db_table)} c ON c.{pk} = i.{holder} "
         f"WHERE {match} ORDER BY c.{pk}, i.{quote(ident.pk.column)}"
     )
     if lock and connection.features.has_select_for_update:  # SQLite: one writer at a time, nothing to lock
         sql += " FOR NO KEY UPDATE OF c" if connection.features.has_select_for_no_key_update else " FOR UPDATE OF c"
+    if consent:
+        latest = latest_consent_sql(connection, "held.consent_of")
+        sql = f"WITH held AS MATERIALIZED ({sql}) SELECT held.*, {latest} FROM held"
     return sql
 
 
-def _held(cleaned: Sequence[IdentifierIn]) -> tuple[dict[tuple[str, str], Identifier], dict[int, Customer]]:
-    """The stored rows of these identifiers by (kind, value), and their holders by id: one statement.
+def _held(
+    cleaned: Sequence[IdentifierIn], *, consent: str = ""
+) -> tuple[dict[tuple[str, str], Identifier], dict[int, Customer], dict[int, bool | None]]:
+    """The stored rows of these identifiers by (kind, value), their holders by id, and (asked a `consent`
+    purpose, when the holders are locked) each holder's latest choice of it: one statement.
 
     When one identifier is given verified, the holders are locked in the
     same statement (``FOR NO KEY UPDATE``, in id order, the lock order of
@@ -153,27 +177,33 @@ def _held(cleaned: Sequence[IdentifierIn]) -> tuple[dict[tuple[str, str], Identi
     transaction changed while this one waited for its lock comes back as it
     is now (merged or erased meanwhile: the caller starts over). Without a
     verified identifier nothing is locked here: nobody is named, and the
-    stand-in locks what it needs (`_stand_in_for`).
+    stand-in locks what it needs (`_stand_in_for`); no consent is read then.
+    Consents change under the holder's lock, so the one read here holds until
+    the commit.
     """
     lock = any(item.verified for item in cleaned)
+    params: list[str] = [part for item in cleaned for part in (item.kind, item.value)]
+    asked = bool(consent) and lock
     with connection.cursor() as cursor:
-        cursor.execute(
-            _held_sql(len(cleaned), lock=lock), [part for item in cleaned for part in (item.kind, item.value)]
-        )
+        cursor.execute(_held_sql(len(cleaned), lock=lock, consent=asked), [*params, *([consent] if asked else [])])
         found = cursor.fetchall()
     as_identifier, as_customer, split = (
         db_rows.builder(Identifier),
         db_rows.builder(Customer),
         db_rows.width(Identifier),
     )
+    end = split + db_rows.width(Customer)
     known: dict[tuple[str, str], Identifier] = {}
     holders: dict[int, Customer] = {}
+    consents: dict[int, bool | None] = {}
     for row in found:
         identifier = as_identifier(row[:split])
         if identifier.customer_id not in holders:
-            holders[identifier.customer_id] = as_customer(row[split:])
+            holders[identifier.customer_id] = as_customer(row[split:end])
+            if asked:
+                consents[identifier.customer_id] = None if row[end + 1] is None else bool(row[end + 1])
         known[(identifier.kind, identifier.value)] = identifier
-    return known, holders
+    return known, holders, consents
 
 
 def _live(customer_ids: Iterable[int], holders: Mapping[int, Customer]) -> list[Customer]:
@@ -193,6 +223,7 @@ def identify(
     actor: Actor = SYSTEM,
     request_key: str = "",
     may_merge: bool = True,
+    consent: str = "",
 ) -> IdentifyResult:
     """Find the customer these identifiers name: create one, return one, or merge several.
 
@@ -228,7 +259,11 @@ def identify(
     locked, in one statement (`_held`).
     With ``may_merge`` false (a caller without the merge permission), identifiers
     that would merge customers raise PermissionDenied and nothing is written.
-    Locks the customers' rows in id order. Raises Invalid, PermissionDenied.
+    Asked a ``consent`` purpose (a sale, for its receipt), the customer's latest
+    choice of it comes back in ``consents`` when the statement that found them
+    locked them and nothing here changed their consents since (no merge).
+    Otherwise (a customer created here, the stand-in, a merge) ``consents`` is
+    empty. Locks the customers' rows in id order. Raises Invalid, PermissionDenied.
     """
     cleaned = clean_identifiers(identifiers)
     fields = clean_profile(profile)
@@ -236,13 +271,13 @@ def identify(
         # The owner of the transaction (record_order's retry) runs it all again on Busy and keeps nothing of
         # this attempt: a lost race goes there, and the common case costs no savepoint of its own.
         try:
-            return _identify_once(cleaned, fields, actor, request_key, may_merge)
+            return _identify_once(cleaned, fields, actor, request_key, may_merge, consent)
         except (IntegrityError, _Retry) as error:
             raise Busy() from error
     for attempt in range(MAX_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _identify_once(cleaned, fields, actor, request_key, may_merge)
+                return _identify_once(cleaned, fields, actor, request_key, may_merge, consent)
         except (IntegrityError, _Retry):
             if attempt == MAX_ATTEMPTS - 1:
                 raise
@@ -357,9 +392,14 @@ def _is_owner(is_verified: bool) -> bool:
 
 
 def _identify_once(
-    cleaned: list[IdentifierIn], fields: dict[str, Any], actor: Actor, request_key: str, may_merge: bool = True
+    cleaned: list[IdentifierIn],
+    fields: dict[str, Any],
+    actor: Actor,
+    request_key: str,
+    may_merge: bool = True,
+    consent: str = "",
 ) -> IdentifyResult:
-    known, holders = _held(cleaned)
+    known, holders, consents = _held(cleaned, consent=consent)
     owners, claimed = match_identifiers(cleaned, known)
 
     merged_from: list[int] = []
@@ -426,7 +466,15 @@ def _identify_once(
             setattr(survivor, name, value)
         survivor.save(update_fields=[*blanks, "updated_at"])
     attach_profile_identifiers(survivor, held={(item.kind, item.value) for item in cleaned})
-    return IdentifyResult(customer=survivor, created=created, merged_from=merged_from, unverified_conflicts=conflicts)
+    # A merge moved the other customers' consents onto the survivor: what was read of it alone no longer holds.
+    read = {} if merged_from or survivor.pk not in consents else {consent: consents[survivor.pk]}
+    return IdentifyResult(
+        customer=survivor,
+        created=created,
+        merged_from=merged_from,
+        unverified_conflicts=conflicts,
+        consents=read,
+    )
 
 
 def match_identifiers(cleaned: Sequence[IdentifierIn], known: Mapping[tuple[str, str], Any]) -> tuple[set[int], list]:

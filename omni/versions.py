@@ -18,13 +18,15 @@ omni_version`, no ORM). Inside `one_read()` they are read once for the whole
 block: an order through the API checks its channel, its locations and the
 loyalty rules with that one query. A change made inside the block stops the
 sharing for the rest of it, so what a rolled-back change left behind is
-never reused.
+never reused. A block's first query of its own can carry that read
+(`read_with_tokens`): an order checks its receipt's external id and reads
+the tokens in one statement.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -75,17 +77,48 @@ def changed(name: str) -> int:
     return _assign(name)
 
 
+_TOKENS_SQL = "SELECT name, value FROM omni_version"
+
+# The caller's query (as `q`) and the tokens side by side: one row per token with the caller's columns empty,
+# one row per row of the caller's with the token's empty. The anchor's two rows keep each side when the other
+# has none; `present` tells a row of the caller's from the empty one its side gets when it has none.
+_WITH_TOKENS_SQL = (
+    "SELECT s.side, v.name, v.value, r.* FROM (SELECT 0 AS side UNION ALL SELECT 1) s "
+    "LEFT JOIN omni_version v ON s.side = 0 "
+    "LEFT JOIN (SELECT 1 AS present, q.* FROM ({sql}) q) r ON s.side = 1"
+)
+
+
 def tokens() -> dict[str, int]:
     """Every token, in one query on the primary; inside `one_read()`, the ones the block read first."""
     block = _block.get()
     if block is not None and block.tokens is not None:
         return block.tokens
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT name, value FROM omni_version")
+        cursor.execute(_TOKENS_SQL)
         read = {name: value for name, value in cursor.fetchall()}
+    _keep_in_block(block, read)
+    return read
+
+
+def read_with_tokens(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of `sql` (run on the primary, with `params`); inside a `one_read()` block that has not read the
+    tokens yet, they are read in the same statement and kept for the block, so its first query of its own costs
+    the block's token read nothing. Elsewhere `sql` runs alone."""
+    block = _block.get()
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        if block is None or block.tokens is not None or block.written:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(_WITH_TOKENS_SQL.format(sql=sql), params)
+        found = cursor.fetchall()
+    _keep_in_block(block, {row[1]: row[2] for row in found if row[0] == 0 and row[1] is not None})
+    return [tuple(row[4:]) for row in found if row[0] == 1 and row[3] is not None]
+
+
+def _keep_in_block(block: _OneRead | None, read: dict[str, int]) -> None:
     if block is not None and not block.written:
         block.tokens = read
-    return read
 
 
 def token(name: str) -> int:

@@ -8,7 +8,7 @@ transaction and sends them after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -50,16 +50,24 @@ def receipt_context(order: Order) -> dict[str, Any]:
     }
 
 
-def send_receipt(order: Order, *, new_customer: bool = False) -> list[Message]:
+# The consent a receipt's e-mail needs: identify reads it with the buyer's lock (record_order asks it to).
+RECEIPT_CONSENT = messaging.consent_needed(MessageKind.ORDER_RECEIPT)
+
+
+def send_receipt(
+    order: Order, *, new_customer: bool = False, consents: Mapping[str, bool | None] | None = None
+) -> list[Message]:
     """E-mail the receipt of a new order to its customer, if they consented (call inside the order's transaction).
 
-    `new_customer`: the order's transaction created the customer (see `messaging.tell`)."""
+    `new_customer`: the order's transaction created the customer; `consents`: the choices identify read under the
+    customer's lock (see `messaging.tell`)."""
     return messaging.tell(
         customer=order.customer,
         kind=MessageKind.ORDER_RECEIPT,
         render=lambda channel: renderer("order_receipt", receipt_context(order))(channel),
         order_id=order.pk,
         new_customer=new_customer,
+        consents=consents,
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from loyalty.parity import TILL_DRIFT, Difference
+from omni import versions
 from omni.catalog.models import Location
 from omni.money import to_cents
 from omni.orders.models import (
@@ -27,14 +27,13 @@ PICKUP_FULFILMENTS = [FulfilmentType.CLICK_AND_COLLECT, FulfilmentType.SHIP_TO_S
 
 def number_of_sale(channel_id: int, external_id: str) -> str | None:
     """The number of the order a channel recorded under `external_id`, if any: one plain query, asked by every
-    order that carries an external id (a till's receipt, a site's order id) before anything is written."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT number FROM {Order._meta.db_table} WHERE channel_id = %s AND external_id = %s",
-            [channel_id, external_id],
-        )
-        row = cursor.fetchone()
-    return row[0] if row is not None else None
+    order that carries an external id (a till's receipt, a site's order id) before anything is written. Asked
+    first in the order's `versions.one_read()` block, it carries the block's read of the version tokens."""
+    rows = versions.read_with_tokens(
+        f"SELECT number FROM {Order._meta.db_table} WHERE channel_id = %s AND external_id = %s",
+        [channel_id, external_id],
+    )
+    return rows[0][0] if rows else None
 
 
 def orders() -> QuerySet[Order]:

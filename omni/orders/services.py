@@ -119,17 +119,22 @@ def resolve_customer(
     actor: Actor,
     request_key: str,
     may_merge: bool = True,
-) -> tuple[Customer | None, bool]:
-    """The live customer of the order (the one given, followed through merges, or the one identified), and
-    whether identify created them in this transaction."""
+) -> tuple[Customer | None, bool, dict[str, bool | None]]:
+    """The live customer of the order (the one given, followed through merges, or the one identified), whether
+    identify created them in this transaction, and the receipt's consent identify read with their lock (empty: the
+    receipt reads it)."""
     if customer is not None:
-        return customer_services.lock_survivor(customer), False
+        return customer_services.lock_survivor(customer), False, {}
     if identifiers:
         found = customer_services.identify(
-            identifiers=identifiers, actor=actor, request_key=request_key, may_merge=may_merge
+            identifiers=identifiers,
+            actor=actor,
+            request_key=request_key,
+            may_merge=may_merge,
+            consent=notices.RECEIPT_CONSENT,
         )
-        return found.customer, found.created
-    return None, False
+        return found.customer, found.created, found.consents
+    return None, False, {}
 
 
 def check_places(channel: Channel, location: Location | None, fulfilment: FulfilmentIn) -> None:
@@ -281,7 +286,7 @@ def record_order(
     if points_to_redeem < 0:
         raise Invalid("Points to redeem cannot be negative.", {"points_to_redeem": ["Must be 0 or more."]})
 
-    buyer, buyer_is_new = resolve_customer(
+    buyer, buyer_is_new, consents = resolve_customer(
         customer=customer, identifiers=identifiers, actor=actor, request_key=request_key, may_merge=may_merge
     )
     account = loyalty.open_account(customer=buyer) if buyer is not None else None
@@ -393,7 +398,7 @@ def record_order(
     statements.write_placed(order, allocations, event, message, endless_aisle=False if served_here else None)
     outbox.written(message)
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
-    notices.send_receipt(order, new_customer=buyer_is_new)
+    notices.send_receipt(order, new_customer=buyer_is_new, consents=consents)
     _keep_rows(order, [*order_lines, *sold_lines], paid, allocations, sold_cards)
     return order
 

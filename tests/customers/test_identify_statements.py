@@ -90,9 +90,9 @@ def lose_the_first_race(monkeypatch):
     held = services._held
     calls = []
 
-    def late(cleaned):
+    def late(cleaned, **options):
         calls.append(1)
-        return ({}, {}) if len(calls) == 1 else held(cleaned)
+        return ({}, {}, {}) if len(calls) == 1 else held(cleaned, **options)
 
     monkeypatch.setattr(services, "_held", late)
     return calls

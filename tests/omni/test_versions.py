@@ -63,3 +63,40 @@ def test_a_change_inside_one_read_is_seen_by_the_rest_of_the_block():
             versions.kept("test.thing", loads)
             versions.kept("test.thing", loads)
         assert token_reads(queries) == 2  # the block changed a token: it shares no read from then on
+
+
+RIDER = "SELECT name FROM omni_version WHERE name = %s"  # any query of the caller's
+
+
+def test_the_first_query_of_a_block_carries_the_token_read():
+    versions.changed("test.a")
+    with CaptureQueriesContext(connection) as queries, versions.one_read():
+        assert versions.read_with_tokens(RIDER, ["test.a"]) == [("test.a",)]
+        assert versions.read_with_tokens(RIDER, ["test.none"]) == []  # the tokens are read: the query runs alone
+        versions.kept("test.a", Loads())
+    assert len(queries.captured_queries) == 2, queries.captured_queries
+    assert queries.captured_queries[1]["sql"].startswith("SELECT name FROM omni_version WHERE")
+
+
+def test_a_query_finding_nothing_still_brings_the_tokens_and_no_tokens_still_bring_its_rows():
+    versions.changed("test.a")
+    loads = Loads()
+    versions.kept("test.a", loads)
+    with CaptureQueriesContext(connection) as queries, versions.one_read():
+        assert versions.read_with_tokens(RIDER, ["test.none"]) == []
+        assert versions.kept("test.a", loads) == 1  # the token read along: nothing loaded, nothing asked
+    assert len(queries.captured_queries) == 1
+
+    Version.objects.all().delete()
+    with versions.one_read():
+        assert versions.read_with_tokens("SELECT 7, NULL", []) == [(7, None)]
+        assert versions.kept("test.a", loads) == 2  # no token at all: one is given, the thing read again
+
+
+def test_outside_a_block_or_after_a_change_the_query_runs_alone():
+    with CaptureQueriesContext(connection) as queries:
+        assert versions.read_with_tokens("SELECT 1", []) == [(1,)]
+        with versions.one_read():
+            versions.changed("test.a")
+            assert versions.read_with_tokens("SELECT 2", []) == [(2,)]
+    assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")] == ["SELECT 1", "SELECT 2"]

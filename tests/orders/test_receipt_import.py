@@ -188,7 +188,7 @@ def one_by_one(file_rows):
             account=None,
         )
         identifiers = [{"kind": "card", "value": first.card}] if first.card else None
-        buyer, _new = services.resolve_customer(
+        buyer, _new, _consents = services.resolve_customer(
             customer=None, identifiers=identifiers, actor=services.SYSTEM, request_key=""
         )
         account = loyalty.open_account(customer=buyer) if buyer else None
