@@ -21,14 +21,14 @@ from the selling store) changes them with `apply_at`: the lines of one
 location by variant, all or nothing, in one statement on PostgreSQL
 
     WITH line AS (the lines), want AS (SELECT the location's rows of their
-        variants, its location active, ORDER BY id FOR UPDATE),
+        variants, its location active, ORDER BY id FOR NO KEY UPDATE),
     moved AS (UPDATE ... FROM want WHERE every row of `want` passes the guard)
     INSERT INTO <movement table> SELECT ... FROM moved JOIN line
 
-`want` locks the rows in primary-key order and reads them as they are once
-locked; the UPDATE changes them only when there is a row for each variant
-and each can give, so a missing row, an inactive location or one short row
-changes nothing at all. Lines of one variant change their row once, by
+`want` locks the rows in primary-key order, with the lock the UPDATE takes
+anyway, and reads them as they are once locked; the UPDATE changes them
+only when there is a row for each variant and each can give, so a missing
+row, an inactive location or one short row changes nothing at all. Lines of one variant change their row once, by
 their sum, with a movement a line. SQLite sends the same UPDATE (its `want`
 read without a lock: the database has one writer) and then the same INSERT.
 
@@ -245,7 +245,7 @@ def _want_sql(step: Step, location_id: int) -> tuple[str, list[Any]]:
     primary-key order on PostgreSQL (read as they are once locked), and named like stock rows for the guard."""
     level, location = StockLevel._meta, Location._meta
     active = location.get_field("is_active").column
-    lock = " FOR UPDATE OF s" if connection.vendor == "postgresql" else ""
+    lock = " FOR NO KEY UPDATE OF s" if connection.vendor == "postgresql" else ""
     sql = (
         "SELECT s.id AS level_id, s.location_id, s.variant_id, s.on_hand, s.reserved, s.safety_stock, "
         "CAST(%s * need.units AS integer) AS on_hand_delta, CAST(%s * need.units AS integer) AS reserved_delta, "
