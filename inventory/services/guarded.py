@@ -28,9 +28,12 @@ location by variant, all or nothing, in one statement on PostgreSQL
 `want` locks the rows in primary-key order, with the lock the UPDATE takes
 anyway, and reads them as they are once locked; the UPDATE changes them
 only when there is a row for each variant and each can give, so a missing
-row, an inactive location or one short row changes nothing at all. Lines of one variant change their row once, by
-their sum, with a movement a line. SQLite sends the same UPDATE (its `want`
-read without a lock: the database has one writer) and then the same INSERT.
+row, an inactive location or one short row changes nothing at all. The one
+row of a basket of one variant is not locked ahead: its UPDATE locks it and
+checks the guard again on the row as it is then. Lines of one variant
+change their row once, by their sum, with a movement a line. SQLite sends
+the same UPDATE (its `want` read without a lock: the database has one
+writer) and then the same INSERT.
 
 The bulk forms (bulk.py: take_many, reserve_many, restock_many) send the
 same UPDATE (`update_sql`) with their changes from unnest(...) arrays.
@@ -240,19 +243,20 @@ def _line_sql(lines: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
     return one + rest, [value for index, (variant, units) in enumerate(lines) for value in (index, variant, units)]
 
 
-def _want_sql(step: Step, location_id: int) -> tuple[str, list[Any]]:
-    """The location's rows of the lines' variants with what each must give, the location active: locked in
-    primary-key order on PostgreSQL (read as they are once locked), and named like stock rows for the guard."""
+def _want_sql(step: Step, location_id: int, *, lock: bool) -> tuple[str, list[Any]]:
+    """The location's rows of the lines' variants with what each must give, the location active, named like
+    stock rows for the guard; with `lock`, locked in primary-key order on PostgreSQL (and read as they are once
+    locked)."""
     level, location = StockLevel._meta, Location._meta
     active = location.get_field("is_active").column
-    lock = " FOR NO KEY UPDATE OF s" if connection.vendor == "postgresql" else ""
+    lock_sql = " FOR NO KEY UPDATE OF s" if lock and connection.vendor == "postgresql" else ""
     sql = (
         "SELECT s.id AS level_id, s.location_id, s.variant_id, s.on_hand, s.reserved, s.safety_stock, "
         "CAST(%s * need.units AS integer) AS on_hand_delta, CAST(%s * need.units AS integer) AS reserved_delta, "
         f"need.units AS need FROM {level.db_table} AS s JOIN (SELECT of_variant, CAST(SUM(part) AS integer) AS units "
         "FROM line GROUP BY of_variant) AS need ON s.variant_id = need.of_variant WHERE s.location_id = %s "
         f"AND EXISTS (SELECT 1 FROM {location.db_table} AS l WHERE l.{location.pk.column} = s.location_id "
-        f"AND l.{active}) ORDER BY s.id{lock}"
+        f"AND l.{active}) ORDER BY s.id{lock_sql}"
     )
     return sql, [step.on_hand, step.reserved, location_id]
 
@@ -273,11 +277,12 @@ def apply_at(
     if not lines:
         return True
     line, line_params = _line_sql(lines)
-    want, want_params = _want_sql(step, location_id)
+    variants = len({variant for variant, _ in lines})
+    # One row needs no lock ahead: its UPDATE locks it and checks the guard again on the row as it is then.
+    want, want_params = _want_sql(step, location_id, lock=variants > 1)
     guard, guard_params = step.guard_sql("w", "w.need")
     condition, condition_params = condition_sql(step)
     every = f"s.id = v.level_id AND (SELECT COUNT(*) FROM want AS w WHERE {guard}) = %s"
-    variants = len({variant for variant, _ in lines})
     update = update_sql(
         condition, source="(SELECT level_id, on_hand_delta, reserved_delta, need FROM want) AS v", match=every
     )
