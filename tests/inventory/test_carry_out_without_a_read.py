@@ -64,6 +64,7 @@ def test_a_carry_out_with_enough_stock_is_one_statement_and_no_read(store, shirt
     assert len(sent) == 1, sent  # it was a read of the stock rows, then the guarded change
     assert sent[0].startswith("WITH line AS") and "UPDATE inventory_stocklevel" in sent[0]
     assert "INSERT INTO inventory_stockmovement" in sent[0]
+    assert "FOR NO KEY UPDATE" not in sent[0]  # one row: its UPDATE is its lock
     assert level_of(store, shirt).on_hand == 3
     assert movements() == [("sale", -2, "carry_out")]
 
