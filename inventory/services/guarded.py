@@ -16,12 +16,24 @@ SQLite has no data-modifying CTEs: there the same UPDATE ... RETURNING runs
 alone, and the same INSERT ... SELECT reads `moved` from the row it
 returned (two statements, three with a hold).
 
-A change may name its row by (location, variant) instead of its id, for a
-caller that knows the row without having read it (a carry out takes from
-the selling store): then the guard also asks the location to be active, and
-a missing row, like an inactive store, gives nothing. Such a change may
-serve several lines of the same variant: one UPDATE for their sum, one
-movement a line.
+A caller that knows its rows without having read them (a carry out takes
+from the selling store) changes them with `apply_at`: the lines of one
+location by variant, all or nothing, in one statement on PostgreSQL
+
+    WITH line AS (the lines), want AS (SELECT the location's rows of their
+        variants, its location active, ORDER BY id FOR NO KEY UPDATE),
+    moved AS (UPDATE ... FROM want WHERE every row of `want` passes the guard)
+    INSERT INTO <movement table> SELECT ... FROM moved JOIN line
+
+`want` locks the rows in primary-key order, with the lock the UPDATE takes
+anyway, and reads them as they are once locked; the UPDATE changes them
+only when there is a row for each variant and each can give, so a missing
+row, an inactive location or one short row changes nothing at all. The one
+row of a basket of one variant is not locked ahead: its UPDATE locks it and
+checks the guard again on the row as it is then. Lines of one variant
+change their row once, by their sum, with a movement a line. SQLite sends
+the same UPDATE (its `want` read without a lock: the database has one
+writer) and then the same INSERT.
 
 The bulk forms (bulk.py: take_many, reserve_many, restock_many) send the
 same UPDATE (`update_sql`) with their changes from unnest(...) arrays.
@@ -32,6 +44,7 @@ primary-key order (omni/concurrency.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,21 +68,14 @@ class Change:
 
     With `hold_for_order`, the change also writes an active hold of that order
     (no expiry) for the same units: the hold of an order's reserved line.
-
-    With `at` (location id, variant id) instead of `level_id`, the row is the
-    one of that pair, and only while its location is active. `parts` are then
-    the units of each movement (they sum to `quantity`): one movement a line
-    when several lines of one variant change the row at once.
     """
 
     step: Step
-    level_id: int | None
+    level_id: int
     quantity: int
     reason: str
     actor: Actor
     hold_for_order: int | None = None
-    at: tuple[int, int] | None = None
-    parts: tuple[int, ...] = ()
 
 
 def update_sql(condition: str, *, source: str, match: str) -> str:
@@ -95,39 +101,30 @@ def condition_sql(step: Step, *, on_hand_only: bool = False) -> tuple[str, list[
     return step.guard_sql("s", "v.need")
 
 
-def guarded_update_sql(
-    step: Step, quantity: int, *, now: datetime, level_id: int | None = None, at: tuple[int, int] | None = None
-) -> tuple[str, list[Any]]:
-    """The guarded UPDATE ... RETURNING of `step` for `quantity` units on the stock row `level_id`, or on the row
-    of `at` (location id, variant id) while that location is active."""
+def guarded_update_sql(step: Step, quantity: int, *, now: datetime, level_id: int) -> tuple[str, list[Any]]:
+    """The guarded UPDATE ... RETURNING of `step` for `quantity` units on the stock row `level_id`."""
     condition, condition_params = condition_sql(step)
-    deltas = [step.on_hand * quantity, step.reserved * quantity, quantity]
-    figures = "CAST(%s AS integer) AS on_hand_delta, CAST(%s AS integer) AS reserved_delta, CAST(%s AS integer) AS need"
-    if at is None:
-        source = f"(SELECT CAST(%s AS bigint) AS level_id, {figures}) AS v"
-        return update_sql(condition, source=source, match="s.id = v.level_id"), [
-            now,
-            level_id,
-            *deltas,
-            *condition_params,
-        ]
-    location = Location._meta
-    active = location.get_field("is_active").column
-    source = f"(SELECT CAST(%s AS bigint) AS at_location, CAST(%s AS bigint) AS of_variant, {figures}) AS v"
-    match = (
-        "s.location_id = v.at_location AND s.variant_id = v.of_variant AND EXISTS (SELECT 1 FROM "
-        f"{location.db_table} AS l WHERE l.{location.pk.column} = v.at_location AND l.{active})"
+    source = (
+        "(SELECT CAST(%s AS bigint) AS level_id, CAST(%s AS integer) AS on_hand_delta, "
+        "CAST(%s AS integer) AS reserved_delta, CAST(%s AS integer) AS need) AS v"
     )
-    return update_sql(condition, source=source, match=match), [now, *at, *deltas, *condition_params]
+    params = [now, level_id, step.on_hand * quantity, step.reserved * quantity, quantity, *condition_params]
+    return update_sql(condition, source=source, match="s.id = v.level_id"), params
 
 
-def insert_from_moved_sql(model: type[Model], values: dict[str, Any]) -> tuple[str, list[Any]]:
+def insert_from_moved_sql(
+    model: type[Model], values: dict[str, Any], *, per_line: dict[str, tuple[str, list[Any]]] | None = None
+) -> tuple[str, list[Any]]:
     """INSERT INTO the model's table ... SELECT FROM moved: location and variant from the row, `values` given.
 
     Every other column must be in `values` (by attname) or have a database
-    default, so a column added later cannot be left out unnoticed.
+    default, so a column added later cannot be left out unnoticed. With
+    `per_line` (attname: SQL and its params), those columns are computed from
+    `line` (line_no, of_variant, part; see apply_at), one row for each line
+    of the variant of each row moved, in line order.
     """
     meta: Any = model._meta  # the stubs do not know Field.has_db_default
+    computed = per_line or {}
     columns: list[str] = []
     selected: list[str] = []
     params: list[Any] = []
@@ -137,36 +134,52 @@ def insert_from_moved_sql(model: type[Model], values: dict[str, Any]) -> tuple[s
         if field.attname in FROM_ROW:
             columns.append(field.column)
             selected.append(f"moved.{field.attname}")
+        elif field.attname in computed:
+            columns.append(field.column)
+            sql, sql_params = computed[field.attname]
+            selected.append(sql)
+            params += sql_params
         elif field.attname in values:
             columns.append(field.column)
             selected.append("%s")
             params.append(field.get_db_prep_save(values[field.attname], connection))
         elif not field.has_db_default():
             raise ValueError(f"{meta.label}.{field.name} needs a value")
-    sql = f"INSERT INTO {meta.db_table} ({', '.join(columns)}) SELECT {', '.join(selected)} FROM moved RETURNING id"
+    source = "moved"
+    if per_line is not None:
+        source += " JOIN line ON line.of_variant = moved.variant_id ORDER BY line.line_no"
+    sql = f"INSERT INTO {meta.db_table} ({', '.join(columns)}) SELECT {', '.join(selected)} FROM {source} RETURNING id"
     return sql, params
 
 
+def _who(actor: Actor) -> dict[str, Any]:
+    user_id, api_client_id = bulk.attribution(actor)
+    return {"user_id": user_id, "api_client_id": api_client_id}
+
+
+def _movement_values(step: Step, reason: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """The columns of a movement of `step` that every movement of one change shares."""
+    return {
+        "kind": step.kind,
+        "quarantined_delta": 0,
+        "reason": (reason or step.kind)[:REASON_MAX_LENGTH],
+        "created_at": now,
+        **_who(actor),
+    }
+
+
 def _writes(change: Change, now: datetime) -> list[tuple[str, list[Any]]]:
-    """The INSERTs of a change, fed by `moved`: its movements (one a part), then its hold if any."""
+    """The INSERTs of a change, fed by `moved`: its movement, then its hold if any."""
     step, quantity = change.step, change.quantity
-    user_id, api_client_id = bulk.attribution(change.actor)
-    who = {"user_id": user_id, "api_client_id": api_client_id}
-    reason = (change.reason or step.kind)[:REASON_MAX_LENGTH]
     writes = [
         insert_from_moved_sql(
             StockMovement,
             {
-                "kind": step.kind,
-                "on_hand_delta": step.on_hand * part,
-                "reserved_delta": step.reserved * part,
-                "quarantined_delta": 0,
-                "reason": reason,
-                "created_at": now,
-                **who,
+                **_movement_values(step, change.reason, change.actor, now),
+                "on_hand_delta": step.on_hand * quantity,
+                "reserved_delta": step.reserved * quantity,
             },
         )
-        for part in change.parts or (quantity,)
     ]
     if change.hold_for_order is not None:
         writes.append(
@@ -181,7 +194,7 @@ def _writes(change: Change, now: datetime) -> list[tuple[str, list[Any]]]:
                     "reason": change.reason[:REASON_MAX_LENGTH],
                     "created_at": now,
                     "closed_at": None,
-                    **who,
+                    **_who(change.actor),
                 },
             )
         )
@@ -193,9 +206,7 @@ def apply(change: Change, *, now: datetime) -> int | None:
 
     None: the row holds too little now (or is gone), and nothing was written.
     """
-    if change.parts and sum(change.parts) != change.quantity:
-        raise ValueError("The parts of a change must sum to its quantity.")
-    update, params = guarded_update_sql(change.step, change.quantity, now=now, level_id=change.level_id, at=change.at)
+    update, params = guarded_update_sql(change.step, change.quantity, now=now, level_id=change.level_id)
     writes = _writes(change, now)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -217,3 +228,88 @@ def apply(change: Change, *, now: datetime) -> int | None:
             last = cursor.fetchone()
         assert last is not None
         return int(last[0])
+
+
+def _line_sql(lines: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
+    """The lines (variant id, units) as rows line_no, of_variant, part: three arrays on PostgreSQL (the same text
+    for any number of lines), a UNION ALL of one-row SELECTs elsewhere."""
+    if connection.vendor == "postgresql":
+        return (
+            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::integer[]) AS t(line_no, of_variant, part)",
+            [list(range(len(lines))), [variant for variant, _ in lines], [units for _, units in lines]],
+        )
+    one = "SELECT CAST(%s AS integer) AS line_no, CAST(%s AS bigint) AS of_variant, CAST(%s AS integer) AS part"
+    rest = " UNION ALL SELECT %s, %s, %s" * (len(lines) - 1)
+    return one + rest, [value for index, (variant, units) in enumerate(lines) for value in (index, variant, units)]
+
+
+def _want_sql(step: Step, location_id: int, *, lock: bool) -> tuple[str, list[Any]]:
+    """The location's rows of the lines' variants with what each must give, the location active, named like
+    stock rows for the guard; with `lock`, locked in primary-key order on PostgreSQL (and read as they are once
+    locked)."""
+    level, location = StockLevel._meta, Location._meta
+    active = location.get_field("is_active").column
+    lock_sql = " FOR NO KEY UPDATE OF s" if lock and connection.vendor == "postgresql" else ""
+    sql = (
+        "SELECT s.id AS level_id, s.location_id, s.variant_id, s.on_hand, s.reserved, s.safety_stock, "
+        "CAST(%s * need.units AS integer) AS on_hand_delta, CAST(%s * need.units AS integer) AS reserved_delta, "
+        f"need.units AS need FROM {level.db_table} AS s JOIN (SELECT of_variant, CAST(SUM(part) AS integer) AS units "
+        "FROM line GROUP BY of_variant) AS need ON s.variant_id = need.of_variant WHERE s.location_id = %s "
+        f"AND EXISTS (SELECT 1 FROM {location.db_table} AS l WHERE l.{location.pk.column} = s.location_id "
+        f"AND l.{active}) ORDER BY s.id{lock_sql}"
+    )
+    return sql, [step.on_hand, step.reserved, location_id]
+
+
+def apply_at(
+    step: Step, location_id: int, lines: Sequence[tuple[int, int]], *, reason: str, actor: Actor, now: datetime
+) -> bool:
+    """`step` for every line (variant id, units) on the location's rows, all or nothing, without reading first.
+
+    True when every row gave (each row by the sum of its variant's lines, a
+    movement a line, in line order). False when a line has no row, the
+    location is inactive or a row holds too little now: then nothing was
+    written, and the caller's transaction goes on (a guarded UPDATE that
+    changes nothing does not abort it). On PostgreSQL the rows stay locked
+    until the transaction ends, so a read made after a refusal plans on
+    figures that cannot move under it.
+    """
+    if not lines:
+        return True
+    line, line_params = _line_sql(lines)
+    variants = len({variant for variant, _ in lines})
+    # One row needs no lock ahead: its UPDATE locks it and checks the guard again on the row as it is then.
+    want, want_params = _want_sql(step, location_id, lock=variants > 1)
+    guard, guard_params = step.guard_sql("w", "w.need")
+    condition, condition_params = condition_sql(step)
+    every = f"s.id = v.level_id AND (SELECT COUNT(*) FROM want AS w WHERE {guard}) = %s"
+    update = update_sql(
+        condition, source="(SELECT level_id, on_hand_delta, reserved_delta, need FROM want) AS v", match=every
+    )
+    update_params = [now, *guard_params, variants, *condition_params]
+    insert, insert_params = insert_from_moved_sql(
+        StockMovement,
+        _movement_values(step, reason, actor, now),
+        per_line={
+            "on_hand_delta": ("CAST(%s * line.part AS integer)", [step.on_hand]),
+            "reserved_delta": ("CAST(%s * line.part AS integer)", [step.reserved]),
+        },
+    )
+    ctes = f"WITH line AS ({line}), want AS MATERIALIZED ({want})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"{ctes}, moved AS ({update}) {insert}",
+                [*line_params, *want_params, *update_params, *insert_params],
+            )
+            return bool(cursor.fetchall())
+        cursor.execute(f"{ctes} {update}", [*line_params, *want_params, *update_params])
+        moved = cursor.fetchall()
+        if not moved:
+            return False
+        rows = " UNION ALL ".join(["SELECT %s, %s"] * len(moved))
+        cursor.execute(
+            f"WITH line AS ({line}), moved({', '.join(FROM_ROW)}) AS ({rows}) {insert}",
+            [*line_params, *(value for row in moved for value in row), *insert_params],
+        )
+        return True

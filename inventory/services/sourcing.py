@@ -108,10 +108,10 @@ def allocate(
 
     Call inside the caller's transaction: when a line cannot be served this
     raises InsufficientStock naming the SKU, and the caller's rollback undoes
-    the lines already served. A carry out whose lines are all of one variant
-    needs no plan: the selling store's row gives their units in one guarded
-    statement (`_take_at_store`), and only when it cannot does the order go
-    the way of the others, whose answer is the one given. The plan is made
+    the lines already served. A carry out needs no plan: the selling store's
+    rows give every line's units in one guarded statement (`_take_at_store`),
+    and only when they cannot does the order go the way of the others, whose
+    answer is the one given. The plan is made
     from a plain read (`_candidates`); each planned
     row then changes by one guarded statement (inventory/services/guarded.py),
     in primary-key order. If a row can no longer give its units (the stock
@@ -162,33 +162,27 @@ def allocate(
 def _take_at_store(
     lines: Sequence[LineNeed], store: Location, *, order_id: int | None, actor: Actor
 ) -> list[Allocated] | None:
-    """A carry out of one variant without reading first: None when it cannot be made so (nothing written).
+    """A carry out without reading first: None when it cannot be made so (nothing written).
 
-    A carry out takes from the selling store only, so its one stock row is
-    known: one guarded statement (guarded.py, the row named by location and
-    variant, the store active) takes the units of every line and writes a
-    movement a line. None for lines of several variants (their rows change
-    in primary-key order, which only a read tells) and when the row cannot
-    give (missing, the store inactive, too few units not held): the caller
-    then plans from a read, which names the line that cannot be served
-    exactly as before. A guarded UPDATE that changes no row writes nothing
-    and does not abort the transaction, so no savepoint is needed.
+    A carry out takes from the selling store only, so its stock rows are
+    known: one guarded statement (guarded.apply_at) locks the store's rows of
+    the lines' variants in primary-key order and takes every line's units,
+    all or nothing, with a movement a line. None when any row cannot give
+    (missing, the store inactive, too few units not held): the caller then
+    plans from a read, which names the line that cannot be served exactly
+    as before. A guarded UPDATE that changes no row writes nothing and does
+    not abort the transaction, so no savepoint is needed.
     """
-    if not lines or any(line.variant.pk != lines[0].variant.pk for line in lines):
-        return None
-    variant = lines[0].variant
-    quantities = tuple(line.quantity for line in lines)
     reason = f"order {order_id}" if order_id is not None else CARRY_OUT
-    change = guarded.Change(
+    taken = guarded.apply_at(
         TAKE,
-        None,
-        sum(quantities),
-        reason,
-        actor,
-        at=(store.pk, variant.pk),
-        parts=quantities if len(lines) > 1 else (),
+        store.pk,
+        [(line.variant.pk, line.quantity) for line in lines],
+        reason=reason,
+        actor=actor,
+        now=timezone.now(),
     )
-    if guarded.apply(change, now=timezone.now()) is None:
+    if not taken:
         return None
     announce_availability((store.pk, line.variant.pk, TAKE.on_hand * line.quantity, 0) for line in lines)
     return [Allocated(line.variant, store, line.quantity, taken=True) for line in lines]

@@ -1,5 +1,7 @@
 """A carry out of one variant takes from the selling store's row in one guarded statement, without reading first.
 
+(Several variants: test_carry_out_of_several_variants.py.)
+
 When the row cannot give (too few units, no row, a closed store), the order is
 planned from a read as any other, so the refusal is the one it always was:
 InsufficientStock naming the SKU, nothing written, the caller's transaction
@@ -60,7 +62,9 @@ def test_a_carry_out_with_enough_stock_is_one_statement_and_no_read(store, shirt
     with transaction.atomic():
         sent = statements(lambda: sell(store, (shirt, 2), order_id=None))
     assert len(sent) == 1, sent  # it was a read of the stock rows, then the guarded change
-    assert sent[0].startswith("WITH moved AS (UPDATE") and "INSERT INTO inventory_stockmovement" in sent[0]
+    assert sent[0].startswith("WITH line AS") and "UPDATE inventory_stocklevel" in sent[0]
+    assert "INSERT INTO inventory_stockmovement" in sent[0]
+    assert "FOR NO KEY UPDATE" not in sent[0]  # one row: its UPDATE is its lock
     assert level_of(store, shirt).on_hand == 3
     assert movements() == [("sale", -2, "carry_out")]
 
@@ -137,7 +141,7 @@ def test_two_lines_of_one_variant_beyond_the_shelf_name_the_line_that_cannot_be_
 
 
 def test_the_planned_read_is_of_the_stock_rows_alone(store, warehouse, shirt):
-    """The other fulfilments (and a carry out of several variants) read the stock rows without a join: their
+    """The other fulfilments (and a carry out that falls back to a plan) read the stock rows without a join: their
     locations are the ones the process keeps."""
     stock(warehouse, shirt, 5)
     with transaction.atomic():

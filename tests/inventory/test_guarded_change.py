@@ -54,6 +54,12 @@ def stock_moves_after_the_plan(monkeypatch, move, times: int = 1) -> list[int]:
     return plans
 
 
+def planned_carry_out(monkeypatch) -> None:
+    """A carry out goes the planned way, as when its one statement could not take the units at that moment
+    (test_carry_out_of_several_variants.py tests that statement)."""
+    monkeypatch.setattr(sourcing, "_take_at_store", lambda *args, **kwargs: None)
+
+
 def ledger_matches() -> bool:
     out = io.StringIO()
     call_command("check_stock_ledger", stdout=out)
@@ -67,7 +73,8 @@ def statements(fn) -> list[str]:
 
 
 @pytest.mark.postgres_only("data-modifying CTEs: SQLite runs the same change as two statements")
-def test_a_carry_out_of_several_variants_is_one_plain_read_and_one_statement_per_row(store, shirt):
+def test_a_planned_carry_out_of_several_variants_is_one_plain_read_and_one_statement_per_row(monkeypatch, store, shirt):
+    planned_carry_out(monkeypatch)
     other = VariantFactory(sku="OTHER")
     stock(store, shirt, 5)
     stock(store, other, 5)
@@ -115,7 +122,8 @@ def test_the_allocation_names_the_hold_it_wrote(warehouse, shirt):
     assert ledger_matches()
 
 
-def test_rows_change_in_primary_key_order_whatever_the_order_of_the_lines(store):
+def test_rows_change_in_primary_key_order_whatever_the_order_of_the_lines(monkeypatch, store):
+    planned_carry_out(monkeypatch)
     first, second = VariantFactory(sku="FIRST"), VariantFactory(sku="SECOND")
     low, high = stock(store, first, 5), stock(store, second, 5)
     with transaction.atomic():
@@ -129,7 +137,7 @@ def test_rows_change_in_primary_key_order_whatever_the_order_of_the_lines(store)
 
 
 def test_a_carry_out_whose_stock_was_sold_meanwhile_is_planned_again_and_refused(monkeypatch, store, shirt):
-    # Two variants: a carry out of one variant is not planned (test_carry_out_without_a_read.py).
+    planned_carry_out(monkeypatch)
     other = VariantFactory(sku="OTHER")
     stock(store, shirt, 5)
     stock(store, other, 5)
@@ -187,7 +195,8 @@ def test_a_split_plan_whose_later_row_fails_takes_nothing_from_the_rows_before_i
 
 
 def test_stock_that_keeps_moving_is_refused_after_three_plans_with_nothing_written(monkeypatch, store, shirt):
-    other = VariantFactory(sku="OTHER")  # two variants: a carry out of one variant is not planned
+    planned_carry_out(monkeypatch)
+    other = VariantFactory(sku="OTHER")
     stock(store, shirt, 9)
     stock(store, other, 9)
     read = sourcing._candidates
