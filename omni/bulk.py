@@ -37,6 +37,25 @@ def attribution(actor: Actor) -> tuple[Any, Any]:
     return (user.pk if user is not None else None, client.pk if client is not None else None)
 
 
+PLAIN = (int, str, bool, Decimal, type(None))  # values the driver sends as they are, without Django preparing them
+# The value types each kind of field hands to the driver unchanged (get_db_prep_save gives them back as they
+# are); None goes unchanged to every field but a JSONField, where it and a str are JSON to encode.
+AS_THEY_ARE: tuple[tuple[type[models.Field], tuple[type, ...]], ...] = (
+    (models.JSONField, ()),
+    (models.BooleanField, (bool, type(None))),
+    (models.CharField, (str, type(None))),
+    (models.TextField, (str, type(None))),
+    (models.IntegerField, (int, type(None))),
+    (models.ForeignKey, (int, type(None))),
+    (models.DecimalField, (Decimal, type(None))),
+)
+
+
+def _plain_types(field: models.Field) -> tuple[type, ...]:
+    """The value types `field` takes as they are: the first kind of AS_THEY_ARE it is (none when it is none)."""
+    return next((types for kind, types in AS_THEY_ARE if isinstance(field, kind)), ())
+
+
 def insert_objects(model: Any, objects: Sequence[Any]) -> None:
     """bulk_create of `objects`, their ids set; on PostgreSQL through COPY (fields prepared as bulk_create does)."""
     if connection.vendor != "postgresql":
@@ -46,12 +65,13 @@ def insert_objects(model: Any, objects: Sequence[Any]) -> None:
     rows = [[f.pre_save(obj, True) for f in fields] for obj in objects]
     if any(hasattr(value, "resolve_expression") for row in rows for value in row):
         raise ValueError(f"{model._meta.label}: expressions (a database default left unset) need bulk_create")
-    # A Decimal goes to COPY as it is: preparing it (get_db_prep_save) costs more than the COPY of it.
-    prepare = [None if isinstance(f, models.DecimalField) else f for f in fields]
+    # A plain value of a field that would hand it to the driver unchanged goes to COPY as it is: preparing it
+    # (get_db_prep_save) cost more than the COPY of it, a fifth of the receipt import's time.
+    plain = [_plain_types(f) for f in fields]
     rows = [
         [
-            value if f is None and isinstance(value, Decimal) else (f or fields[i]).get_db_prep_save(value, connection)
-            for i, (f, value) in enumerate(zip(prepare, row, strict=True))
+            value if type(value) in types else fields[i].get_db_prep_save(value, connection)
+            for i, (types, value) in enumerate(zip(plain, row, strict=True))
         ]
         for row in rows
     ]
@@ -62,7 +82,6 @@ def insert_objects(model: Any, objects: Sequence[Any]) -> None:
         obj._state.db = connection.alias
 
 
-PLAIN = (int, str, bool, Decimal, type(None))  # values the driver sends as they are, without Django preparing them
 ARRAY_CHUNK = 50_000  # rows per UPDATE ... FROM unnest(...): one array parameter per column, whatever the rows
 
 

@@ -21,10 +21,12 @@ from inventory.services.stock import (
     REASON_MAX_LENGTH,
     RESERVE,
     TAKE,
+    MovementRow,
     Step,
     _check_quantity,
     _insufficient,
     _movement,
+    _movement_row,
     _record,
     announce_availability,
     held_units,
@@ -360,17 +362,15 @@ def _apply(
         return failed
 
 
-def _insert_movements(movements: Sequence[StockMovement]) -> None:
-    """The batch's ledger entries in one statement (COPY on PostgreSQL), then what they did to availability."""
-    if connection.vendor != "postgresql" or len(movements) < 2:
-        _record(*movements)
+def _insert_movements(rows: Sequence[MovementRow]) -> None:
+    """The batch's ledger entries in one statement (COPY on PostgreSQL, no model instance built), then what
+    they did to availability."""
+    if connection.vendor != "postgresql" or len(rows) < 2:
+        _record(*(row.as_model() for row in rows))
         return
     now = timezone.now()
-    names = [f.attname for f in StockMovement._meta.concrete_fields if not f.primary_key]
-    for movement in movements:
-        movement.created_at = movement.created_at or now
-    bulk.insert_rows(StockMovement, names, [[getattr(m, name) for name in names] for m in movements])
-    announce_availability((m.location_id, m.variant_id, m.on_hand_delta, m.reserved_delta) for m in movements)
+    bulk.insert_rows(StockMovement, (*MovementRow._fields, "created_at"), [(*row, now) for row in rows])
+    announce_availability((r.location_id, r.variant_id, r.on_hand_delta, r.reserved_delta) for r in rows)
 
 
 def _refuse(lines: Sequence[StockLine], failed: set[tuple[int, int]]) -> InsufficientStock:
@@ -418,7 +418,9 @@ def _many(step: Step, lines: Sequence[StockLine], *, actor: Actor) -> None:
         failed = _apply(step, changes)
         if failed:
             raise _refuse(lines, failed)
-        _insert_movements([step.movement(line.key, line.quantity, reason=line.reason, actor=actor) for line in lines])
+        _insert_movements(
+            [step.movement_row(line.key, line.quantity, reason=line.reason, actor=actor) for line in lines]
+        )
 
 
 def reserve_many(lines: Sequence[StockLine], *, actor: Actor = SYSTEM) -> None:
@@ -463,8 +465,8 @@ def take_many(
         left = dict(plan.on_hand)
         sold: dict[tuple[int, int], int] = {}
         found: dict[tuple[int, int], int] = {}
-        adjustments: list[StockMovement] = []
-        sales: list[StockMovement] = []
+        adjustments: list[MovementRow] = []
+        sales: list[MovementRow] = []
         for line in lines:
             short = max(line.quantity - left.get(line.key, 0), 0)
             left[line.key] = left.get(line.key, 0) + short - line.quantity
@@ -472,7 +474,7 @@ def take_many(
             found[line.key] = found.get(line.key, 0) + short
             if short:
                 adjustments.append(
-                    _movement(
+                    _movement_row(
                         level_or_ids=line.key,
                         kind=MovementKind.ADJUSTMENT,
                         actor=actor,
@@ -480,7 +482,7 @@ def take_many(
                         on_hand=short,
                     )
                 )
-            sales.append(TAKE.movement(line.key, line.quantity, reason=line.reason, actor=actor))
+            sales.append(TAKE.movement_row(line.key, line.quantity, reason=line.reason, actor=actor))
         changes = {key: (found[key] - units, 0, units - found[key]) for key, units in sold.items()}
         if _apply(TAKE, changes, guard="on_hand"):  # the rows are locked: the plan was made on other figures
             raise RuntimeError("stock rows changed under their lock")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, IntegerField
@@ -36,7 +36,25 @@ REASON_MAX_LENGTH = 200
 # --- Small helpers ---------------------------------------------------------------------------------------------
 
 
-def _movement(
+class MovementRow(NamedTuple):
+    """A ledger entry not yet written, as plain values in the order of the fields named like them: what the
+    bulk paths write by COPY without building a model instance per line (`as_model` makes one)."""
+
+    location_id: int
+    variant_id: int
+    kind: str
+    on_hand_delta: int
+    reserved_delta: int
+    quarantined_delta: int
+    reason: str
+    user_id: int | None
+    api_client_id: int | None
+
+    def as_model(self) -> StockMovement:
+        return StockMovement(**self._asdict())
+
+
+def _movement_row(
     *,
     level_or_ids: StockLevel | tuple[int, int],
     kind: str,
@@ -45,23 +63,32 @@ def _movement(
     on_hand: int = 0,
     reserved: int = 0,
     quarantined: int = 0,
-) -> StockMovement:
-    """An unsaved ledger entry (the caller saves it, alone or in bulk)."""
+) -> MovementRow:
+    """The ledger entry of a change: its row, its kind and deltas, its reason (the kind when none is given)
+    and who made it."""
     if isinstance(level_or_ids, StockLevel):
         location_id, variant_id = level_or_ids.location_id, level_or_ids.variant_id
     else:
         location_id, variant_id = level_or_ids
-    return StockMovement(
-        location_id=location_id,
-        variant_id=variant_id,
-        kind=kind,
-        on_hand_delta=on_hand,
-        reserved_delta=reserved,
-        quarantined_delta=quarantined,
-        reason=(reason or kind)[:REASON_MAX_LENGTH],
-        user=actor.user,
-        api_client=actor.api_client,
+    user, client = actor.user, actor.api_client
+    return MovementRow(
+        location_id,
+        variant_id,
+        kind,
+        on_hand,
+        reserved,
+        quarantined,
+        (reason or kind)[:REASON_MAX_LENGTH],
+        user.pk if user is not None else None,
+        client.pk if client is not None else None,
     )
+
+
+def _movement(*, actor: Actor, **entry: Any) -> StockMovement:
+    """An unsaved ledger entry (the caller saves it, alone or in bulk); the arguments are `_movement_row`'s."""
+    movement = _movement_row(actor=actor, **entry).as_model()
+    movement.user, movement.api_client = actor.user, actor.api_client  # the actor's rows, held as the caller's
+    return movement
 
 
 def _record(*movements: StockMovement) -> None:
@@ -260,7 +287,11 @@ class Step:
 
     def movement(self, key: tuple[int, int], quantity: int, *, reason: str, actor: Actor) -> StockMovement:
         """The ledger entry of `quantity` units of this change on the row `key` (location id, variant id)."""
-        return _movement(
+        return self.movement_row(key, quantity, reason=reason, actor=actor).as_model()
+
+    def movement_row(self, key: tuple[int, int], quantity: int, *, reason: str, actor: Actor) -> MovementRow:
+        """`movement` as plain values, for the bulk paths."""
+        return _movement_row(
             level_or_ids=key,
             kind=self.kind,
             actor=actor,

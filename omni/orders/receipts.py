@@ -37,7 +37,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -170,8 +170,9 @@ def _amount(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _moment(value: Any) -> datetime | None:
-    """ISO date-time (with or without offset), or Italian dd/mm/yyyy hh:mm; naive times are Rome time."""
+def _moment(value: Any, zone: tzinfo | None = None) -> datetime | None:
+    """ISO date-time (with or without offset), or Italian dd/mm/yyyy hh:mm; naive times are in `zone` (by
+    default the current time zone, Rome's unless a request chose another)."""
     moment: datetime | None
     if isinstance(value, datetime):
         moment = value
@@ -194,7 +195,7 @@ def _moment(value: Any) -> datetime | None:
     if moment is None:
         return None
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+        moment = timezone.make_aware(moment, zone)
     return moment
 
 
@@ -229,6 +230,9 @@ def _check_rows(
     latest = timezone.now() + timedelta(days=1)
 
     receipts: dict[str, _Receipt] = {}
+    # A receipt's lines repeat its time of sale: each distinct value is read once, in the zone read once.
+    zone = timezone.get_current_timezone()
+    moments: dict[Any, datetime | None] = {}
     for row in rows:
         problems = errors[row.line]
         code, number, sku = _text(row.store), _text(row.receipt), _text(row.sku)
@@ -245,7 +249,10 @@ def _check_rows(
             problems["receipt"] = ["This field is required."]
         elif len(number) > RECEIPT_MAX_LENGTH:
             problems["receipt"] = [f"At most {RECEIPT_MAX_LENGTH} characters."]
-        sold_at = _moment(row.sold_at)
+        if row.sold_at in moments:
+            sold_at = moments[row.sold_at]
+        else:
+            sold_at = moments[row.sold_at] = _moment(row.sold_at, zone)
         if sold_at is None:
             problems["sold_at"] = ["A date and time is required: 2025-03-14T17:05 or 14/03/2025 17:05."]
         elif sold_at > latest or sold_at.year < 2000:
