@@ -253,10 +253,11 @@ def identify(
     Two calls racing on the same new identifiers end with one customer: the
     unique (kind, value) constraint makes the loser's insert fail, and the
     loser takes its decision again, in a savepoint, up to MAX_ATTEMPTS times;
-    directly in the transaction of an outermost ``retry_on_conflict`` (a sale)
-    there is no savepoint: the loser raises Busy and the whole transaction
-    runs again. The identifiers and their holders are read, and the holders
-    locked, in one statement (`_held`).
+    in a transaction its owner runs again as a whole, with no savepoint taken
+    (a sale, by itself or in an API request with an Idempotency-Key), there is
+    none: the loser raises Busy and the whole transaction runs again. The
+    identifiers and their holders are read, and the holders locked, in one
+    statement (`_held`).
     With ``may_merge`` false (a caller without the merge permission), identifiers
     that would merge customers raise PermissionDenied and nothing is written.
     Asked a ``consent`` purpose (a sale, for its receipt), the customer's latest
@@ -268,8 +269,8 @@ def identify(
     cleaned = clean_identifiers(identifiers)
     fields = clean_profile(profile)
     if whole_transaction_retried():
-        # The owner of the transaction (record_order's retry) runs it all again on Busy and keeps nothing of
-        # this attempt: a lost race goes there, and the common case costs no savepoint of its own.
+        # The owner of the transaction (record_order's retry, the idempotency middleware) runs it all again on
+        # Busy and keeps nothing of this attempt: a lost race goes there, and the common case costs no savepoint.
         try:
             return _identify_once(cleaned, fields, actor, request_key, may_merge, consent)
         except (IntegrityError, _Retry) as error:

@@ -36,20 +36,25 @@ by a caller it cannot retry alone, so it raises ``Busy`` at once and the
 caller that owns the transaction (the outermost service, or the API's
 idempotency middleware) runs it again.
 
-While the outermost ``retry_on_conflict`` runs its transaction,
-``whole_transaction_retried()`` is true in that transaction's own block (no
-savepoint between): a step there that meets a collision may raise ``Busy``
-instead of retrying alone under a savepoint of its own, since the owner runs
-everything again and nothing of the failed attempt is kept (``identify``).
+While the outermost ``retry_on_conflict`` runs its transaction, or the
+idempotency middleware runs a request in the transaction it opened
+(``retried_as_whole``), ``whole_transaction_retried()`` is true in that
+transaction with no savepoint taken in it: a step there that meets a
+collision may raise ``Busy`` instead of retrying alone under a savepoint of
+its own, since the owner runs everything again and nothing of the failed
+attempt is kept (``identify``). A service nested there needs no savepoint
+of its own either (``atomic_unless_retried``): whatever it raises rolls
+the owner's whole transaction back, and the owner answers or runs again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 from django.conf import settings
@@ -75,18 +80,57 @@ def is_retryable(error: BaseException) -> bool:
     return "database is locked" in str(error)
 
 
-_owner = threading.local()  # .running: an outermost retry_on_conflict of this thread is running its function
+_owner = threading.local()  # .running: this thread's outermost transaction is run again as a whole on a collision
 
 
 def whole_transaction_retried() -> bool:
-    """Whether a collision here makes the owning ``retry_on_conflict`` run the whole transaction again.
+    """Whether a collision here makes the owner of the transaction run all of it again.
 
-    True only directly in the outermost atomic block opened under it: a
-    caller's savepoint between them may catch what is raised, so a step
+    True only inside the outermost transaction opened under an owner
+    (``retry_on_conflict``, ``retried_as_whole``) while no savepoint is taken
+    in it: a caller's savepoint may catch what is raised and go on, so a step
     below one keeps its own savepoint.
     """
     connection = transaction.get_connection()
-    return bool(getattr(_owner, "running", False)) and len(connection.atomic_blocks) == 1
+    return (
+        bool(getattr(_owner, "running", False))
+        and connection.in_atomic_block
+        and not any(connection.savepoint_ids)  # one entry per nested block, None where it took no savepoint
+    )
+
+
+@contextlib.contextmanager
+def retried_as_whole() -> Iterator[None]:
+    """Mark the caller as the owner of the transaction it opens in this block: it runs the whole transaction
+    again, fresh, when a step raises ``Busy`` or a retryable error, and keeps nothing of a failed attempt.
+
+    Only for a caller that opens the outermost transaction itself (the
+    idempotency middleware); ``retry_on_conflict`` is the owner of its own.
+    """
+    outer = getattr(_owner, "running", False)
+    _owner.running = True
+    try:
+        yield
+    finally:
+        _owner.running = outer
+
+
+def atomic_unless_retried(func: Callable[P, R]) -> Callable[P, R]:
+    """``transaction.atomic``, without a savepoint of its own where ``whole_transaction_retried()``.
+
+    There the owner rolls its whole transaction back on anything `func`
+    raises (Django marks it for rollback), so the savepoint would only cost
+    two statements. A caller must then not query again in that transaction
+    after catching an error of `func`: it is broken until the owner's
+    rollback.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(savepoint=not whole_transaction_retried()):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def pause(attempt: int) -> None:

@@ -29,6 +29,9 @@ How it survives crashes:
   ``request_in_progress`` however long it runs.
 - A deadlock victim (a ``busy`` answer, or a retryable error at COMMIT) is
   run again here, in a fresh transaction, as ``omni.concurrency`` says.
+  Since this transaction is run again as a whole, the services the view
+  calls take no savepoints of their own in it (``retried_as_whole``): what
+  one raises rolls the whole transaction back before the answer is kept.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from omni.api.errors import error_body, is_api_path
-from omni.concurrency import is_retryable, pause
+from omni.concurrency import is_retryable, pause, retried_as_whole
 from omni.models import IdempotencyRecord, IdempotencyState
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -137,7 +140,7 @@ class IdempotencyMiddleware:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def attempt(self, request: HttpRequest, record: IdempotencyRecord) -> tuple[HttpResponse, bool]:
-        with transaction.atomic():
+        with retried_as_whole(), transaction.atomic():
             if not self.lock_claim(record):
                 return in_progress(), True  # the lease lapsed and a retry took the key over
             response = self.get_response(request)

@@ -44,8 +44,8 @@ from omni import bulk, outbox, versions, webhooks
 from omni.actor import SYSTEM, Actor
 from omni.catalog import services as catalog
 from omni.catalog.models import Channel, ChannelCode, Location, LocationKind
-from omni.concurrency import retry_on_conflict
-from omni.errors import DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
+from omni.concurrency import atomic_unless_retried, retry_on_conflict
+from omni.errors import Busy, DuplicateOrder, InsufficientPoints, Invalid, InvalidTransition, NotFound
 from omni.models import OutboxMessage
 from omni.money import to_cents
 from omni.orders import notices, selectors, statements
@@ -221,7 +221,13 @@ def check_gift_cards(
 
 def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
     """A sale whose external id another request committed after our check: its INSERT fails on the unique
-    constraint, the transaction is rolled back, and the caller hears DuplicateOrder with the number kept."""
+    constraint, the transaction is rolled back, and the caller hears DuplicateOrder with the number kept.
+
+    Where the sale took no savepoint of its own (the whole transaction is run
+    again by its owner, `atomic_unless_retried`) the transaction cannot be
+    read until the owner rolls it back: Busy sends it there, and the next
+    attempt's external-id check answers DuplicateOrder with the number.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -229,9 +235,13 @@ def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except IntegrityError as error:
             external_id, channel = kwargs.get("external_id"), kwargs.get("channel")
-            number = None
-            if isinstance(external_id, str) and external_id and isinstance(channel, Channel):
-                number = selectors.number_of_sale(channel.pk, external_id)
+            if not (isinstance(external_id, str) and external_id and isinstance(channel, Channel)):
+                raise
+            if connection.in_atomic_block and connection.needs_rollback:
+                if "external_id" not in str(error):  # not the receipt's constraint: no retry would help
+                    raise
+                raise Busy() from error
+            number = selectors.number_of_sale(channel.pk, external_id)
             if number is None:
                 raise
             raise DuplicateOrder(number=number) from error
@@ -241,7 +251,7 @@ def _duplicate_receipt_refused(func: Callable[P, R]) -> Callable[P, R]:
 
 @_duplicate_receipt_refused
 @retry_on_conflict
-@transaction.atomic
+@atomic_unless_retried  # in the API's idempotent transaction (run again as a whole) no savepoint of its own
 @versions.one_read()  # the rules', variants' and places' tokens read once per attempt, whoever calls
 def record_order(
     *,
