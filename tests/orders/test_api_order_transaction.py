@@ -172,7 +172,8 @@ def test_a_sale_in_a_callers_savepoint_keeps_its_own(network):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres_only(
-    "on SQLite the rerun still opens a savepoint in identify's new-customer path; the order and customer it ends with are right there too, but the no-savepoint claim is checked on PostgreSQL only until that path is traced"
+    "on SQLite the rerun still opens a savepoint in identify's path; the order and customer it ends with are "
+    "right there too, but the no-savepoint claim is checked on PostgreSQL only until that path is traced"
 )
 def test_an_identify_race_lost_in_an_api_order_runs_the_whole_request_again(network, api, monkeypatch):
     """identify's first read misses the stored e-mail, as when a concurrent request inserted it a moment later:
