@@ -7,19 +7,21 @@ availability's plain SQL takes the same formula from `available_sql()`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.available import annotate_available, available_sql
 from inventory.available import units_available as units_available  # the annotation, read by callers
 from inventory.models import Reservation, StockLevel, StockMovement
-from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distances_from
+from inventory.services import CARRY_OUT, CLICK_AND_COLLECT, SHIP_TO_HOME, SHIP_TO_STORE, distances_to_points
+from omni import versions
 from omni.catalog.models import Channel, Location, Product, Variant
+from omni.catalog.selectors import Places, places
 
 MAX_SKUS = 50
 SHIP_TO_STORE_CHOICES = 3
@@ -98,51 +100,71 @@ def availability(
     return answer
 
 
-def _availability_rows(
-    skus: Sequence[str], channel: str, *, with_pickup_points: bool
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+# A location as availability shows it, kept per process with the places it was made from: (code, pk, name,
+# kind, city, is_pickup_point, ships_to_customers, is_active, latitude in radians, its cosine, longitude).
+Spot = tuple[str, int, str, str, str, bool, bool, bool, float, float, float]
+_spots: tuple[Places, dict[int, Spot]] | None = None
+
+
+def _spot(location: Location) -> Spot:
+    phi = math.radians(float(location.latitude))
+    return (
+        location.code,
+        location.pk,
+        location.name,
+        location.kind,
+        location.city,
+        location.is_pickup_point,
+        location.ships_to_customers,
+        location.is_active,
+        phi,
+        math.cos(phi),
+        float(location.longitude),
+    )
+
+
+def _spots_by_pk() -> dict[int, Spot]:
+    """Every location as a Spot, by pk: made again only when the process reads the places again (their token
+    changed), so a request pays neither the join nor the conversions for hundreds of locations."""
+    global _spots
+    held, kept = places(), _spots
+    if kept is None or kept[0] is not held:
+        kept = (held, {location.pk: _spot(location) for location in held.locations.values()})
+        _spots = kept
+    return kept[1]
+
+
+def _availability_rows(skus: Sequence[str], channel: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The one statement behind availability_data(), in plain SQL (PostgreSQL and SQLite alike).
 
     Returns the variants of `skus` in SKU order, as (pk, sku, product name,
     sold: whether `channel` sells it and the variant and its product are
-    active, then NULLs), and for those sold the active locations holding units
-    of them, one row per location and variant, as (four NULLs, location pk,
-    code, name, kind, city, is_pickup_point, ships_to_customers, latitude and
-    longitude as doubles (read as a float, not a Decimal to convert), variant
-    pk, units available); with `with_pickup_points`, also every active pick-up
-    point, with no variant and no units (the candidates for ship to store).
+    active), and for those sold their stock rows holding units, as (location
+    pk, variant pk, units available). The locations themselves come from
+    what the process keeps (omni.catalog.selectors.places): inside a
+    `versions.one_read()` block the statement carries the read of their token.
     The formula is inventory.available's; rows without units are left out
     rather than floored at 0, which sums the same.
     """
-    variant, product, location, stock = (model._meta.db_table for model in (Variant, Product, Location, StockLevel))
+    variant, product, stock = (model._meta.db_table for model in (Variant, Product, StockLevel))
     sold_on, channels = Product.channels.through._meta.db_table, Channel._meta.db_table
-    pickup_points = " OR l.is_pickup_point AND EXISTS (SELECT 1 FROM asked WHERE sold)" if with_pickup_points else ""
     units, units_params = available_sql("s")
-    # A location row has its pk in the fifth column; a variant row has NULL there. The variant
-    # rows come in SKU order (the database's collation, as the ORM's order_by would give).
+    # A variant row has its place in SKU order in the first column (the database's collation, as the ORM's
+    # order_by would give) and NULL in the sixth; a stock row has the location pk there.
     sql = (
         f"WITH asked AS (SELECT v.id, v.sku, p.name, v.is_active AND p.is_active AND EXISTS ("
         f"SELECT 1 FROM {sold_on} pc JOIN {channels} c ON c.id = pc.channel_id "
         f"WHERE pc.product_id = v.product_id AND c.code = %s) AS sold "
         f"FROM {variant} v JOIN {product} p ON p.id = v.product_id "
         f"WHERE v.sku IN ({', '.join(['%s'] * len(skus))})) "
-        f"SELECT id, sku, name, sold, {', '.join(['NULL'] * 11)} FROM asked "
+        f"SELECT ROW_NUMBER() OVER (ORDER BY sku), id, sku, name, sold, NULL, NULL, NULL FROM asked "
         f"UNION ALL "
-        f"SELECT NULL, NULL, NULL, NULL, l.id, l.code, l.name, l.kind, l.city, l.is_pickup_point, "
-        f"l.ships_to_customers, CAST(l.latitude AS DOUBLE PRECISION), CAST(l.longitude AS DOUBLE PRECISION), "
-        f"s.variant_id, {units} "
-        f"FROM {location} l LEFT JOIN {stock} s ON s.location_id = l.id AND {units} > 0 "
-        f"AND s.variant_id IN (SELECT id FROM asked WHERE sold) "
-        f"WHERE l.is_active AND (s.variant_id IS NOT NULL{pickup_points}) "
-        f"ORDER BY 2"
+        f"SELECT NULL, NULL, NULL, NULL, NULL, s.location_id, s.variant_id, {units} FROM {stock} s "
+        f"WHERE s.variant_id IN (SELECT id FROM asked WHERE sold) AND {units} > 0"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [channel, *skus, *units_params, *units_params])
-        rows = cursor.fetchall()
-    # The rows as they came (no tuple copied): the location rows keep their four leading NULLs.
-    variants = [row for row in rows if row[4] is None]
-    places = [row for row in rows if row[4] is not None]
-    return variants, places
+    rows = versions.read_with_tokens(sql, [channel, *skus, *units_params, *units_params])
+    variants = sorted(row[:5] for row in rows if row[5] is None)
+    return [row[1:] for row in variants], [row[5:] for row in rows if row[5] is not None]
 
 
 def availability_data(
@@ -155,50 +177,60 @@ def availability_data(
 
     The answer is plain data (dicts and lists, the API's shape), built from
     one SQL statement whatever the number of locations (_availability_rows):
-    the variants, and the active locations that hold units of those sold on
-    the channel (and the pick-up points, when ship to store must find the
-    nearest). No model instance is made: an answer over hundreds of locations
-    costs little more than the queries. Distances are computed once per
-    location in Python (haversine). Locations are listed when they have units
-    available (and the one asked for with `location`, even at 0), nearest
-    first when `near` is given, else by code. Unknown SKUs are simply absent
-    from the answer.
+    the variants, and the stock rows holding units of those sold on the
+    channel. The locations are the ones the process keeps, with their
+    radians (_spots_by_pk): no model instance is made, and an answer over
+    hundreds of locations costs little more than the query. Locations are
+    listed when they are active and have units available (and the one asked
+    for with `location`, even at 0), nearest first when `near` is given, else
+    by code. Unknown SKUs are simply absent from the answer.
 
     Options (see the README): ship_to_home when locations that ship to
     customers hold units; click_and_collect at each pick-up store holding units
     (only the one asked for when `location` is given, else the nearest ten);
     ship_to_store to a pick-up store when other locations hold units (the one
-    asked for, else the three nearest to `near`); carry_out on channel `store`
-    at the `location` asked for when it holds units.
+    asked for, else the three nearest to `near`, among every active pick-up
+    point); carry_out on channel `store` at the `location` asked for when it
+    holds units.
     """
     skus = list(skus)
     if not skus:
         return []
     asked, asked_code = (location.pk, location.code) if location is not None else (None, None)
-    variants, rows = _availability_rows(skus, channel, with_pickup_points=near is not None and asked is None)
+    with versions.one_read():
+        variants, rows = _availability_rows(skus, channel)
+        spots = _spots_by_pk()
     # variant -> location -> units available, for the variants sold on the channel.
     units: dict[int, dict[int, int]] = {row[0]: {} for row in variants if row[3]}
-    if location is not None and location.is_active and units:
-        rows.append(
-            (None, None, None, None, location.pk, location.code, location.name, location.kind, location.city)
-            + (location.is_pickup_point, location.ships_to_customers, location.latitude, location.longitude, None, None)
-        )
     # The locations, each once, as (order: the distance shown or 0.0, code, pk, name, kind, city,
     # is_pickup_point, ships_to_customers, distance_km shown): sorting the tuples sorts them as shown.
-    distance_from = distances_from(*near) if near is not None else None
+    distance_to = distances_to_points(*near) if near is not None else None
     found: dict[int, tuple[Any, ...]] = {}
-    for *_, pk, code, name, kind, city, is_pickup_point, ships, latitude, longitude, variant_id, available in rows:
-        if pk not in found:
-            distance = distance_from and round(distance_from(float(latitude), float(longitude)), 1)
-            place = (distance or 0.0, code, pk, name, kind, city, bool(is_pickup_point), bool(ships), distance)
-            found[pk] = place
-        if variant_id is not None:
-            units[variant_id][pk] = available
-    places = sorted(found.values())  # codes are unique: no two tuples compare beyond the code
+
+    def place(spot: Spot) -> tuple[Any, ...]:
+        code, pk, name, kind, city, is_pickup_point, ships, _active, phi, cos_phi, longitude = spot
+        distance = distance_to and round(distance_to(phi, cos_phi, longitude), 1)
+        return (distance or 0.0, code, pk, name, kind, city, is_pickup_point, ships, distance)
+
+    for location_pk, variant_id, available in rows:
+        spot = spots.get(location_pk)
+        if spot is None or not spot[7]:  # a closed location sells nothing
+            continue
+        if location_pk not in found:
+            found[location_pk] = place(spot)
+        units[variant_id][location_pk] = available
+    if units:
+        if location is not None and location.is_active and asked not in found:
+            found[location.pk] = place(_spot(location))
+        if near is not None and asked is None:  # the candidates for ship to store
+            for spot in spots.values():
+                if spot[5] and spot[7] and spot[1] not in found:
+                    found[spot[1]] = place(spot)
+    places_found = sorted(found.values())  # codes are unique: no two tuples compare beyond the code
     if asked is not None:
-        ship_to_store_targets = [place for place in places if place[2] == asked and place[6]]
+        ship_to_store_targets = [place for place in places_found if place[2] == asked and place[6]]
     elif near is not None:
-        ship_to_store_targets = [place for place in places if place[6]][:SHIP_TO_STORE_CHOICES]
+        ship_to_store_targets = [place for place in places_found if place[6]][:SHIP_TO_STORE_CHOICES]
     else:
         ship_to_store_targets = []
 
@@ -219,7 +251,7 @@ def availability_data(
         entry["network_available"] = sum(units_at.values())
         # One pass over the places, nearest first: the listed ones, what ships, where to collect.
         shipping, collect_here = 0, []
-        for _order, code, place_pk, name, kind, city, is_pickup_point, ships, distance in places:
+        for _order, code, place_pk, name, kind, city, is_pickup_point, ships, distance in places_found:
             available = units_at.get(place_pk, 0)
             if available <= 0 and place_pk != asked:
                 continue
@@ -244,10 +276,10 @@ def availability_data(
             options.append({"fulfilment": SHIP_TO_HOME, "location": None, "available": shipping})
         for code, available in collect_here[:CLICK_AND_COLLECT_CHOICES]:
             options.append({"fulfilment": CLICK_AND_COLLECT, "location": code, "available": available})
-        for place in ship_to_store_targets:
-            elsewhere = entry["network_available"] - units_at.get(place[2], 0)
+        for place_ in ship_to_store_targets:
+            elsewhere = entry["network_available"] - units_at.get(place_[2], 0)
             if elsewhere > 0:
-                options.append({"fulfilment": SHIP_TO_STORE, "location": place[1], "available": elsewhere})
+                options.append({"fulfilment": SHIP_TO_STORE, "location": place_[1], "available": elsewhere})
         if channel == "store" and asked is not None and units_at.get(asked, 0) > 0:
             options.append({"fulfilment": CARRY_OUT, "location": asked_code, "available": units_at[asked]})
     return answer

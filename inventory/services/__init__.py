@@ -76,6 +76,7 @@ from inventory.services.sourcing import (
     allocate,
     distance_km,
     distances_from,
+    distances_to_points,
     prefers_warehouses,
 )
 from inventory.services.stock import (
@@ -150,6 +151,7 @@ __all__ = [
     "count_many",
     "distance_km",
     "distances_from",
+    "distances_to_points",
     "ensure_rows",
     "held_units",
     "hold",

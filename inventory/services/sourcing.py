@@ -54,21 +54,34 @@ class Allocated:
         return not self.taken
 
 
-def distances_from(lat1: float, lon1: float) -> Callable[[float, float], float]:
-    """Great-circle distance (haversine) on a 6371 km sphere from one point, as a function of the other.
+def distances_to_points(lat1: float, lon1: float) -> Callable[[float, float, float], float]:
+    """Great-circle distance (haversine) on a 6371 km sphere from one point, as a function of the other given as
+    (latitude in radians, its cosine, longitude in degrees).
 
-    What depends on the first point alone is computed once: for the distances
-    from one place to hundreds (availability nearest first).
+    What depends on either point alone is computed once: for the distances
+    from one place to hundreds whose radians a process keeps (availability
+    nearest first).
     """
     phi1 = math.radians(lat1)
     cos_phi1 = math.cos(phi1)
-    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    radians, sin, asin, sqrt = math.radians, math.sin, math.asin, math.sqrt
+
+    def distance(phi2: float, cos_phi2: float, lon2: float) -> float:
+        dphi, dlambda = phi2 - phi1, radians(lon2 - lon1)
+        a = sin(dphi / 2) ** 2 + cos_phi1 * cos_phi2 * sin(dlambda / 2) ** 2
+        return 2 * 6371.0 * asin(min(1.0, sqrt(a)))
+
+    return distance
+
+
+def distances_from(lat1: float, lon1: float) -> Callable[[float, float], float]:
+    """Great-circle distance (haversine) on a 6371 km sphere from one point, as a function of the other's
+    latitude and longitude in degrees."""
+    to_point = distances_to_points(lat1, lon1)
 
     def distance(lat2: float, lon2: float) -> float:
-        phi2 = radians(lat2)
-        dphi, dlambda = phi2 - phi1, radians(lon2 - lon1)
-        a = sin(dphi / 2) ** 2 + cos_phi1 * cos(phi2) * sin(dlambda / 2) ** 2
-        return 2 * 6371.0 * asin(min(1.0, sqrt(a)))
+        phi2 = math.radians(lat2)
+        return to_point(phi2, math.cos(phi2), lon2)
 
     return distance
 

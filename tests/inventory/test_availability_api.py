@@ -91,6 +91,24 @@ def test_inactive_locations_are_left_out(api, store, warehouse, shirt):
     assert [p["code"] for p in entry["locations"]] == ["MI-DUOMO"]
 
 
+def test_a_location_changed_after_the_process_read_the_places_is_answered_as_it_is_now(api, store, warehouse, shirt):
+    """Availability takes the locations from what the process keeps between requests: a store closed, moved
+    or turned into a pick-up point in the admin (a save) is answered as it is now by the very next request."""
+    stock(store, shirt, 4)
+    stock(warehouse, shirt, 6)
+    [before] = availability(api, near=MILAN)  # the process reads the places now
+    assert [p["code"] for p in before["locations"]] == ["MI-DUOMO", "WH-BO"]
+    warehouse.is_active = False
+    warehouse.save()
+    store.latitude, store.longitude, store.is_pickup_point = Decimal("41.9"), Decimal("12.5"), False
+    store.save()
+    [after] = availability(api, near=MILAN)
+    assert after["network_available"] == 4
+    assert [(p["code"], p["is_pickup_point"]) for p in after["locations"]] == [("MI-DUOMO", False)]
+    assert 470 < after["locations"][0]["distance_km"] < 490  # Milan to Rome
+    assert "click_and_collect" not in [o["fulfilment"] for o in after["options"]]
+
+
 def test_several_skus_in_one_call(api, store, shirt):
     other = VariantFactory(sku="SHIRT-BLUE-L", product=shirt.product)
     stock(store, shirt, 1)
@@ -147,10 +165,15 @@ def test_one_sku_over_two_hundred_locations_costs_the_same_queries_as_over_three
     with CaptureQueriesContext(connection) as few:
         availability(api, near=MILAN)
     make_network(200, shirt)
+    with CaptureQueriesContext(connection) as changed:
+        availability(api, near=MILAN)
     with CaptureQueriesContext(connection) as many:
         [entry] = availability(api, near=MILAN)
     assert len(entry["locations"]) > 100
-    assert len(many.captured_queries) == len(few.captured_queries) == 2  # the key; variants, stock and places
+    # The key; the variants and their stock rows, with the token of the places the process keeps.
+    assert len(many.captured_queries) == len(few.captured_queries) == 2
+    # Once the locations changed, the first request reads them again, with the channels: two queries, once.
+    assert len(changed.captured_queries) == 4
 
 
 def test_the_query_serializer_is_bound_once_for_many_requests_and_bad_params_answer_as_before(
