@@ -6,9 +6,6 @@ statement; directly inside the transaction of an outermost retry_on_conflict
 transaction again.
 """
 
-import threading
-import time
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +14,7 @@ from customers import services
 from customers.models import Customer, Identifier
 from omni.concurrency import retry_on_conflict
 from tests.factories import CustomerFactory, IdentifierFactory
+from tests.locks import behind_a_held_change
 
 EMAIL = [services.IdentifierIn("email", "anna@example.it")]
 
@@ -154,69 +152,23 @@ def test_the_one_statement_decides_the_rare_cases_as_before():
     assert Identifier.objects.get(value="other@example.it").customer_id == other.customer_id
 
 
-def wait_until_blocked(thread_ids: list) -> None:
-    """Until the other connection waits for a lock (PostgreSQL's view of its sessions)."""
-    with connection.cursor() as cursor:
-        for _ in range(2000):
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", thread_ids
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("the identify call never waited for the lock")
-
-
 @pytest.mark.parametrize("change", ["erase", "merge"])
 @pytest.mark.parametrize("where", ["sale", "alone"])
 def test_a_holder_erased_or_merged_while_identify_waits_for_its_lock_is_seen_as_it_is_now(postgres, change, where):
     held = anna()
     survivor = CustomerFactory()
-    holding, release = threading.Event(), threading.Event()
-    pid: list = []
-    found: list = []
-    errors: list = []
 
-    def change_and_hold():
-        try:
-            with transaction.atomic():
-                if change == "erase":
-                    services.erase_customer(customer=held)
-                else:
-                    services.merge_customers(survivor=survivor, merged=held)
-                holding.set()
-                release.wait(30)
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-            holding.set()
-        finally:
-            connection.close()
+    def change_it():
+        if change == "erase":
+            services.erase_customer(customer=held)
+        else:
+            services.merge_customers(survivor=survivor, merged=held)
 
     def identify():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pid.append(cursor.fetchone()[0])
-            work = lambda: services.identify(identifiers=EMAIL)  # noqa: E731
-            found.append(in_a_sale(work) if where == "sale" else work())
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+        work = lambda: services.identify(identifiers=EMAIL)  # noqa: E731
+        return in_a_sale(work) if where == "sale" else work()
 
-    holder = threading.Thread(target=change_and_hold)
-    holder.start()
-    holding.wait(30)
-    caller = threading.Thread(target=identify)
-    caller.start()
-    while not pid and caller.is_alive():
-        time.sleep(0.01)
-    wait_until_blocked(pid)
-    release.set()
-    holder.join(30)
-    caller.join(30)
-
-    assert errors == []
+    found = [behind_a_held_change(change_it, identify, "the identify call")]
     if change == "erase":  # the erased customer holds nothing any more: a new customer
         assert found[0].created and found[0].customer.pk not in (held.pk, survivor.pk)
     else:  # the e-mail moved with the merge: the survivor

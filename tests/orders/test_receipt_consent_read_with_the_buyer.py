@@ -7,8 +7,6 @@ and a change committed or made in the same transaction before the read is seen.
 
 from __future__ import annotations
 
-import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -22,6 +20,7 @@ from omni.catalog.models import Channel
 from omni.errors import DuplicateOrder, InsufficientStock, Invalid, PermissionDenied
 from omni.orders import notices, services
 from tests.factories import CustomerFactory, IdentifierFactory
+from tests.locks import behind_a_held_change
 from tests.orders.conftest import stock
 
 EMAIL = [{"kind": "email", "value": "anna@example.it"}]
@@ -137,64 +136,17 @@ def test_a_retried_receipt_is_answered_as_a_duplicate_before_anything_else_is_ch
         assert len(selects) == 1 and "omni_version" in selects[0] and "external_id" in selects[0], selects
 
 
-def wait_until_waiting_for_a_lock(pids: list) -> None:
-    """Until the sale's connection waits for a row lock (PostgreSQL's view of its sessions)."""
-    with connection.cursor() as cursor:
-        for _ in range(2000):
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", pids)
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("the sale never waited for the buyer's lock")
-
-
 @pytest.mark.parametrize("choice", [False, True])
 def test_a_consent_committed_while_the_sale_waits_for_the_buyer_s_lock_decides_the_receipt(postgres, network, choice):
     """The statement that locks the buyer took its snapshot before it waited; the consent it reads comes after the
     lock (customers.selectors.latest_consent_sql), so a change committed meanwhile is the one obeyed."""
     stock(network["milano"], network["shirt"], 5)
     buyer = anna(consents=not choice)
-    holding, release = threading.Event(), threading.Event()
-    pids: list = []
-    orders: list = []
-    errors: list = []
 
-    def change_and_hold():
-        try:
-            with transaction.atomic():
-                customer_services.set_consents(customer=buyer, choices={"marketing_email": choice}, channel="web")
-                holding.set()
-                release.wait(30)
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-            holding.set()
-        finally:
-            connection.close()
+    def change_it():
+        customer_services.set_consents(customer=buyer, choices={"marketing_email": choice}, channel="web")
 
-    def sell():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pids.append(cursor.fetchone()[0])
-            orders.append(sale(network))
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=change_and_hold)
-    holder.start()
-    holding.wait(30)
-    seller = threading.Thread(target=sell)
-    seller.start()
-    while not pids and seller.is_alive():
-        time.sleep(0.01)
-    wait_until_waiting_for_a_lock(pids)
-    release.set()
-    holder.join(30)
-    seller.join(30)
-
-    assert errors == []
+    orders = [behind_a_held_change(change_it, lambda: sale(network), "the sale")]
     assert receipts(orders[0]) == (1 if choice else 0)
 
 
