@@ -141,7 +141,8 @@ def _consent_granted_sql(connection: Any, *, customer: str = "%s") -> str:
     )
 
 
-# The query of `_consent_granted_sql` as a PostgreSQL function (migration 0010; a test holds the two the same).
+# The query of `_consent_granted_sql` as a PostgreSQL function (migrations 0010, and 0011 for PL/pgSQL, which plans
+# it once per connection; a test holds the two the same).
 # Declared VOLATILE, it reads in a snapshot of its own, taken when it is called: a statement that waited for a
 # customer's lock and calls it on the locked row sees what was committed while it waited.
 LATEST_CONSENT_FUNCTION = "customers_latest_consent"

@@ -28,12 +28,18 @@ location by variant, all or nothing, in one statement on PostgreSQL
 `want` locks the rows in primary-key order, with the lock the UPDATE takes
 anyway, and reads them as they are once locked; the UPDATE changes them
 only when there is a row for each variant and each can give, so a missing
-row, an inactive location or one short row changes nothing at all. The one
-row of a basket of one variant is not locked ahead: its UPDATE locks it and
-checks the guard again on the row as it is then. Lines of one variant
-change their row once, by their sum, with a movement a line. SQLite sends
-the same UPDATE (its `want` read without a lock: the database has one
-writer) and then the same INSERT.
+row, an inactive location or one short row changes nothing at all. A
+basket of one variant is the case of one row: the UPDATE finds it by the
+same match as `want` (location, variant, location active) and checks the
+same guard on it, as it is once locked, with no `want` and no count
+
+    WITH line AS (the lines), moved AS (UPDATE ... FROM need WHERE the row
+        of the variant at the location passes the guard)
+    INSERT INTO <movement table> SELECT ... FROM moved JOIN line
+
+Lines of one variant change their row once, by their sum (`need`), with a
+movement a line. SQLite sends the same UPDATE (its `want` read without a
+lock: the database has one writer) and then the same INSERT.
 
 The bulk forms (bulk.py: take_many, reserve_many, restock_many) send the
 same UPDATE (`update_sql`) with their changes from unnest(...) arrays.
@@ -230,10 +236,10 @@ def apply(change: Change, *, now: datetime) -> int | None:
         return int(last[0])
 
 
-def _line_sql(lines: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
-    """The lines (variant id, units) as rows line_no, of_variant, part: three arrays on PostgreSQL (the same text
-    for any number of lines), a UNION ALL of one-row SELECTs elsewhere."""
-    if connection.vendor == "postgresql":
+def _line_sql(lines: Sequence[tuple[int, int]], *, arrays: bool) -> tuple[str, list[Any]]:
+    """The lines (variant id, units) as rows line_no, of_variant, part: with `arrays`, three arrays unnested (the
+    same text for any number of lines, PostgreSQL only), else a UNION ALL of one-row SELECTs."""
+    if arrays:
         return (
             "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::integer[]) AS t(line_no, of_variant, part)",
             [list(range(len(lines))), [variant for variant, _ in lines], [units for _, units in lines]],
@@ -243,22 +249,38 @@ def _line_sql(lines: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
     return one + rest, [value for index, (variant, units) in enumerate(lines) for value in (index, variant, units)]
 
 
-def _want_sql(step: Step, location_id: int, *, lock: bool) -> tuple[str, list[Any]]:
-    """The location's rows of the lines' variants with what each must give, the location active, named like
-    stock rows for the guard; with `lock`, locked in primary-key order on PostgreSQL (and read as they are once
-    locked)."""
-    level, location = StockLevel._meta, Location._meta
+def _need_sql(step: Step) -> tuple[str, list[Any]]:
+    """The lines summed by variant (of_variant) with what its row must give: its deltas and the units `need`."""
+    return (
+        "(SELECT of_variant, CAST(%s * units AS integer) AS on_hand_delta, CAST(%s * units AS integer) AS "
+        "reserved_delta, units AS need FROM (SELECT of_variant, CAST(SUM(part) AS integer) AS units FROM line "
+        "GROUP BY of_variant) AS summed)",
+        [step.on_hand, step.reserved],
+    )
+
+
+def _at_sql(row: str, need: str) -> str:
+    """The stock row aliased `row` is the location's (the param) and of the variant of the summed lines aliased
+    `need`, the location active."""
+    location = Location._meta
     active = location.get_field("is_active").column
-    lock_sql = " FOR NO KEY UPDATE OF s" if lock and connection.vendor == "postgresql" else ""
+    return (
+        f"{row}.variant_id = {need}.of_variant AND {row}.location_id = %s AND EXISTS (SELECT 1 FROM "
+        f"{location.db_table} AS l WHERE l.{location.pk.column} = {row}.location_id AND l.{active})"
+    )
+
+
+def _want_sql(step: Step, location_id: int) -> tuple[str, list[Any]]:
+    """The location's rows of the lines' variants with what each must give, named like stock rows for the guard;
+    locked in primary-key order on PostgreSQL (and read as they are once locked)."""
+    need, need_params = _need_sql(step)
+    lock_sql = " FOR NO KEY UPDATE OF s" if connection.vendor == "postgresql" else ""
     sql = (
         "SELECT s.id AS level_id, s.location_id, s.variant_id, s.on_hand, s.reserved, s.safety_stock, "
-        "CAST(%s * need.units AS integer) AS on_hand_delta, CAST(%s * need.units AS integer) AS reserved_delta, "
-        f"need.units AS need FROM {level.db_table} AS s JOIN (SELECT of_variant, CAST(SUM(part) AS integer) AS units "
-        "FROM line GROUP BY of_variant) AS need ON s.variant_id = need.of_variant WHERE s.location_id = %s "
-        f"AND EXISTS (SELECT 1 FROM {location.db_table} AS l WHERE l.{location.pk.column} = s.location_id "
-        f"AND l.{active}) ORDER BY s.id{lock_sql}"
+        f"need.on_hand_delta, need.reserved_delta, need.need FROM {StockLevel._meta.db_table} AS s, {need} AS need "
+        f"WHERE {_at_sql('s', 'need')} ORDER BY s.id{lock_sql}"
     )
-    return sql, [step.on_hand, step.reserved, location_id]
+    return sql, [*need_params, location_id]
 
 
 def apply_at(
@@ -273,20 +295,33 @@ def apply_at(
     changes nothing does not abort it). On PostgreSQL the rows stay locked
     until the transaction ends, so a read made after a refusal plans on
     figures that cannot move under it.
+
+    Lines of one variant change one row: its UPDATE finds it by location and
+    variant, locks it and checks the guard on the row as it is then, so it
+    needs neither `want` nor the count of rows that pass; its lines are one-row
+    SELECTs, which PostgreSQL plans once for every such basket (unnested
+    arrays, whose length a generic plan cannot see, would be planned anew at
+    every call).
     """
     if not lines:
         return True
-    line, line_params = _line_sql(lines)
     variants = len({variant for variant, _ in lines})
-    # One row needs no lock ahead: its UPDATE locks it and checks the guard again on the row as it is then.
-    want, want_params = _want_sql(step, location_id, lock=variants > 1)
-    guard, guard_params = step.guard_sql("w", "w.need")
+    line, line_params = _line_sql(lines, arrays=variants > 1 and connection.vendor == "postgresql")
     condition, condition_params = condition_sql(step)
-    every = f"s.id = v.level_id AND (SELECT COUNT(*) FROM want AS w WHERE {guard}) = %s"
-    update = update_sql(
-        condition, source="(SELECT level_id, on_hand_delta, reserved_delta, need FROM want) AS v", match=every
-    )
-    update_params = [now, *guard_params, variants, *condition_params]
+    if variants == 1:
+        need, need_params = _need_sql(step)
+        update = update_sql(condition, source=f"{need} AS v", match=_at_sql("s", "v"))
+        ctes, cte_params = f"WITH line AS ({line})", line_params
+        update_params = [now, *need_params, location_id, *condition_params]
+    else:
+        want, want_params = _want_sql(step, location_id)
+        guard, guard_params = step.guard_sql("w", "w.need")
+        every = f"s.id = v.level_id AND (SELECT COUNT(*) FROM want AS w WHERE {guard}) = %s"
+        update = update_sql(
+            condition, source="(SELECT level_id, on_hand_delta, reserved_delta, need FROM want) AS v", match=every
+        )
+        ctes, cte_params = f"WITH line AS ({line}), want AS MATERIALIZED ({want})", [*line_params, *want_params]
+        update_params = [now, *guard_params, variants, *condition_params]
     insert, insert_params = insert_from_moved_sql(
         StockMovement,
         _movement_values(step, reason, actor, now),
@@ -295,15 +330,11 @@ def apply_at(
             "reserved_delta": ("CAST(%s * line.part AS integer)", [step.reserved]),
         },
     )
-    ctes = f"WITH line AS ({line}), want AS MATERIALIZED ({want})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"{ctes}, moved AS ({update}) {insert}",
-                [*line_params, *want_params, *update_params, *insert_params],
-            )
+            cursor.execute(f"{ctes}, moved AS ({update}) {insert}", [*cte_params, *update_params, *insert_params])
             return bool(cursor.fetchall())
-        cursor.execute(f"{ctes} {update}", [*line_params, *want_params, *update_params])
+        cursor.execute(f"{ctes} {update}", [*cte_params, *update_params])
         moved = cursor.fetchall()
         if not moved:
             return False

@@ -62,6 +62,7 @@ from omni.orders.models import (
 )
 
 MAX_LINES = 200
+TENDERS = frozenset(Tender.values)  # read once: an enum's values are rebuilt on every access
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -174,7 +175,7 @@ def check_lines(lines: Sequence[LineIn]) -> None:
 def check_payments(payments: Sequence[PaymentIn], due: Decimal) -> None:
     errors: dict[str, list[str]] = {}
     for index, payment in enumerate(payments):
-        if payment.tender not in Tender.values:
+        if payment.tender not in TENDERS:
             errors[f"payments.{index}.tender"] = [f"One of {', '.join(Tender.values)}."]
         if payment.amount <= 0:
             errors[f"payments.{index}.amount"] = ["Must be more than zero."]

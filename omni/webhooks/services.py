@@ -65,6 +65,7 @@ MAX_BODY_BYTES_READ = 4096
 LISTENED_TYPES_KEY = "webhooks:listened-types"
 LISTENED_TYPES_SECONDS = 30
 DISPATCHES_PER_MESSAGE = 200  # one outbox message (one Celery task) sends at most this many
+EVENT_TYPES = frozenset(EventType.values)  # read once: an enum's values are rebuilt on every access
 
 
 # --- subscriptions ----------------------------------------------------------------
@@ -76,7 +77,7 @@ def new_secret() -> str:
 
 
 def check_events(events: list[str]) -> list[str]:
-    known = set(EventType.values) | {EVERY_EVENT}
+    known = EVENT_TYPES | {EVERY_EVENT}
     unknown = [name for name in events if name not in known]
     if not events or unknown:
         message = gettext("Unknown event type: %(names)s.") % {"names": ", ".join(unknown)} if unknown else None
@@ -234,7 +235,7 @@ def publish_many(
     event_type: str, items: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]], *, now: datetime | None = None
 ) -> list[Event]:
     """`publish` for a batch (a file of till receipts): the events, their dispatches and the outbox rows in bulk."""
-    if event_type not in EventType.values:
+    if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     if not listens(event_type):
         return []

@@ -119,6 +119,31 @@ def test_units_held_are_not_sold_but_those_of_a_lapsed_hold_are(store, shirt):
     assert (level_of(store, shirt).on_hand, level_of(store, shirt).reserved) == (1, 3)
 
 
+@pytest.mark.postgres_only("prepared statements and their plans are PostgreSQL's")
+def test_the_statement_of_a_one_variant_carry_out_is_planned_once_for_every_basket(store, shirt):
+    """Once prepared, PostgreSQL plans it once (a generic plan) and does not plan it anew at each sale: its lines
+    are values it can count, not arrays whose length only a plan of their values would know. The store has the
+    shelves of a real one, their figures known to the planner, as in production."""
+    stock(store, shirt, 100)
+    others = Variant.objects.bulk_create(
+        Variant(product=shirt.product, sku=f"SHELF-{index:04d}", price=shirt.price) for index in range(400)
+    )
+    StockLevel.objects.bulk_create(StockLevel(location=store, variant=variant, on_hand=3) for variant in others)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE inventory_stocklevel")
+        for units in range(1, 13):  # prepared after 5 runs (DATABASE_PREPARE_THRESHOLD), weighed over the next 5
+            sell(store, (shirt, 1 + units % 3), order_id=units)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'WITH line AS%%' AND statement LIKE '%%INSERT INTO inventory_stockmovement%%'"
+            )
+            [(generic, custom)] = cursor.fetchall()
+    assert generic >= 1 and custom <= 5, (generic, custom)
+    assert level_of(store, shirt).on_hand == 100 - sum(1 + units % 3 for units in range(1, 13))
+
+
 @pytest.mark.postgres_only("data-modifying CTEs: SQLite sends the same UPDATE and INSERTs apart")
 def test_two_lines_of_one_variant_are_one_statement_with_a_movement_each(store, shirt):
     stock(store, shirt, 5)

@@ -160,8 +160,11 @@ def test_the_consent_function_holds_the_query_consent_granted_runs(postgres):
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT prosrc, provolatile FROM pg_proc WHERE proname = %s", [selectors.LATEST_CONSENT_FUNCTION]
+            "SELECT prosrc, provolatile, lanname FROM pg_proc JOIN pg_language l ON l.oid = prolang WHERE proname = %s",
+            [selectors.LATEST_CONSENT_FUNCTION],
         )
-        (source, volatility), *others = cursor.fetchall()
+        (source, volatility, language), *others = cursor.fetchall()
     expected = selectors._consent_granted_sql(connection, customer="$1").replace("%s", "$2")
-    assert (source, volatility, others) == (expected, "v", [])
+    # PL/pgSQL (migration 0011): its query is planned once per connection, not at every sale.
+    assert (volatility, language, others) == ("v", "plpgsql", [])
+    assert source == f"#variable_conflict use_column\nBEGIN\n  RETURN ({expected});\nEND"
