@@ -44,9 +44,9 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected clients' keys"), permissions=["change"])
     def revoke(self, request, queryset):
-        from django.utils import timezone
+        from omni.api.keys import revoke
 
-        count = queryset.filter(is_active=True).update(is_active=False, revoked_at=timezone.now())
+        count = revoke(queryset)
         self.message_user(request, _("%(count)d key(s) revoked.") % {"count": count})
 
 

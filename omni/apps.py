@@ -12,7 +12,13 @@ class OmniConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI authentication extensions.
+        from omni import versions
         from omni.api import schema  # noqa: F401
+        from omni.api.keys import API_CLIENTS
+        from omni.models import ApiClient
+
+        # Every process keeps the active API clients (omni.api.keys): a save or delete gives a new token.
+        versions.watch(API_CLIENTS, ApiClient)
 
 
 class OmniAdminConfig(AdminConfig):

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "omni.api.guards.RejectNulMiddleware",
     "omni.api.idempotency.IdempotencyMiddleware",
+    "omni.api.one_read.OneReadPerRequestMiddleware",  # innermost: authentication and the view share one read
 ]
 
 ROOT_URLCONF = "omni.urls"

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from omni.api.keys import hash_key
+from omni.api.keys import hash_key, revoke
 from omni.models import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_a_key_without_the_scope_answers_403_for_reading_and_writing(make_api_cl
 def test_a_revoked_key_stops_working(make_api_client):
     api = make_api_client(["catalog"])
     assert api.get(LOCATIONS).status_code == 200
-    ApiClient.objects.filter(pk=api.record.pk).update(is_active=False)
+    revoke(ApiClient.objects.filter(pk=api.record.pk))
     assert api.get(LOCATIONS).status_code == 401
 
 
