@@ -5,9 +5,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
+from inventory.models import StockLevel
 from loyalty.models import EarningRule, Promotion
-from omni.catalog.models import Channel
+from omni.catalog.models import Channel, Variant
+from omni.orders import selectors
+from omni.orders.api.serializers import OrderSerializer, order_answer
 from tests.factories import ProductFactory, VariantFactory
 from tests.orders.conftest import stock
 
@@ -105,3 +110,35 @@ def test_the_post_reads_no_line_payment_or_allocation_back(api, shop):
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     for table in ("orders_orderline", "orders_payment", "orders_allocation"):
         assert not [sql for sql in reads if f'FROM "{table}"' in sql], table
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Rome", "America/New_York"])
+def test_the_answer_built_by_hand_is_the_serializer_s_for_every_order_in_any_time_zone(api, shop, zone):
+    """`order_answer` skips the serializer for speed: for orders of every shape, read back or just made, and in
+    any time zone (UTC answers with a Z), it renders to the serializer's very bytes."""
+    trousers = Variant.objects.get(sku="PANT-BLU-48")
+    for body in SALES.values():
+        for place, variant, units in [("milano", shop["shirt"], 5), ("warehouse", shop["shirt"], 5)]:
+            held = StockLevel.objects.get(location=shop[place], variant=variant).reserved
+            stock(shop[place], variant, units + held)  # each sale meets the fixture's stock, as in its own test
+        for place, units in [("milano", 1), ("roma", 3)]:
+            held = StockLevel.objects.get(location=shop[place], variant=trousers).reserved
+            stock(shop[place], trousers, units + held)
+        assert api.post(URL, body, format="json").status_code == 201
+    redeemed = api.post(
+        URL,
+        sale(
+            external_id="R-POINTS",
+            identifiers=[{"kind": "email", "value": "anna@example.it"}],
+            points_to_redeem=100,
+            payments=[{"tender": "card", "amount": "34.91"}],
+        ),
+        format="json",
+    )
+    assert redeemed.status_code == 201, redeemed.json()
+    render = JSONRenderer().render
+    with timezone.override(zone):
+        read = list(selectors.orders())
+        assert len(read) == len(SALES) + 1
+        for order in read:
+            assert render(order_answer(order)) == render(OrderSerializer(order).data), order.number

@@ -1,5 +1,8 @@
+import decimal
 from decimal import Decimal
+from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from omni.api.fields import IdField
@@ -155,6 +158,82 @@ class OrderSerializer(serializers.ModelSerializer):
             "points_redeemed",
             "created_at",
         ]
+
+
+# --- The answer to a new order, built without the serializer's machinery ---------------------------------------
+
+_CENT = Decimal("0.01")
+
+
+def _money(value: Decimal) -> str:
+    """A MONEY field's answer: quantized with the field's precision, written without an exponent."""
+    context = decimal.getcontext().copy()
+    context.prec = MONEY["max_digits"]
+    return f"{value.quantize(_CENT, context=context):f}"
+
+
+def _moment(value) -> str:
+    """A DateTimeField's answer under DATETIME_FORMAT "iso-8601", in the current time zone."""
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _code(place) -> str | None:
+    return None if place is None else str(place.code)
+
+
+def order_answer(order: Order) -> dict[str, Any]:
+    """What `OrderSerializer(order).data` holds, for an order with its rows loaded (as `record_order` returns it).
+
+    An order through the API is answered at every sale, and the serializer's
+    field-by-field walk was most of the cost of answering it (about 0.6 ms
+    of 1.0). This builds the same values directly; a test renders both over
+    orders of every shape and compares the bytes. A field added to
+    `OrderSerializer` must be added here too (the test fails until it is).
+    """
+    address = order.shipping_address
+    return {
+        "number": str(order.number),
+        "status": str(order.status),
+        "channel": str(order.channel.code),
+        "location": _code(order.location),
+        "customer": order.customer_id,
+        "external_id": None if order.external_id is None else str(order.external_id),
+        "is_endless_aisle": bool(order.is_endless_aisle),
+        "fulfilment": {
+            "type": str(order.fulfilment_type),
+            "pickup_location": _code(order.pickup_location),
+            "address": None if address is None else _sorted({str(key): value for key, value in address.items()}),
+        },
+        "lines": [
+            {
+                "sku": str(line.variant.sku),
+                "quantity": int(line.quantity),
+                "unit_price": _money(line.unit_price),
+                "discount": _money(line.discount),
+                "line_total": _money(line.line_total),
+                "allocations": [
+                    {"location": str(allocation.location.code), "quantity": int(allocation.quantity)}
+                    for allocation in line.allocations.all()
+                ],
+            }
+            for line in order.lines.all()
+        ],
+        "payments": [
+            {"tender": str(payment.tender), "amount": _money(payment.amount)} for payment in order.payments.all()
+        ],
+        "gift_cards": [
+            {"code": str(card.code), "amount": _money(card.initial_amount)} for card in order.gift_cards_sold.all()
+        ],
+        "currency": str(order.currency),
+        "subtotal": _money(order.subtotal),
+        "discount_total": _money(order.discount_total),
+        "total": _money(order.total),
+        "points_value": _money(order.points_value),
+        "points_earned": int(order.points_earned),
+        "points_redeemed": int(order.points_redeemed),
+        "created_at": _moment(order.created_at),
+    }
 
 
 class OrderEventInSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from omni.catalog.scoping import check_location, narrow
 from omni.errors import Invalid, NotFound
 from omni.orders import selectors, services
 from omni.orders.api.filters import OrderFilter
-from omni.orders.api.serializers import OrderEventInSerializer, OrderInSerializer, OrderSerializer
+from omni.orders.api.serializers import OrderEventInSerializer, OrderInSerializer, OrderSerializer, order_answer
 
 
 def location_or_invalid(code: str | None, field: str) -> Location | None:
@@ -94,7 +94,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             may_merge=principal_may(request.user, rule("customers", "customers.merge_customers")),
         )
         # The order carries its lines, allocations and payments as written (record_order): nothing is read back.
-        return Response(bound.answered(OrderSerializer, order), status=status.HTTP_201_CREATED)
+        return Response(order_answer(order), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OrderEventInSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
