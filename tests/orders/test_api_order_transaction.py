@@ -35,7 +35,11 @@ def savepoints(queries: CaptureQueriesContext) -> list[str]:
     after the COMMIT (the day's KPI refresh, run inline where Celery is eager, as on SQLite) is another
     transaction, with savepoints of its own."""
     statements = [query["sql"] for query in queries.captured_queries]
-    answers = [at for at, sql in enumerate(statements) if 'UPDATE "omni_idempotencyrecord" SET "state"' in sql]
+    answers = [
+        at
+        for at, sql in enumerate(statements)
+        if sql.startswith('UPDATE "omni_idempotencyrecord" SET') and "state" in sql.split(" WHERE ")[0]
+    ]
     if answers:
         statements = statements[: answers[-1] + 1]
     return [sql for sql in statements if "SAVEPOINT" in sql.upper()]
