@@ -20,7 +20,10 @@ the list while it holds a lock further down:
    (oldest first).
 5. everything else: ledger and movement rows are inserts, and the foreign
    keys they name are checked at COMMIT with ``KEY SHARE`` locks, which no
-   lock above blocks.
+   lock above blocks. Last of all, a sale whose KPI refresh is already
+   waiting locks that run's pending row ``FOR SHARE`` (``omni.outbox``):
+   sales share it, and only the run's start, which holds nothing else,
+   waits for them.
 
 So a till sale, a web order, an app order and a click & collect hold of
 the same customer queue behind each other instead of waiting in a circle.

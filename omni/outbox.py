@@ -14,6 +14,14 @@ if no run with the same arguments is already waiting to start; otherwise it
 is marked sent as "coalesced", because the waiting run starts after this
 commit and so reads this transaction's rows. A run that never starts (a lost
 message) stops holding the others back after `PENDING_FOR_AT_MOST`.
+
+A writer that inserts its message in a chained statement of its own (the
+order's, `insert_pieces`) asks the same question inside its transaction, on
+PostgreSQL: when a run waits, the message is written already marked
+"coalesced" and the waiting run's row is locked FOR SHARE until the writer
+commits. The run's start deletes that row (`task_starting`), so it waits for
+the commit and reads the writer's rows; no statement is left for after the
+commit. When no run waits, the message is sent after the commit as above.
 """
 
 from __future__ import annotations
@@ -51,7 +59,9 @@ def enqueue(task: str, **kwargs: Any) -> OutboxMessage:
 
 def written(message: OutboxMessage) -> None:
     """The rest of `enqueue` for a message row its sender inserted itself (the order's chained insert): held
-    inside `held()`, otherwise sent after the commit."""
+    inside `held()`, otherwise sent after the commit; nothing when its insert found it covered."""
+    if message.sent_at is not None:
+        return  # coalesced by its own INSERT (insert_pieces): a waiting run reads it
     holding = getattr(_holding, "ids", None)
     if holding is not None:
         holding.append(message.pk)
@@ -214,6 +224,71 @@ def _claim(key: str, message_id: int) -> bool:
         results=["claimed"],
     )
     return bool(found["claimed"])
+
+
+def insert_pieces(message: OutboxMessage, *, name: str = "message") -> list[statements.Piece]:
+    """The INSERT of `message` as pieces of its writer's chained statement (`omni.statements`), the last one
+    named `name` and returning the row's (id, sent_at); hand that row to `inserted`.
+
+    A coalesced task on PostgreSQL, with a broker: when a run of the same key
+    waits (claimed in the last `PENDING_FOR_AT_MOST`), the row is written
+    marked "coalesced" and the run's pending row stays locked FOR SHARE until
+    the writer's commit, which the run's start waits for. Otherwise the row
+    is written unsent, as `enqueue` writes it.
+    """
+    now = timezone.now()
+    if message.created_at is None:
+        message.created_at = now  # as a save stamps it (auto_now_add)
+    values = [
+        message.task,
+        OutboxMessage._meta.get_field("kwargs").get_db_prep_save(message.kwargs, connection),
+        connection.ops.adapt_datetimefield_value(message.created_at),
+        message.last_error,
+    ]
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    head = f"INSERT INTO {table} (task, kwargs, created_at, last_error, sent_at, task_id, attempts)"
+    if not _covered_in_statement(message.task):
+        return [
+            statements.Piece(
+                name,
+                f"{head} VALUES (%s, %s, %s, %s, NULL, '', 0) RETURNING id, sent_at",
+                values,
+                columns=("id", "sent_at"),
+            )
+        ]
+    waiting = f"{name}_waiting"
+    pending, column = connection.ops.quote_name(OutboxPending._meta.db_table), connection.ops.quote_name("key")
+    covered = f"EXISTS (SELECT 1 FROM {waiting})"
+    return [
+        statements.Piece(
+            waiting,
+            f"SELECT id FROM {pending} WHERE {column} = %s AND sent_at >= %s FOR SHARE",
+            [
+                coalescing_key(message.task, message.kwargs),
+                connection.ops.adapt_datetimefield_value(now - PENDING_FOR_AT_MOST),
+            ],
+            columns=("id",),
+        ),
+        statements.Piece(
+            name,
+            f"{head} SELECT %s, %s, %s, %s, CASE WHEN {covered} THEN %s END, "
+            f"CASE WHEN {covered} THEN %s ELSE '' END, CASE WHEN {covered} THEN 1 ELSE 0 END RETURNING id, sent_at",
+            [*values, connection.ops.adapt_datetimefield_value(now), COALESCED],
+            columns=("id", "sent_at"),
+        ),
+    ]
+
+
+def _covered_in_statement(task: str) -> bool:
+    return task in COALESCED_TASKS and connection.vendor == "postgresql" and not current_app.conf.task_always_eager
+
+
+def inserted(message: OutboxMessage, row: Sequence[Any]) -> None:
+    """`message` as its INSERT of `insert_pieces` left it: saved, and marked coalesced when a run covers it."""
+    message.pk, sent_at = row[0], row[1]
+    message._state.adding, message._state.db = False, connection.alias
+    if sent_at is not None:
+        message.sent_at, message.task_id, message.attempts = sent_at, COALESCED, 1
 
 
 def task_starting(sender=None, kwargs=None, **_: Any) -> None:

@@ -24,6 +24,8 @@ from omni import outbox
 from omni.catalog.models import Channel
 from omni.models import OutboxMessage, OutboxPending
 from omni.orders import services
+from omni.orders.models import Order
+from tests.locks import behind_a_held_change
 from tests.orders.conftest import stock
 
 REFRESH = "kpis.refresh_day"
@@ -143,3 +145,46 @@ def test_the_claim_marks_the_message_only_when_a_run_waits():
     second.refresh_from_db()
     assert (first.sent_at, first.task_id) == (None, "")
     assert second.sent_at is not None and (second.task_id, second.attempts) == (outbox.COALESCED, 1)
+
+
+@pytest.mark.postgres_only("the sale's own statement covers it only on the real broker; FOR SHARE is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_covered_by_a_waiting_refresh_is_marked_by_its_own_statement_and_the_run_waits_for_its_commit(
+    network,
+):
+    """The sale's statement finds the waiting run and writes its outbox row already marked, so nothing runs after
+    its commit. The run's start must then wait for that commit, or it could miss the sale: a run that starts
+    while such a sale is still open waits on the row the sale locked, and reads the sale once it commits."""
+    stock(network["milano"], network["shirt"], 10)
+    sell(network, 1)  # its refresh waits: no worker here
+    today = timezone.localdate()
+
+    with CaptureQueriesContext(connection) as queries:
+        sell(network, 2)
+    sent = [query["sql"] for query in queries.captured_queries]
+    assert sent[-1] == "COMMIT", sent  # no claim after the commit
+    message = OutboxMessage.objects.filter(task=REFRESH, kwargs__day=today.isoformat()).latest("pk")
+    assert (message.task_id, message.attempts) == (outbox.COALESCED, 1) and message.sent_at is not None
+
+    run = type("Task", (), {"name": REFRESH})
+    seen: list[int] = []
+
+    def starting_run():  # Celery's task_prerun, then the run's first read
+        outbox.task_starting(sender=run, kwargs={"day": today.isoformat()})
+        seen.append(Order.objects.filter(external_id="C-3").count())
+
+    behind_a_held_change(lambda: sell_in_the_holder(network, 3), starting_run, "the run's start")
+    assert seen == [1]  # the run read the covered sale
+    assert refreshes_of(today)[-1] == outbox.COALESCED
+    assert not OutboxPending.objects.exists()  # the run's start freed the key
+
+
+def sell_in_the_holder(network, n: int):
+    """A sale inside the caller's open transaction (the holder of `behind_a_held_change`)."""
+    return services.record_order(
+        channel=Channel.objects.get(code="store"),
+        location=network["milano"],
+        external_id=f"C-{n}",
+        lines=[LineIn("CAM-ROSSA-M", 1)],
+        payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
+    )
