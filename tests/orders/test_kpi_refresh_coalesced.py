@@ -31,15 +31,20 @@ from tests.orders.conftest import stock
 REFRESH = "kpis.refresh_day"
 
 
+def sale(network, n: int):
+    """A till sale inside the caller's transaction."""
+    return services.record_order(
+        channel=Channel.objects.get(code="store"),
+        location=network["milano"],
+        external_id=f"C-{n}",
+        lines=[LineIn("CAM-ROSSA-M", 1)],
+        payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
+    )
+
+
 def sell(network, n: int):
     with transaction.atomic():  # committed for real: the refresh is handed over after the commit
-        return services.record_order(
-            channel=Channel.objects.get(code="store"),
-            location=network["milano"],
-            external_id=f"C-{n}",
-            lines=[LineIn("CAM-ROSSA-M", 1)],
-            payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
-        )
+        return sale(network, n)
 
 
 def refreshes_of(day) -> list[str]:
@@ -173,18 +178,7 @@ def test_a_sale_covered_by_a_waiting_refresh_is_marked_by_its_own_statement_and_
         outbox.task_starting(sender=run, kwargs={"day": today.isoformat()})
         seen.append(Order.objects.filter(external_id="C-3").count())
 
-    behind_a_held_change(lambda: sell_in_the_holder(network, 3), starting_run, "the run's start")
+    behind_a_held_change(lambda: sale(network, 3), starting_run, "the run's start")
     assert seen == [1]  # the run read the covered sale
     assert refreshes_of(today)[-1] == outbox.COALESCED
     assert not OutboxPending.objects.exists()  # the run's start freed the key
-
-
-def sell_in_the_holder(network, n: int):
-    """A sale inside the caller's open transaction (the holder of `behind_a_held_change`)."""
-    return services.record_order(
-        channel=Channel.objects.get(code="store"),
-        location=network["milano"],
-        external_id=f"C-{n}",
-        lines=[LineIn("CAM-ROSSA-M", 1)],
-        payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
-    )
