@@ -38,7 +38,8 @@ same guard on it, as it is once locked, with no `want` and no count
     INSERT INTO <movement table> SELECT ... FROM moved JOIN line
 
 Lines of one variant change their row once, by their sum (`need`), with a
-movement a line. SQLite sends the same UPDATE (its `want` read without a
+movement a line. The lines are one-row SELECTs, one text for every basket
+of as many lines, which PostgreSQL prepares and plans once. SQLite sends the same UPDATE (its `want` read without a
 lock: the database has one writer) and then the same INSERT.
 
 The bulk forms (bulk.py: take_many, reserve_many, restock_many) send the
@@ -236,14 +237,14 @@ def apply(change: Change, *, now: datetime) -> int | None:
         return int(last[0])
 
 
-def _line_sql(lines: Sequence[tuple[int, int]], *, arrays: bool) -> tuple[str, list[Any]]:
-    """The lines (variant id, units) as rows line_no, of_variant, part: with `arrays`, three arrays unnested (the
-    same text for any number of lines, PostgreSQL only), else a UNION ALL of one-row SELECTs."""
-    if arrays:
-        return (
-            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::integer[]) AS t(line_no, of_variant, part)",
-            [list(range(len(lines))), [variant for variant, _ in lines], [units for _, units in lines]],
-        )
+def _line_sql(lines: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
+    """The lines (variant id, units) as rows line_no, of_variant, part: a UNION ALL of one-row SELECTs.
+
+    One text for every basket of as many lines, which PostgreSQL plans once
+    when prepared: unnested arrays would be one text for any number of
+    lines, but a generic plan cannot see their length, so each call was
+    planned anew.
+    """
     one = "SELECT CAST(%s AS integer) AS line_no, CAST(%s AS bigint) AS of_variant, CAST(%s AS integer) AS part"
     rest = " UNION ALL SELECT %s, %s, %s" * (len(lines) - 1)
     return one + rest, [value for index, (variant, units) in enumerate(lines) for value in (index, variant, units)]
@@ -298,15 +299,14 @@ def apply_at(
 
     Lines of one variant change one row: its UPDATE finds it by location and
     variant, locks it and checks the guard on the row as it is then, so it
-    needs neither `want` nor the count of rows that pass; its lines are one-row
-    SELECTs, which PostgreSQL plans once for every such basket (unnested
-    arrays, whose length a generic plan cannot see, would be planned anew at
-    every call).
+    needs neither `want` nor the count of rows that pass. The lines of any
+    basket are one-row SELECTs (`_line_sql`), so PostgreSQL plans the
+    statement once for every basket of as many lines.
     """
     if not lines:
         return True
     variants = len({variant for variant, _ in lines})
-    line, line_params = _line_sql(lines, arrays=variants > 1 and connection.vendor == "postgresql")
+    line, line_params = _line_sql(lines)
     condition, condition_params = condition_sql(step)
     if variants == 1:
         need, need_params = _need_sql(step)

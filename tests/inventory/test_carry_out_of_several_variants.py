@@ -111,6 +111,37 @@ def test_the_statement_locks_the_rows_in_primary_key_order(store, basket):
     assert "ORDER BY s.id FOR NO KEY UPDATE OF s" in sql
 
 
+@pytest.mark.postgres_only("prepared statements and their plans are PostgreSQL's")
+@pytest.mark.parametrize("variants", [2, 3])
+def test_the_statement_of_a_basket_of_several_variants_is_planned_once_for_every_basket(store, basket, variants):
+    """Once prepared, PostgreSQL plans a basket's statement once (a generic plan) for every basket of as many
+    lines, whatever their variants and units: the lines are values it can count, not arrays whose length only a
+    plan of their values would know. The store has the shelves of a real one, their figures known to the planner."""
+    chosen = basket[:variants]
+    for variant in chosen:
+        stock(store, variant, 100)
+    product = chosen[0].product
+    others = Variant.objects.bulk_create(
+        Variant(product=product, sku=f"SHELF-{index:04d}", price=chosen[0].price) for index in range(400)
+    )
+    StockLevel.objects.bulk_create(StockLevel(location=store, variant=variant, on_hand=3) for variant in others)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE inventory_stocklevel")
+        for sale in range(1, 13):  # prepared after 5 runs (DATABASE_PREPARE_THRESHOLD), weighed over the next 5
+            lines = [(variant, 1 + (sale + index) % 3) for index, variant in enumerate(chosen)]
+            sell(store, *(lines if sale % 2 else reversed(lines)), order_id=sale)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'WITH line AS%%' AND statement LIKE '%%INSERT INTO inventory_stockmovement%%'"
+            )
+            [(generic, custom)] = cursor.fetchall()
+    assert generic >= 1 and custom <= 5, (generic, custom)
+    sold = [sum(1 + (sale + index) % 3 for sale in range(1, 13)) for index in range(variants)]
+    assert [level_of(store, variant).on_hand for variant in chosen] == [100 - units for units in sold]
+
+
 def refused(fn) -> tuple[str, int]:
     """The message of the InsufficientStock `fn` raises inside a transaction that still answers afterwards."""
     with transaction.atomic():
