@@ -292,7 +292,31 @@ def _consume_lots(account_id: int, points: int) -> None:
             left -= used
 
 
-def earn(
+@dataclass(frozen=True)
+class Earning:
+    """An earn not yet run: its SQL pieces (`omni.statements`), and the entry they write.
+
+    `earn` runs the pieces alone. A caller with a chained statement of its own
+    (an order's `write_placed`) runs them at the head of its chain, asks for
+    the rows of `results` in that order (the account and its lot locked
+    before anything its own pieces lock, as omni/concurrency.py orders them)
+    and hands the rows of `ENTRY` to `written`.
+    """
+
+    account_id: int
+    pieces: list[statements.Piece]
+    fields: _EntryFields
+    ENTRY = "entry"
+    results = ("entry", "lot")
+
+    def written(self, rows: Sequence[Sequence[Any]]) -> LedgerEntry:
+        """The ledger entry the pieces wrote (its balance change published); no row: there is no such account."""
+        if not rows:
+            raise LoyaltyAccount.DoesNotExist(f"No loyalty account {self.account_id}.")
+        return _entry_written(rows[0], self.fields)
+
+
+def earning(
     *,
     account: LoyaltyAccount,
     points: int,
@@ -304,8 +328,20 @@ def earn(
     at=None,
     spend: Decimal = Decimal("0"),
     settings: Programme | None = None,
-) -> LedgerEntry | None:
-    """Add points (earned or adjusted up). Debt from earlier reversals is paid off first.
+) -> Earning | None:
+    """The earn of `points` (see `earn`) as pieces to run, or None when there is nothing to write."""
+    if points <= 0 and spend <= 0:
+        return None
+    points = max(points, 0)
+    at = at or timezone.now()
+    expires_at = lot_expiry(at, settings or programme()) if points else None
+    fields = _EntryFields(kind=kind, order=order, channel=channel, reason=reason, actor=actor, at=at, spend=spend)
+    return Earning(account.pk, _earning(account.pk, points, fields=fields, expires_at=expires_at), fields)
+
+
+def earn(**terms: Any) -> LedgerEntry | None:
+    """Add points (earned or adjusted up), with the arguments of `earning`. Debt from earlier reversals is paid
+    off first.
 
     `spend` is the amount paid behind the points: tiers are computed from it.
     `settings` is the programme if the caller has already read it (an order has).
@@ -313,18 +349,12 @@ def earn(
     One statement on PostgreSQL (`_earning`): the account locked and settled
     (`settle_earning_sql`), its balance moved, the ledger entry and the day's lot.
     """
-    if points <= 0 and spend <= 0:
+    chosen = earning(**terms)
+    if chosen is None:
         return None
-    points = max(points, 0)
-    at = at or timezone.now()
-    expires_at = lot_expiry(at, settings or programme()) if points else None
-    fields = _EntryFields(kind=kind, order=order, channel=channel, reason=reason, actor=actor, at=at, spend=spend)
     # Inside a caller's transaction a savepoint would buy nothing: any failure here aborts the caller too.
     with transaction.atomic(savepoint=False):
-        rows = statements.run(_earning(account.pk, points, fields=fields, expires_at=expires_at), result="entry")
-        if not rows:
-            raise LoyaltyAccount.DoesNotExist(f"No loyalty account {account.pk}.")
-        return _entry_written(rows[0], fields)
+        return chosen.written(statements.run(chosen.pieces, result=Earning.ENTRY))
 
 
 def redeem(
@@ -463,8 +493,9 @@ def _lot_piece(*, earned_at, expires_at) -> statements.Piece:
         f"INSERT INTO {_LOT} (account_id, entry_id, points, remaining, earned_at, expires_at) "
         f"SELECT entry.account_id, entry.id, entry.points, entry.points, %s, %s FROM entry WHERE entry.points > 0 "
         f"ON CONFLICT (account_id, expires_at) DO UPDATE SET points = {_LOT}.points + excluded.points, "
-        f"remaining = {_LOT}.remaining + excluded.remaining",
+        f"remaining = {_LOT}.remaining + excluded.remaining RETURNING id",
         [ops.adapt_datetimefield_value(earned_at), ops.adapt_datetimefield_value(expires_at)],
+        ("id",),  # read by a chain that must lock the lot before its own rows (Earning.results)
     )
 
 

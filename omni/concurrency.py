@@ -23,7 +23,9 @@ the list while it holds a lock further down:
    lock above blocks. Last of all, a sale whose KPI refresh is already
    waiting locks that run's pending row ``FOR SHARE`` (``omni.outbox``):
    sales share it, and only the run's start, which holds nothing else,
-   waits for them.
+   waits for them. A sale's points ride in that same statement: their
+   pieces come first and are read first (``loyalty.services.Earning``),
+   so the account and its lot are locked before that row.
 
 So a till sale, a web order, an app order and a click & collect hold of
 the same customer queue behind each other instead of waiting in a circle.

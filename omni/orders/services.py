@@ -382,12 +382,13 @@ def record_order(
         store_credit.spend(customer=buyer, amount=credit, order=order, actor=actor)
     for index, card in paying_cards.items():
         gift_card_ledger.spend(card=card, amount=payments[index].amount, order=order, actor=actor)
+    earning = None
     if account is not None:
         if points_to_redeem:
             loyalty.redeem(
                 account=account, points=points_to_redeem, order=order, channel=channel.code, actor=actor, at=at
             )
-        loyalty.earn(
+        earning = loyalty.earning(
             account=account,
             points=earned,
             order=order,
@@ -406,7 +407,18 @@ def record_order(
     served_here = (
         order.is_endless_aisle and location is not None and all(a.location.pk == location.pk for a in allocated)
     )
-    statements.write_placed(order, allocations, event, message, endless_aisle=False if served_here else None)
+    # The points earned ride in the same statement, first: the account and its lot are locked before the outbox.
+    earned_rows = statements.write_placed(
+        order,
+        allocations,
+        event,
+        message,
+        endless_aisle=False if served_here else None,
+        first=earning.pieces if earning else (),
+        first_results=earning.results if earning else (),
+    )
+    if earning is not None:
+        earning.written(earned_rows[earning.ENTRY])
     outbox.written(message)
     webhooks.publish("order.created", lambda: order_event_data(order, previous_status=None))
     notices.send_receipt(order, new_customer=buyer_is_new, consents=consents)

@@ -5,12 +5,13 @@ order row (numbered by the counter of `services.order_numbers`), its lines
 and its payments; `write_placed`, once sourcing has served the lines,
 writes their allocations, the order's PLACED event and the outbox row of
 the KPI refresh (and, for an endless-aisle order its selling store serves
-alone, clears the flag). The chains are run by `omni.statements.run_each`:
+alone, clears the flag), after the buyer's points when the order earns.
+The chains are run by `omni.statements.run_each`:
 the pieces become the data-modifying CTEs of one statement on PostgreSQL,
 and run one by one on SQLite, the same SQL text either way (only the
 counter's piece differs: a sequence there, a one-row counter here).
 
-Every piece is an ``INSERT ... VALUES``, so each value takes the type of
+Every piece written here is an ``INSERT ... VALUES``, so each value takes the type of
 its column on both engines, whatever the binding; a row written later in
 the chain names the order by ``(SELECT id FROM ord)``. Values are prepared
 as the ORM prepares them for a save (`_prepared`), so a row reads back as
@@ -86,10 +87,18 @@ def write_placed(
     message: OutboxMessage,
     *,
     endless_aisle: bool | None = None,
-) -> None:
+    first: Sequence[Piece] = (),
+    first_results: Sequence[str] = (),
+) -> dict[str, list[tuple[Any, ...]]]:
     """Insert the saved order's `allocations`, its `event` and the outbox `message`; sets their ids. With
-    `endless_aisle` set, the order's flag becomes that. One statement on PostgreSQL."""
-    pieces = []
+    `endless_aisle` set, the order's flag becomes that. One statement on PostgreSQL.
+
+    `first`: another owner's pieces run at the head of the chain (the buyer's
+    earn, `loyalty.services.Earning`), whose locks come before the ones taken
+    here; the rows of its pieces named in `first_results`, read in that order,
+    are returned by name.
+    """
+    pieces = list(first)
     if allocations:
         pieces.append(_rows_of("alloc", Allocation, allocations))
     pieces.append(_rows_of("event", OrderEvent, [event]))
@@ -103,7 +112,8 @@ def write_placed(
                 [endless_aisle, order.pk],
             )
         )
-    found = run_each(pieces, results=[piece.name for piece in pieces if piece.columns])
+    own = [piece.name for piece in pieces[len(first) :] if piece.columns]
+    found = run_each(pieces, results=[*first_results, *own])
     for name, rows in (("alloc", allocations), ("event", [event])):
         for row, (pk,) in zip(rows, sorted(found.get(name, [])), strict=True):
             _saved(row, pk)
@@ -111,6 +121,7 @@ def write_placed(
     outbox.inserted(message, inserted)
     if endless_aisle is not None:
         order.is_endless_aisle = endless_aisle
+    return {name: found[name] for name in first_results}
 
 
 def _rows_of_order(name: str, rows: Sequence[Model]) -> Piece:

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from loyalty.models import LedgerEntry, PointsLot
 from loyalty.pricing import LineIn
 from omni.catalog.models import Channel
 from omni.models import OutboxMessage
@@ -143,15 +144,19 @@ def test_the_number_written_in_sql_reads_as_the_one_written_in_python_past_a_mil
     assert services.order_numbers(1) == [f"{prefix}1000001"]
 
 
-@pytest.mark.parametrize("step", ["loyalty.earn", "webhooks.publish"])
+@pytest.mark.parametrize("step", ["loyalty.earning", "loyalty.Earning.written", "webhooks.publish"])
 def test_a_step_failing_after_the_chained_rows_leaves_none_of_them(network, monkeypatch, step):
+    """Earning.written breaks after the statement that wrote the points, the allocations and the event."""
     stock(network["milano"], network["shirt"], 5)
-    owner, name = step.split(".")
+    *path, name = step.split(".")
+    owner = services
+    for part in path:
+        owner = getattr(owner, part)
 
     def broken(*args, **kwargs):
         raise RuntimeError("the step broke")
 
-    monkeypatch.setattr(getattr(services, owner), name, broken)
+    monkeypatch.setattr(owner, name, broken)
     tables = (Order, OrderLine, Payment, Allocation, OrderEvent, OutboxMessage)
     before = [model.objects.count() for model in tables]
     with pytest.raises(RuntimeError):
@@ -163,3 +168,4 @@ def test_a_step_failing_after_the_chained_rows_leaves_none_of_them(network, monk
             payments=[services.PaymentIn(tender="card", amount=Decimal("39.90"))],
         )
     assert [model.objects.count() for model in tables] == before
+    assert LedgerEntry.objects.count() == 0 and PointsLot.objects.count() == 0
