@@ -8,12 +8,3 @@ class WebhooksConfig(AppConfig):
     name = "omni.webhooks"
     label = "webhooks"
     verbose_name = _("Webhooks")
-
-    def ready(self) -> None:
-        from omni import versions
-        from omni.webhooks.models import Subscription
-        from omni.webhooks.services import LISTENED_TYPES
-
-        # Every process keeps the event types listened to (services.listened_types): a save or delete of a
-        # subscription gives a new token.
-        versions.watch(LISTENED_TYPES, Subscription)

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import connection, transaction
 from django.db.models import Q
@@ -34,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
-from omni import outbox, versions
+from omni import outbox
 from omni.errors import Invalid, NotFound
 from omni.models import ApiClient
 from omni.webhooks.models import EVERY_EVENT, Delivery, Dispatch, Event, EventType, Subscription
@@ -58,10 +59,11 @@ FAILING_AFTER = timedelta(days=1)
 SEND_TASK = "webhooks.send_dispatches"
 MAX_ERROR_LENGTH = 2000
 MAX_BODY_BYTES_READ = 4096
-# Which event types anyone listens to, kept by each process behind this version token (omni.versions), so
-# that a sale with no subscriber pays nothing for it: a subscription saved or deleted anywhere gives a new
-# token, and the next use in every process reads the subscriptions again.
-LISTENED_TYPES = "omni.webhook_types"
+# Which event types anyone listens to, cached so that a sale with no subscriber pays no query for it.
+# Every change of a subscription clears it; with a cache shared by every process (CACHE_URL) at once,
+# with the per-process default within this many seconds.
+LISTENED_TYPES_KEY = "webhooks:listened-types"
+LISTENED_TYPES_SECONDS = 30
 DISPATCHES_PER_MESSAGE = 200  # one outbox message (one Celery task) sends at most this many
 EVENT_TYPES = frozenset(EventType.values)  # read once: an enum's values are rebuilt on every access
 
@@ -124,20 +126,18 @@ def check_url(url: str) -> str:
 
 
 def listened_types() -> frozenset[str]:
-    """The event types some active subscription wants ("*" among them when one wants every event).
-
-    Kept by the process (`versions.kept`): no query inside a `versions.one_read()`
-    block that read the tokens already (every API request, every sale), the
-    token read alone elsewhere."""
-    return versions.kept(LISTENED_TYPES, _listened_types)
-
-
-def _listened_types() -> frozenset[str]:
-    return frozenset(
-        name
-        for events in Subscription.objects.filter(is_active=True).values_list("events", flat=True)
-        for name in events
-    )
+    """The event types some active subscription wants ("*" among them when one wants every event)."""
+    types = cache.get(LISTENED_TYPES_KEY)
+    if types is None:
+        types = sorted(
+            {
+                name
+                for events in Subscription.objects.filter(is_active=True).values_list("events", flat=True)
+                for name in events
+            }
+        )
+        cache.set(LISTENED_TYPES_KEY, types, LISTENED_TYPES_SECONDS)
+    return frozenset(types)
 
 
 def listens(event_type: str) -> bool:
@@ -146,12 +146,18 @@ def listens(event_type: str) -> bool:
     return EVERY_EVENT in types or event_type in types
 
 
+def _subscriptions_changed() -> None:
+    cache.delete(LISTENED_TYPES_KEY)
+    transaction.on_commit(lambda: cache.delete(LISTENED_TYPES_KEY))
+
+
 @transaction.atomic
 def subscribe(*, url: str, events: list[str], description: str = "", owner: ApiClient | None = None) -> Subscription:
     """A new subscription with a fresh secret (the caller shows it once). Raises Invalid."""
     subscription = Subscription.objects.create(
         owner=owner, url=check_url(url), events=check_events(events), description=description, secret=new_secret()
     )
+    _subscriptions_changed()
     return subscription
 
 
@@ -169,6 +175,7 @@ def update_subscription(*, subscription: Subscription, changes: dict[str, Any]) 
         if subscription.is_active:
             subscription.is_failing, subscription.failing_since = False, None
     subscription.save()
+    _subscriptions_changed()
     return subscription
 
 
@@ -178,6 +185,7 @@ def delete_subscription(*, subscription: Subscription) -> None:
     locked = Subscription.objects.select_for_update().filter(pk=subscription.pk).first()
     if locked is not None:
         locked.delete()
+    _subscriptions_changed()
 
 
 # --- publishing -------------------------------------------------------------------
@@ -216,7 +224,7 @@ def publish(event_type: str, data: Data, *, now: datetime | None = None) -> Even
     Call it inside the transaction of the change it reports: the event, its
     dispatches and the outbox row commit or roll back with the change.
     `data` may be a function, called only when someone listens. With no
-    subscriber for the type it writes and reads nothing (the kept
+    subscriber for the type it writes and reads nothing (the cached
     `listened_types`). Returns the event, or None.
     """
     events = publish_many(event_type, (lambda: [data() if callable(data) else data]), now=now)
