@@ -60,8 +60,9 @@ SEND_TASK = "webhooks.send_dispatches"
 MAX_ERROR_LENGTH = 2000
 MAX_BODY_BYTES_READ = 4096
 # Which event types anyone listens to, cached so that a sale with no subscriber pays no query for it.
-# Every change of a subscription clears it; with a cache shared by every process (CACHE_URL) at once,
-# with the per-process default within this many seconds.
+# Every save and delete of a subscription, through the API or the admin, clears it (WebhooksConfig.ready);
+# with a cache shared by every process (CACHE_URL) at once, with the per-process default within this many
+# seconds.
 LISTENED_TYPES_KEY = "webhooks:listened-types"
 LISTENED_TYPES_SECONDS = 30
 DISPATCHES_PER_MESSAGE = 200  # one outbox message (one Celery task) sends at most this many
@@ -146,7 +147,9 @@ def listens(event_type: str) -> bool:
     return EVERY_EVENT in types or event_type in types
 
 
-def _subscriptions_changed() -> None:
+def subscriptions_changed(**_signal: Any) -> None:
+    """A subscription was saved or deleted (the model's signals, so the admin's forms count too): the cached
+    event types go, now and once the change commits."""
     cache.delete(LISTENED_TYPES_KEY)
     transaction.on_commit(lambda: cache.delete(LISTENED_TYPES_KEY))
 
@@ -157,7 +160,6 @@ def subscribe(*, url: str, events: list[str], description: str = "", owner: ApiC
     subscription = Subscription.objects.create(
         owner=owner, url=check_url(url), events=check_events(events), description=description, secret=new_secret()
     )
-    _subscriptions_changed()
     return subscription
 
 
@@ -175,7 +177,6 @@ def update_subscription(*, subscription: Subscription, changes: dict[str, Any]) 
         if subscription.is_active:
             subscription.is_failing, subscription.failing_since = False, None
     subscription.save()
-    _subscriptions_changed()
     return subscription
 
 
@@ -185,7 +186,6 @@ def delete_subscription(*, subscription: Subscription) -> None:
     locked = Subscription.objects.select_for_update().filter(pk=subscription.pk).first()
     if locked is not None:
         locked.delete()
-    _subscriptions_changed()
 
 
 # --- publishing -------------------------------------------------------------------

@@ -55,6 +55,23 @@ def test_without_a_subscriber_publishing_costs_no_query(eager, receiver, subscri
     assert [p["data"] for p in receiver.verified] == [{"number": "OM1"}]
 
 
+def test_a_subscription_switched_off_or_deleted_in_the_admin_is_seen_by_the_next_publish(eager, receiver, subscribed):
+    """The admin saves and deletes the model itself, not through the services: the model's signals clear the
+    cached event types, so the next publish sees the change."""
+    subscription = subscribed(["order.created"])
+    assert services.listens("order.created")
+    subscription.is_active = False
+    subscription.save()  # as the admin's change form does
+    assert not services.listens("order.created")
+    assert services.publish("order.created", lambda: 1 / 0) is None
+    subscription.is_active = True
+    subscription.save()
+    assert services.listens("order.created")
+    Subscription.objects.get(pk=subscription.pk).delete()  # as the admin's delete does
+    assert not services.listens("order.created")
+    assert receiver.received == []
+
+
 def test_only_subscribers_to_the_type_get_it(eager, receiver, subscribed):
     subscribed(["order.created"])
     services.publish("customer.erased", {"customer": 1})
