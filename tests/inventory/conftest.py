@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from inventory import services
 from inventory.models import StockLevel
@@ -44,3 +45,21 @@ def stock(location, variant, on_hand: int, safety_stock: int = 0) -> StockLevel:
 
 def level_of(location, variant) -> StockLevel:
     return StockLevel.objects.get(location=location, variant=variant)
+
+
+def stock_statement_plans(sell_twelve) -> tuple[int, int]:
+    """The generic and custom plans PostgreSQL made of the carry out's stock statement over twelve sales by
+    `sell_twelve(sale)` (sale 1 to 12: prepared after 5 runs, DATABASE_PREPARE_THRESHOLD, weighed over the next
+    5), the stock rows analysed first as on a running site; in one transaction, so on one connection."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE inventory_stocklevel")
+        for sale in range(1, 13):
+            sell_twelve(sale)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'WITH line AS%%' AND statement LIKE '%%INSERT INTO inventory_stockmovement%%'"
+            )
+            [(generic, custom)] = cursor.fetchall()
+    return generic, custom

@@ -19,7 +19,7 @@ from omni.catalog.models import Location, Variant
 from omni.catalog.selectors import places
 from omni.errors import InsufficientStock
 from tests.factories import LocationFactory, VariantFactory
-from tests.inventory.conftest import level_of, stock
+from tests.inventory.conftest import level_of, stock, stock_statement_plans
 
 pytestmark = pytest.mark.django_db
 
@@ -125,18 +125,12 @@ def test_the_statement_of_a_basket_of_several_variants_is_planned_once_for_every
         Variant(product=product, sku=f"SHELF-{index:04d}", price=chosen[0].price) for index in range(400)
     )
     StockLevel.objects.bulk_create(StockLevel(location=store, variant=variant, on_hand=3) for variant in others)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE inventory_stocklevel")
-        for sale in range(1, 13):  # prepared after 5 runs (DATABASE_PREPARE_THRESHOLD), weighed over the next 5
-            lines = [(variant, 1 + (sale + index) % 3) for index, variant in enumerate(chosen)]
-            sell(store, *(lines if sale % 2 else reversed(lines)), order_id=sale)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE 'WITH line AS%%' AND statement LIKE '%%INSERT INTO inventory_stockmovement%%'"
-            )
-            [(generic, custom)] = cursor.fetchall()
+
+    def sale_of(sale: int) -> None:
+        lines = [(variant, 1 + (sale + index) % 3) for index, variant in enumerate(chosen)]
+        sell(store, *(lines if sale % 2 else reversed(lines)), order_id=sale)
+
+    generic, custom = stock_statement_plans(sale_of)
     assert generic >= 1 and custom <= 5, (generic, custom)
     sold = [sum(1 + (sale + index) % 3 for sale in range(1, 13)) for index in range(variants)]
     assert [level_of(store, variant).on_hand for variant in chosen] == [100 - units for units in sold]

@@ -22,7 +22,7 @@ from inventory.services import LineNeed
 from omni.catalog.models import Location, Variant
 from omni.errors import InsufficientStock
 from tests.factories import LocationFactory, VariantFactory
-from tests.inventory.conftest import level_of, stock
+from tests.inventory.conftest import level_of, stock, stock_statement_plans
 
 pytestmark = pytest.mark.django_db
 
@@ -129,17 +129,7 @@ def test_the_statement_of_a_one_variant_carry_out_is_planned_once_for_every_bask
         Variant(product=shirt.product, sku=f"SHELF-{index:04d}", price=shirt.price) for index in range(400)
     )
     StockLevel.objects.bulk_create(StockLevel(location=store, variant=variant, on_hand=3) for variant in others)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE inventory_stocklevel")
-        for units in range(1, 13):  # prepared after 5 runs (DATABASE_PREPARE_THRESHOLD), weighed over the next 5
-            sell(store, (shirt, 1 + units % 3), order_id=units)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE 'WITH line AS%%' AND statement LIKE '%%INSERT INTO inventory_stockmovement%%'"
-            )
-            [(generic, custom)] = cursor.fetchall()
+    generic, custom = stock_statement_plans(lambda units: sell(store, (shirt, 1 + units % 3), order_id=units))
     assert generic >= 1 and custom <= 5, (generic, custom)
     assert level_of(store, shirt).on_hand == 100 - sum(1 + units % 3 for units in range(1, 13))
 
