@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -13,6 +15,7 @@ from rest_framework.test import APIClient
 
 from omni import replicas
 from omni.api.keys import client_for_key, create_client
+from omni.cache import RedisCache
 from omni.models import ALL_SCOPES
 
 # Property tests draw the same examples on every run of `make test` ("ci"): a green main stays green and a red
@@ -27,6 +30,7 @@ POSTGRES_FIXTURES = {
     "postgres": "row locks and concurrent writers: SQLite serialises writers, so a race proves nothing there",
     "celery_workers": "a real worker is a second process on the test database, which in-memory SQLite cannot share",
     "celery_worker": "a real worker is a second process on the test database, which in-memory SQLite cannot share",
+    "shared_cache": "the shared cache production runs (Redis), which `make test` starts beside PostgreSQL only",
 }
 
 
@@ -84,6 +88,38 @@ def postgres(transactional_db):
     """For tests of locks and races: SQLite serialises writers, so they prove nothing there."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: row locks and concurrent writers behave differently on SQLite")
+
+
+@pytest.fixture
+def shared_cache():
+    """A cache on Redis, as production's CACHE_URL names one, under keys of this test's own: for what the rate
+    limit and the webhooks keep there. Patch it in where the code reads `cache`."""
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        pytest.skip("needs Redis: `make test` starts it and sets CELERY_BROKER_URL")
+    shared = RedisCache(broker.rsplit("/", 1)[0] + "/2", {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+    yield shared
+    shared.close()
+
+
+class RedisCommands:
+    """The commands every Redis client of the process sends from now on, by name."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.sent: list[str] = []
+        send = redis.Redis.execute_command
+
+        def counted(client, *args, **options):
+            self.sent.append(str(args[0]).upper())
+            return send(client, *args, **options)
+
+        monkeypatch.setattr(redis.Redis, "execute_command", counted)
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """redis_commands() -> what Redis is sent from then on (`.sent`), to start once a test has warmed up."""
+    return lambda: RedisCommands(monkeypatch)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ PRINT_SETTINGS = (
     "db = s.DATABASES['default']; "
     "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), 'options': db.get('OPTIONS', {}), "
     "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL, 'hosts': s.ALLOWED_HOSTS, "
-    "'debug': s.DEBUG, 'tz': s.TIME_ZONE, 'lang': s.LANGUAGE_CODE, 'languages': [c for c, _ in s.LANGUAGES]}))"
+    "'debug': s.DEBUG, 'tz': s.TIME_ZONE, 'lang': s.LANGUAGE_CODE, 'languages': [c for c, _ in s.LANGUAGES], "
+    "'cache': s.CACHES['default']}))"
 )
 OMNI_VARIABLES = [
     "DATABASE_URL",
@@ -50,6 +51,12 @@ def test_with_nothing_set_omni_runs_embedded_on_sqlite_with_eager_tasks():
     assert seen["tz"] == "Europe/Rome"
     assert seen["lang"] == "it"
     assert seen["languages"] == ["it", "en"]
+    assert seen["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_the_shared_cache_is_the_redis_backend_that_keeps_its_client():
+    seen = settings_under(CACHE_URL="redis://cache.internal:6379/1")
+    assert seen["cache"] == {"BACKEND": "omni.cache.RedisCache", "LOCATION": "redis://cache.internal:6379/1"}
 
 
 def test_database_url_and_broker_come_from_the_environment():
