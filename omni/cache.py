@@ -32,3 +32,8 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = _KeptClients
+
+    def client_for(self, key: str) -> Any:
+        """The Redis client that holds `key` (a key made by `make_and_validate_key`), for a command the cache's
+        API has no word for, such as the rate limit's script."""
+        return self._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # a cached_property of Django
