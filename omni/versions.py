@@ -45,13 +45,15 @@ _kept: dict[tuple[str, str], tuple[int, Any]] = {}
 
 
 class _OneRead:
-    """The tokens read once inside a `one_read()` block; `written` once the block changed one."""
+    """The tokens read once inside a `one_read()` block; `written` once the block changed one; `held`, what
+    `once_in_block` read."""
 
-    __slots__ = ("tokens", "written")
+    __slots__ = ("held", "tokens", "written")
 
     def __init__(self) -> None:
         self.tokens: dict[str, int] | None = None
         self.written = False
+        self.held: dict[str, Any] = {}
 
 
 _block: ContextVar[_OneRead | None] = ContextVar("omni_versions_one_read", default=None)
@@ -148,6 +150,25 @@ def kept(name: str, load: Callable[[], T]) -> T:
         value = load()
     _kept[key] = (current, value)
     return value
+
+
+def once_in_block(name: str, load: Callable[[], T]) -> T:
+    """What `load()` returns, read once for a whole `one_read()` block (a request) and called every time
+    outside one: for a value read from the shared cache that a request would otherwise fetch once for each of
+    its uses. `forget_in_block(name)` drops it, for a block that changes it."""
+    block = _block.get()
+    if block is None:
+        return load()
+    if name not in block.held:
+        block.held[name] = load()
+    return block.held[name]
+
+
+def forget_in_block(name: str) -> None:
+    """The current block reads `name` again at its next `once_in_block`."""
+    block = _block.get()
+    if block is not None:
+        block.held.pop(name, None)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
-from omni import outbox
+from omni import outbox, versions
 from omni.errors import Invalid, NotFound
 from omni.models import ApiClient
 from omni.webhooks.models import EVERY_EVENT, Delivery, Dispatch, Event, EventType, Subscription
@@ -127,7 +127,12 @@ def check_url(url: str) -> str:
 
 
 def listened_types() -> frozenset[str]:
-    """The event types some active subscription wants ("*" among them when one wants every event)."""
+    """The event types some active subscription wants ("*" among them when one wants every event); read once
+    for a whole request (an order asks for each event it may publish)."""
+    return versions.once_in_block(LISTENED_TYPES_KEY, _listened_types_now)
+
+
+def _listened_types_now() -> frozenset[str]:
     types = cache.get(LISTENED_TYPES_KEY)
     if types is None:
         types = sorted(
@@ -150,8 +155,13 @@ def listens(event_type: str) -> bool:
 def subscriptions_changed(**_signal: Any) -> None:
     """A subscription was saved or deleted (the model's signals, so the admin's forms count too): the cached
     event types go, now and once the change commits."""
+    _forget_listened_types()
+    transaction.on_commit(_forget_listened_types)
+
+
+def _forget_listened_types() -> None:
+    versions.forget_in_block(LISTENED_TYPES_KEY)
     cache.delete(LISTENED_TYPES_KEY)
-    transaction.on_commit(lambda: cache.delete(LISTENED_TYPES_KEY))
 
 
 @transaction.atomic

@@ -9,8 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from loyalty import services as loyalty
 from loyalty.models import EarningRule, LedgerEntry
 from loyalty.pricing import LineIn
+from omni.api.throttling import ClientRateThrottle
 from omni.catalog.models import Channel
 from omni.orders import services
+from omni.webhooks import services as webhooks
 from tests.orders.conftest import stock
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +140,34 @@ def test_a_till_sale_through_the_api_stays_within_its_query_budget(api, network)
     assert "omni_version" in first, sent
     assert [sql for sql in sent if "omni_version" in sql] == [first], sent
     assert not [sql for sql in sent if "omni_apiclient" in sql], sent  # the key is checked against the kept clients
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_till_sale_through_the_api_asks_the_shared_cache_twice(
+    api, network, shared_cache, redis_commands, monkeypatch
+):
+    """Production shares its cache (Redis): the rate limit's window is one script, and the event types anyone
+    listens to are read once for the sale's three kinds of event (order, points, availability)."""
+    monkeypatch.setattr(ClientRateThrottle, "cache", shared_cache)
+    monkeypatch.setattr(webhooks, "cache", shared_cache)
+    stock(network["milano"], network["shirt"], 10)
+    body = {
+        "channel": "store",
+        "location": "MI01",
+        "identifiers": [{"kind": "email", "value": "anna@example.it"}],
+        "lines": [{"sku": "CAM-ROSSA-M", "quantity": 1}],
+        "fulfilment": {"type": "carry_out"},
+        "payments": [{"tender": "card", "amount": "39.90"}],
+    }
+    assert api.post("/api/v1/orders/", {**body, "external_id": "R-1"}, format="json").status_code == 201
+
+    commands = redis_commands()
+    response = api.post(
+        "/api/v1/orders/", {**body, "external_id": "R-2"}, format="json", HTTP_IDEMPOTENCY_KEY="till-7-0043"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["points_earned"] > 0
+    assert commands.sent == ["EVALSHA", "GET"], commands.sent
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from omni import versions
 from omni.models import OutboxMessage
 from omni.webhooks import services
 from omni.webhooks.models import Delivery, Dispatch, Event, Subscription
@@ -70,6 +71,23 @@ def test_a_subscription_switched_off_or_deleted_in_the_admin_is_seen_by_the_next
     Subscription.objects.get(pk=subscription.pk).delete()  # as the admin's delete does
     assert not services.listens("order.created")
     assert receiver.received == []
+
+
+def test_a_request_reads_the_listened_types_once_and_sees_a_subscription_it_makes(subscribed, monkeypatch):
+    """Inside a request (`one_read`) the cached event types are read at the first publish and kept for the rest
+    of it: a sale asks for three kinds of event. A subscription the request itself makes is seen at once."""
+    reads = []
+    read = services.cache.get
+    monkeypatch.setattr(services.cache, "get", lambda key, *a, **k: reads.append(key) or read(key, *a, **k))
+    with versions.one_read():
+        assert not services.listens("order.created")
+        assert not services.listens("loyalty.balance_changed")
+        assert services.publish("availability.changed", lambda: 1 / 0) is None
+        assert reads == [services.LISTENED_TYPES_KEY]
+        subscribed(["order.created"])
+        assert services.listens("order.created")
+    assert len(reads) == 2
+    assert services.listens("order.created") and len(reads) == 3  # outside a request: the cache every time
 
 
 def test_only_subscribers_to_the_type_get_it(eager, receiver, subscribed):
