@@ -51,9 +51,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def shared_cache_url() -> str | None:
+    """The shared cache production requires (CACHE_URL): Redis beside the broker, in its database 1, as
+    bench.system runs it too. None without a Redis broker: the workers then keep their own cache."""
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    return broker.rsplit("/", 1)[0] + "/1" if broker.startswith("redis://") else None
+
+
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ)
     env["ALLOWED_HOSTS"] = "localhost,127.0.0.1,testserver"
+    # The rate limit and the webhooks' cached event types in Redis, as in production, whose figures these are.
+    env.pop("CACHE_URL", None)
+    if shared_cache_url():
+        env["CACHE_URL"] = shared_cache_url()
     command = [
         sys.executable,
         "-m",
@@ -213,7 +224,8 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     seconds = 0.5 if smoke else float(os.environ.get("BENCH_LOAD_SECONDS", "10"))
     clients = 2 if smoke else int(os.environ.get("BENCH_LOAD_CLIENTS", "4"))
     workers = 2 if smoke else int(os.environ.get("BENCH_LOAD_WORKERS", "3"))
-    label = f"{clients} clients, gunicorn {workers} workers"
+    cache = "the cache on Redis" if shared_cache_url() else "a cache per process"
+    label = f"{clients} clients, gunicorn {workers} workers, {cache}"
 
     web_variant = Variant.objects.filter(product__channels__code="web").order_by("pk").first()
     store = Location.objects.filter(kind=LocationKind.STORE, is_active=True).order_by("pk").first()

@@ -60,7 +60,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.harness import Result
-from bench.load import free_port, percentile, stop, wait_until_serving
+from bench.load import free_port, percentile, shared_cache_url, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_NAME = "bench-system"
@@ -252,13 +252,15 @@ def drive_clients(plan: Plan, clients: int) -> tuple[Tally, float]:
 
 def production_env(static_root: Path) -> dict[str, str]:
     """The README's production environment, on this run's services."""
-    broker = os.environ["CELERY_BROKER_URL"]
+    cache_url = shared_cache_url()
+    if cache_url is None:
+        raise RuntimeError("needs a Redis broker in CELERY_BROKER_URL: tests/services.sh starts one")
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(
         DJANGO_SETTINGS_MODULE="omni.settings_production",
         SECRET_KEY=SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
-        CACHE_URL=broker.rsplit("/", 1)[0] + "/1",
+        CACHE_URL=cache_url,
         STATIC_ROOT=str(static_root),
         DB_CONN_MAX_AGE="60",
         API_THROTTLE_RATE="100000000/min",
