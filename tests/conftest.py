@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
@@ -31,6 +31,7 @@ POSTGRES_FIXTURES = {
     "celery_workers": "a real worker is a second process on the test database, which in-memory SQLite cannot share",
     "celery_worker": "a real worker is a second process on the test database, which in-memory SQLite cannot share",
     "shared_cache": "the shared cache production runs (Redis), which `make test` starts beside PostgreSQL only",
+    "shared_default_cache": "the shared cache production runs (Redis), which `make test` starts beside PostgreSQL only",
 }
 
 
@@ -100,6 +101,16 @@ def shared_cache():
     shared = RedisCache(broker.rsplit("/", 1)[0] + "/2", {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
     yield shared
     shared.close()
+
+
+@pytest.fixture
+def shared_default_cache(shared_cache):
+    """The shared cache as the default one, which `django.core.cache.cache` and DRF's throttles reach: as the
+    settings make it when CACHE_URL is set."""
+    before = caches[DEFAULT_CACHE_ALIAS]
+    caches[DEFAULT_CACHE_ALIAS] = shared_cache
+    yield shared_cache
+    caches[DEFAULT_CACHE_ALIAS] = before
 
 
 class RedisCommands:

@@ -21,6 +21,8 @@ import os
 from array import array
 from typing import Any
 
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
 from rest_framework.throttling import SimpleRateThrottle
 
 from omni.cache import RedisCache
@@ -69,8 +71,10 @@ class ClientRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        if isinstance(self.cache, RedisCache):
-            return self._allow_in_redis(self.cache)
+        # DRF's `cache` is Django's proxy of the default cache; the backend behind it is this thread's.
+        backend = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
+        if isinstance(backend, RedisCache):
+            return self._allow_in_redis(backend)
         self.history = history_of(self.cache.get(self.key))
         # The times that left the window are at the end (newest first): drop them, as DRF does.
         history, oldest_kept = self.history, self.now - self.duration

@@ -109,11 +109,14 @@ def test_in_the_shared_cache_requests_at_once_never_pass_more_than_the_rate(shar
     assert answers.count(True) == 10 and answers.count(False) == 30
 
 
-def test_in_the_shared_cache_the_api_answers_429_with_retry_after(shared_cache, make_api_client, monkeypatch):
-    monkeypatch.setattr(ClientRateThrottle, "cache", shared_cache)
+def test_in_the_shared_cache_the_api_answers_429_with_retry_after(
+    shared_default_cache, make_api_client, redis_commands
+):
     api = make_api_client(["catalog"], rate_limit="3/min")
+    commands = redis_commands()
     for _ in range(3):
         assert api.get("/api/v1/locations/").status_code == 200
+    assert commands.sent.count("EVALSHA") == 3 and "SET" not in commands.sent  # the script, not DRF's GET and SET
     response = api.get("/api/v1/locations/", HTTP_ACCEPT_LANGUAGE="it")
     assert response.status_code == 429 and response.json()["code"] == "throttled"
     assert 1 <= int(response["Retry-After"]) <= 60

@@ -9,10 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from loyalty import services as loyalty
 from loyalty.models import EarningRule, LedgerEntry
 from loyalty.pricing import LineIn
-from omni.api.throttling import ClientRateThrottle
 from omni.catalog.models import Channel
 from omni.orders import services
-from omni.webhooks import services as webhooks
 from tests.orders.conftest import stock
 
 pytestmark = pytest.mark.django_db
@@ -143,13 +141,9 @@ def test_a_till_sale_through_the_api_stays_within_its_query_budget(api, network)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_till_sale_through_the_api_asks_the_shared_cache_twice(
-    api, network, shared_cache, redis_commands, monkeypatch
-):
+def test_a_till_sale_through_the_api_asks_the_shared_cache_twice(api, network, shared_default_cache, redis_commands):
     """Production shares its cache (Redis): the rate limit's window is one script, and the event types anyone
     listens to are read once for the sale's three kinds of event (order, points, availability)."""
-    monkeypatch.setattr(ClientRateThrottle, "cache", shared_cache)
-    monkeypatch.setattr(webhooks, "cache", shared_cache)
     stock(network["milano"], network["shirt"], 10)
     body = {
         "channel": "store",
