@@ -42,8 +42,12 @@ def run_each(pieces: Sequence[Piece], *, results: Sequence[str]) -> dict[str, li
     """Like `run`, returning the rows of each piece named in `results`.
 
     Still one statement on PostgreSQL: the pieces' rows follow one another in
-    one UNION ALL, each piece in columns of its own, the others NULL of their
-    column's type (an empty scalar subquery of the piece they belong to).
+    one UNION ALL, each piece in columns of its own and NULL in the others'.
+    PostgreSQL types a chain of UNIONs pair by pair from the left, so the
+    first SELECT gives every column its type (its NULLs are empty scalar
+    subqueries of the piece a column belongs to) and the others' plain NULLs
+    take it. That keeps the statement short: psycopg keeps the conversion of
+    a statement up to 4 KB instead of splitting it again at every call.
     """
     if connection.vendor != "postgresql":
         done = _run_one_by_one(pieces)
@@ -53,7 +57,8 @@ def run_each(pieces: Sequence[Piece], *, results: Sequence[str]) -> dict[str, li
     selects, spans = [], []
     for index, piece in enumerate(chosen):
         values = [
-            column if name == piece.name else f"(SELECT {column} FROM {name} WHERE 1 = 0)" for name, column in slots
+            column if name == piece.name else f"(SELECT {column} FROM {name} WHERE 1 = 0)" if index == 0 else "NULL"
+            for name, column in slots
         ]
         selects.append(f"SELECT {index}, {', '.join(values)} FROM {piece.name}")
         first = 1 + slots.index((piece.name, piece.columns[0]))

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
 
 from loyalty import services as loyalty
 from loyalty.models import EarningRule, LedgerEntry
@@ -162,6 +163,39 @@ def test_a_till_sale_through_the_api_asks_the_shared_cache_twice(api, network, s
     assert response.status_code == 201, response.content
     assert response.json()["points_earned"] > 0
     assert commands.sent == ["EVALSHA", "GET"], commands.sent
+
+
+@pytest.mark.postgres_only("psycopg's conversion of a statement's placeholders, which the SQLite driver has not")
+@pytest.mark.django_db(transaction=True)
+def test_every_statement_of_a_till_sale_through_the_api_is_one_psycopg_keeps_converted(api, network):
+    """psycopg splits a statement at its placeholders once and keeps the result, for statements up to 4 KB
+    with up to 50 parameters: a longer one is split again at every call (0.25 ms of CPU for the 4.8 KB the
+    points, allocations and outbox row took before the chain's later SELECTs said plain NULL)."""
+    stock(network["milano"], network["shirt"], 10)
+    body = {
+        "channel": "store",
+        "location": "MI01",
+        "identifiers": [{"kind": "email", "value": "anna@example.it"}],
+        "lines": [{"sku": "CAM-ROSSA-M", "quantity": 1}],
+        "fulfilment": {"type": "carry_out"},
+        "payments": [{"tender": "card", "amount": "39.90"}],
+    }
+    assert api.post("/api/v1/orders/", {**body, "external_id": "R-1"}, format="json").status_code == 201
+    sent = []
+
+    def keep(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        response = api.post(
+            "/api/v1/orders/", {**body, "external_id": "R-2"}, format="json", HTTP_IDEMPOTENCY_KEY="till-7-0044"
+        )
+    assert response.status_code == 201 and response.json()["points_earned"] > 0
+    assert any("loyalty_ledgerentry" in sql and "omni_outboxmessage" in sql for sql, _ in sent)
+    for sql, params in sent:
+        assert len(sql.encode()) <= MAX_CACHED_STATEMENT_LENGTH, sql
+        assert len(params or ()) <= MAX_CACHED_STATEMENT_PARAMS, sql
 
 
 @pytest.mark.django_db(transaction=True)
