@@ -106,10 +106,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(code, validation_summary(errors), errors)
     elif isinstance(exc, exceptions.ParseError):
         body = error_body(code, str(exc.detail), {"non_field_errors": [str(exc.detail)]})
+    elif isinstance(exc, exceptions.Throttled):
+        body = error_body(code, throttled_detail(exc.wait))
     else:
         body = error_body(code, str(exc.detail))
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(int(exc.wait), 1))
+        headers["Retry-After"] = str(max(int(exc.wait), 1))  # the seconds throttled_detail says
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     set_rollback()
@@ -118,6 +120,19 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response_status = status.HTTP_401_UNAUTHORIZED
         headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
     return Response(body, status=response_status, headers=headers)
+
+
+def throttled_detail(wait: float | None) -> str:
+    """Too many requests, and the seconds of `Retry-After`. DRF's own sentence fills in the seconds before it
+    looks up the translation, so no catalogue can translate it."""
+    if wait is None:
+        return _("Too many requests.")
+    seconds = max(int(wait), 1)
+    return ngettext(
+        "Too many requests: try again in %(seconds)d second.",
+        "Too many requests: try again in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 def is_api_path(path: str) -> bool:

@@ -63,7 +63,13 @@ def test_too_many_requests_is_a_429_with_retry_after(make_api_client):
         assert api.get("/api/v1/locations/").status_code == 200
     response = api.get("/api/v1/locations/")
     assert_error(response, 429, "throttled")
-    assert 1 <= int(response["Retry-After"]) <= 60
+    wait = int(response["Retry-After"])
+    assert 1 <= wait <= 60
+    assert response.json()["detail"] == f"Too many requests: try again in {wait} seconds."
+    italian = api.get("/api/v1/locations/", HTTP_ACCEPT_LANGUAGE="it")
+    assert_error(italian, 429, "throttled")
+    # DRF's sentence filled the seconds in before looking up its translation, so it stayed half English.
+    assert italian.json()["detail"] == f"Troppe richieste: riprova tra {int(italian['Retry-After'])} secondi."
 
 
 def test_each_client_has_its_own_allowance(make_api_client):
