@@ -82,6 +82,12 @@ def test_a_clerk_starts_the_day_from_the_home_page(shop, open_as, lang):
         ("count", "Count stock"),
     ]:
         assert page.inner_text(f"#action-{key} th") == said(lang, label)
+    # Each label reads on one line beside its description: Django's dashboard style once squeezed the label
+    # column to a letter's width, so "Trova un cliente" wrapped letter by letter.
+    lines = page.eval_on_selector_all(
+        "#home-actions th a, #home-tasks th a", "links => links.map(a => [a.textContent, a.getClientRects().length])"
+    )
+    assert len(lines) >= 5 + 4 and all(count == 1 for _, count in lines), lines
     assert page.locator("#content-related, #content-main .app-customers").count()  # the model list is still there
     screenshot(page, f"clerk-home-{lang}")
 
