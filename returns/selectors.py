@@ -19,11 +19,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from omni.catalog.models import ChannelCode, LocationKind
+from omni.money import summed_cents
 from omni.orders.models import Order, OrderLine, OrderStatus
 from returns.models import OPEN_OR_RECEIVED, Refund, Return, ReturnLine, ReturnStatus
 from returns.reference import reason_label
-
-ZERO = Decimal("0.00")
 
 
 def returns() -> QuerySet[Return]:
@@ -110,7 +109,7 @@ def daily_return_figures(start: date, end: date) -> list[dict[str, Any]]:
             "order_location_id": row["order__location_id"],
             "returns": row["returns"],
             "units": row["units"] or 0,
-            "amount": row["amount"] or ZERO,
+            "amount": summed_cents(row["amount"]),
         }
         for row in rows
     ]
@@ -160,7 +159,7 @@ def _rates(sold: dict[Any, int], returned: dict[Any, dict[str, Any]], labels: di
             sold=sold.get(key, 0),
             returned=returned.get(key, {}).get("units") or 0,
             returns=returned.get(key, {}).get("returns") or 0,
-            amount=returned.get(key, {}).get("amount") or ZERO,
+            amount=summed_cents(returned.get(key, {}).get("amount")),
         )
         for key in keys
     ]
@@ -220,7 +219,7 @@ def returns_by_reason(start: date, end: date, *, location: int | None = None) ->
             sold=total,
             returned=row["units"] or 0,
             returns=row["returns"],
-            amount=row["amount"] or ZERO,
+            amount=summed_cents(row["amount"]),
         )
         for row in rows
     ]
