@@ -8,7 +8,7 @@ queries), shows its tables and charts, and serves each table as CSV with
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
 from typing import Any
 
@@ -85,15 +85,20 @@ def _wants_csv(request: HttpRequest, table: str) -> bool:
     return request.GET.get("format") == "csv" and request.GET.get("table", table) == table
 
 
+def _rounded(value: Any, places: str) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
 def _display(value: Any, kind: str) -> str:
     if value is None:
         return "–"
+    # Django's number_format cuts the digits past the places asked for: 1 of 7 would read 14,2%, not 14,3%.
     if kind == "share":
-        return f"{number_format(Decimal(value) * 100, 1)}%"
+        return number_format(_rounded(Decimal(str(value)) * 100, "0.1"), 1) + "%"
     if kind == "money":
         return format_money(value)
     if kind == "ratio":
-        return number_format(value, 2)
+        return number_format(_rounded(value, "0.01"), 2)
     return number_format(value, force_grouping=True)
 
 

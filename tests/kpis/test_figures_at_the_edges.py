@@ -120,3 +120,17 @@ def test_a_share_changes_by_percentage_points_not_by_a_huge_percentage(manager, 
     page = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "+95.0 pp" in page  # conversion from 5 % to 100 %, not "+1900.0%"
     assert "+1900.0%" not in page
+
+
+def test_a_share_on_the_dashboard_is_rounded_not_cut(manager, history):
+    history.order("app", "10.00", fulfilment=FulfilmentType.SHIP_TO_HOME, when=at(DAY, 9))
+    for n in range(7):
+        history.event("app", "session_start", session=f"s{n}", device=f"d{n}", when=at(DAY, 8))
+    history.roll(DAY, DAY)
+    assert str(kpi_total(one_day())["conversion_rate"]) == "0.1429"  # 1 session in 7 ended in an order
+    params = {"start": DAY.isoformat(), "end": DAY.isoformat()}
+    italian = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    english = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # Django's number_format cuts digits: 14.29 % would read 14,2 %.
+    assert "14,3%" in italian and "14,2%" not in italian
+    assert "14.3%" in english and "14.2%" not in english
