@@ -53,6 +53,23 @@ def test_a_page_needs_a_staff_login_with_the_dashboards_permission(client, url):
     assert client.get(url).status_code == 403
 
 
+def test_a_refused_page_says_why_in_the_admins_look_and_the_readers_language(client):
+    """Not Django's bare "403 Forbidden": the clerk reads, in their language, that the account lacks the
+    permission, with a way back to their home page."""
+    User.objects.create_user("clerk", "c@example.it", "pw-Secret-1", is_staff=True)
+    client.login(username="clerk", password="pw-Secret-1")
+    for lang, title, reason in [
+        ("it", "Non puoi aprire questa pagina", "non ha il permesso"),
+        ("en", "You may not open this page", "does not have the permission"),
+    ]:
+        response = client.get("/dashboards/", HTTP_ACCEPT_LANGUAGE=lang)
+        page = response.content.decode()
+        assert response.status_code == 403
+        assert f"<h1>{title}</h1>" in page and reason in page and "(clerk)" in page
+        assert '<a href="/admin/" class="button" id="error-home">' in page
+        assert 'id="header"' in page  # the admin's header, language switch included
+
+
 @pytest.mark.parametrize("url", PAGES)
 def test_every_page_shows_its_table_and_charts_from_the_projects_own_chart_js(manager, march, url):
     response = manager.get(url, MARCH)
