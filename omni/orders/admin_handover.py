@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -51,8 +51,26 @@ def pickup_stores(user) -> QuerySet[Location]:
     return locations_for(user).filter(kind=LocationKind.STORE)
 
 
+OPEN_PICKUP_STATUSES = [OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP]
+
+
+def count_open_pickups(stores: list[Location]) -> None:
+    """Set `open_pickups` on each store: its pick-ups not yet collected (one query, for the store selector)."""
+    counts = dict(
+        Order.objects.filter(
+            pickup_location__in=stores, fulfilment_type__in=PICKUP_FULFILMENTS, status__in=OPEN_PICKUP_STATUSES
+        )
+        .values("pickup_location")
+        .annotate(n=Count("pk"))
+        .values_list("pickup_location", "n")
+    )
+    for store in stores:
+        store.open_pickups = counts.get(store.pk, 0)
+
+
 def chosen_store(request: HttpRequest, stores: list[Location]) -> Location | None:
-    """The store asked for in `?store=`, else the user's own, else the first one they may see."""
+    """The store asked for in `?store=`, else the user's own, else the first with pick-ups waiting (counted by
+    `count_open_pickups`: head office lands where there is work), else the first one they may see."""
     wanted = request.POST.get("store") or request.GET.get("store")
     by_pk = {str(store.pk): store for store in stores}
     if wanted in by_pk:
@@ -60,7 +78,8 @@ def chosen_store(request: HttpRequest, stores: list[Location]) -> Location | Non
     own = location_of(request.user)
     if own is not None and str(own.pk) in by_pk:
         return by_pk[str(own.pk)]
-    return stores[0] if stores else None
+    waiting = [store for store in stores if getattr(store, "open_pickups", 0)]
+    return (waiting or stores or [None])[0]
 
 
 def event_time(event: str) -> Subquery:
@@ -98,10 +117,9 @@ def pickups_at(store: Location, term: str = "") -> QuerySet[Order]:
 def handover_groups(store: Location, term: str = "") -> dict[str, list[Order]]:
     """To prepare (oldest first), ready for pick-up (longest wait first), collected today (latest first)."""
     start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
-    open_statuses = [OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP]
     orders = list(
         pickups_at(store, term)
-        .filter(Q(status__in=open_statuses) | Q(status=OrderStatus.COLLECTED, collected_at__gte=start_of_day))
+        .filter(Q(status__in=OPEN_PICKUP_STATUSES) | Q(status=OrderStatus.COLLECTED, collected_at__gte=start_of_day))
         .order_by("created_at", "pk")
     )
     groups: dict[str, list[Order]] = {
@@ -135,6 +153,8 @@ def handover_view(model_admin, request: HttpRequest) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     stores = list(pickup_stores(request.user))
+    if len(stores) > 1 and request.method != "POST":  # the selector shows what waits at each store
+        count_open_pickups(stores)
     store = chosen_store(request, stores)
     if request.method == "POST":
         return _apply(model_admin, request, store)

@@ -156,6 +156,16 @@ def test_head_office_picks_the_store_from_a_selector(client, roles, network):
     assert roman.number in page
 
 
+def test_head_office_lands_on_the_first_store_with_pick_ups_waiting_and_sees_each_stores_count(client, roles, network):
+    client.force_login(staff("boss", "Head office"))
+    roman = [pickup(network, network["roma"]) for _ in range(2)]
+    page = client.get(URL).content.decode()
+    assert all(order.number in page for order in roman)  # not the first store of the list, with nothing to do
+    options = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', page))
+    assert options[str(network["roma"].pk)].endswith("· 2 pick-ups waiting")
+    assert "waiting" not in options[str(network["milano"].pk)]
+
+
 def test_staff_who_may_only_look_get_no_buttons_and_cannot_post(client, roles, network):
     order = pickup(network, network["milano"])
     client.force_login(staff("analyst", "Marketing"))
