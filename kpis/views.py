@@ -117,10 +117,16 @@ def _change(now: Any, before: Any, kind: str = "count") -> str:
     if now is None or before is None:
         return "–"
     if kind == "share":
-        return _("%(points)s pp") % {"points": f"{(Decimal(now) - Decimal(before)) * 100:+.1f}"}
+        return _("%(points)s pp") % {"points": _signed((Decimal(str(now)) - Decimal(str(before))) * 100)}
     if not before:
         return "–"
-    return f"{(Decimal(now) - Decimal(before)) / Decimal(before) * 100:+.1f}%"
+    return _signed((Decimal(str(now)) - Decimal(str(before))) / Decimal(str(before)) * 100) + "%"
+
+
+def _signed(value: Decimal) -> str:
+    """A change with its sign and one decimal, rounded half-up, in the active language: +12,5 or -3.0."""
+    rounded = _rounded(value, "0.1")
+    return ("+" if rounded >= 0 else "-") + number_format(abs(rounded), 1)
 
 
 @dashboard

@@ -134,3 +134,14 @@ def test_a_share_on_the_dashboard_is_rounded_not_cut(manager, history):
     # Django's number_format cuts digits: 14.29 % would read 14,2 %.
     assert "14,3%" in italian and "14,2%" not in italian
     assert "14.3%" in english and "14.2%" not in english
+
+
+def test_a_change_on_the_dashboard_is_written_in_the_readers_language(manager, history, store):
+    history.order("store", "80.00", location=store, when=at(DAY - timedelta(days=1), 10))
+    history.order("store", "90.00", location=store, when=at(DAY, 10))
+    history.roll(DAY - timedelta(days=1), DAY)
+    params = {"start": DAY.isoformat(), "end": DAY.isoformat()}
+    italian = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    english = manager.get("/dashboards/", params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "+12,5%" in italian and "+12.5%" not in italian  # sales 80 -> 90
+    assert "+12.5%" in english
