@@ -385,13 +385,30 @@ class IdentifierAdmin(admin.ModelAdmin):
 
 @admin.register(ConsentChange)
 class ConsentChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "customer", "purpose", "is_granted", "channel", "source"]
+    list_display = ["changed_at", "customer", "purpose", "is_granted", "channel", "source_shown"]
     list_filter = ["purpose", "is_granted", "channel"]
     search_fields = ["customer__email", "customer__last_name", "source"]
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
     date_hierarchy = "changed_at"
     show_full_result_count = False
+    fields = [
+        "changed_at",
+        "customer",
+        "purpose",
+        "is_granted",
+        "channel",
+        "source_shown",
+        "wording",
+        "user",
+        "api_client",
+        "request_key",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_shown(self, obj: ConsentChange) -> str:
+        return obj.source_shown
 
 
 @admin.register(CustomerMerge)

@@ -18,6 +18,7 @@ def consent_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]:
             title=(_("%(purpose)s given") if change.is_granted else _("%(purpose)s withdrawn"))
             % {"purpose": change.get_purpose_display()},
             summary=change.source,
+            summary_shown=change.source_shown,
             source="customers",
         )
         for change in changes

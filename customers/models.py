@@ -8,8 +8,11 @@ the other apps plug into them through `customers.registry`.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from customers.reference import source_label
+from omni.catalog.models import ChannelCode
 from omni.models import Attributed as FrameAttributed
 
 
@@ -116,7 +119,7 @@ class Identifier(models.Model):
         indexes = [models.Index(fields=["value"], name="identifier_value_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.value}"
+        return f"{self.get_kind_display()}: {self.value}"
 
 
 class ImportedCustomer(models.Model):
@@ -212,7 +215,9 @@ class ConsentChange(Attributed):
     purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
     is_granted = models.BooleanField(_("granted"))
     changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
-    channel = models.CharField(_("channel"), max_length=20, help_text=_("Where it was given or withdrawn."))
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=ChannelCode.choices, help_text=_("Where it was given or withdrawn.")
+    )
     source = models.CharField(
         _("source"), max_length=100, blank=True, help_text=_('What collected it, e.g. "checkout form", "till".')
     )
@@ -229,7 +234,12 @@ class ConsentChange(Attributed):
         ]
 
     def __str__(self) -> str:
-        return f"{self.purpose}: {'granted' if self.is_granted else 'withdrawn'}"
+        return f"{self.get_purpose_display()}: {gettext('given') if self.is_granted else gettext('withdrawn')}"
+
+    @property
+    def source_shown(self) -> str:
+        """Where it was collected, in the staff's language (`reference.source_label`)."""
+        return source_label(self.source)
 
 
 class PersonalDataAction(models.TextChoices):

@@ -41,7 +41,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from customers import services
+from customers import reference, services
 from customers.models import ConsentChange, ConsentPurpose, Customer, Identifier, IdentifierKind, ImportedCustomer
 from customers.normalise import normalise_identifier
 from customers.registry import registry
@@ -57,7 +57,7 @@ PROFILE_COLUMNS = ("first_name", "last_name", "birth_date")
 NAME_MAX = 80
 EXTERNAL_ID_MAX = 64  # the opening entry of its points names it in its reference
 CHANNEL_MAX = 20
-SOURCE = "import"
+SOURCE = reference.IMPORTED
 TRUE = {"1", "true", "yes", "y", "si", "sì", "x", "t"}
 FALSE = {"0", "false", "no", "n", "f"}
 PURPOSES = tuple(ConsentPurpose.values)  # read once: an enum's values are rebuilt on every access

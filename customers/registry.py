@@ -45,7 +45,8 @@ class TimelineEntry:
     kind: str
     channel: str = ""
     title: str = ""
-    summary: str = ""
+    summary: str = ""  # as stored (a ledger's reason, a consent's source): the API gives it so
+    summary_shown: str = ""  # the summary in the staff's language for the customer's page; empty: as `summary`
     reference: str = ""
     amount: Decimal | None = None
     points: int | None = None

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import reference
 from customers.models import (
     ConsentChange,
     ConsentPurpose,
@@ -854,7 +855,7 @@ def erase_customer(*, customer: Customer, actor: Actor = SYSTEM, request_key: st
                 purpose=purpose,
                 is_granted=False,
                 channel="",
-                source="erasure",
+                source=reference.ERASED,
                 **_attribution(actor, request_key),
             )
             for purpose in granted

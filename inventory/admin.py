@@ -34,6 +34,7 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
+from inventory.reasons import reason_shown
 from omni import jobs
 from omni.actor import Actor
 from omni.admin import ReadOnlyAdmin, titled
@@ -253,8 +254,16 @@ class StockLevelAdmin(StoreScopedAdmin, ImportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/inventory/stocklevel/count.html", context)
 
 
+class ReasonShown:
+    """The `why` field of stock rows: their reason in the staff's language (the stored text stays as written)."""
+
+    @admin.display(description=_("reason"))
+    def why(self, obj) -> str:
+        return reason_shown(obj.reason)
+
+
 @admin.register(StockMovement)
-class StockMovementAdmin(StoreScopedAdmin, ReadOnlyAdmin):
+class StockMovementAdmin(ReasonShown, StoreScopedAdmin, ReadOnlyAdmin):
     """The stock ledger: append-only, so read only here, newest first."""
 
     store_lookups = ["location"]
@@ -267,7 +276,7 @@ class StockMovementAdmin(StoreScopedAdmin, ReadOnlyAdmin):
         "on_hand_delta",
         "reserved_delta",
         "quarantined_delta",
-        "reason",
+        "why",
         "user",
         "api_client",
     ]
@@ -275,10 +284,23 @@ class StockMovementAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     search_fields = ["variant__sku", "location__code", "reason"]
     list_select_related = ["variant", "location", "user", "api_client"]
     show_full_result_count = False
+    fields = [
+        "created_at",
+        "kind",
+        "variant",
+        "location",
+        "on_hand_delta",
+        "reserved_delta",
+        "quarantined_delta",
+        "why",
+        "user",
+        "api_client",
+    ]
+    readonly_fields = fields
 
 
 @admin.register(Reservation)
-class ReservationAdmin(StoreScopedAdmin, admin.ModelAdmin):
+class ReservationAdmin(ReasonShown, StoreScopedAdmin, admin.ModelAdmin):
     store_lookups = ["location"]
     """Holds of units for customers (click & collect) and orders. Cancel with the action."""
 
@@ -294,12 +316,13 @@ class ReservationAdmin(StoreScopedAdmin, admin.ModelAdmin):
         "order",
         "status",
         "expires_at",
-        "reason",
+        "why",
         "user",
         "api_client",
         "created_at",
         "closed_at",
     ]
+    fields = readonly_fields
     actions = ["cancel_holds"]
     show_full_result_count = False
 
@@ -358,7 +381,7 @@ def _run_each(modeladmin, request, queryset, operation, done) -> None:
 
 
 @admin.register(Transfer)
-class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
+class TransferAdmin(ReasonShown, StoreScopedAdmin, admin.ModelAdmin):
     store_lookups = ["from_location", "to_location"]
     """Units moving between locations: requested (held at the source), in transit, received."""
 
@@ -373,12 +396,12 @@ class TransferAdmin(StoreScopedAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ["status"]
-        return [f.name for f in Transfer._meta.fields]
+        return self.get_fields(request, obj)
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["variant", "from_location", "to_location", "quantity", "reason"]
-        return super().get_fields(request, obj)
+        return ["why" if f.name == "reason" else f.name for f in Transfer._meta.fields]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -92,7 +92,7 @@ class StockMovement(Attributed):
         indexes = [models.Index(fields=["variant", "location"], name="movement_variant_location_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.on_hand_delta:+d}"
+        return f"{self.get_kind_display()} {self.on_hand_delta:+d}"
 
 
 class ReservationStatus(models.TextChoices):
@@ -162,7 +162,7 @@ class Reservation(Attributed):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.quantity} × {self.variant_id}@{self.location_id} ({self.status})"
+        return f"#{self.pk} {self.quantity} × {self.variant_id}@{self.location_id} ({self.get_status_display()})"
 
     @property
     def current_status(self) -> str:

@@ -89,7 +89,7 @@ class TouchpointEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.event_id}"
+        return f"{self.get_type_display()} {self.event_id}"
 
 
 class EventKey(models.Model):

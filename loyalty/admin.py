@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from customers.resources import neutralise
@@ -27,10 +27,12 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.parity import channel_differences, priced
+from loyalty.reasons import reason_shown
 from omni.admin import ReadOnlyAdmin
 from omni.catalog.models import Channel, ChannelCode, LocationKind
 from omni.catalog.scoping import location_of, locations_for
 from omni.errors import DomainError
+from omni.money import format_moment
 from omni.replicas import reads_from_replica
 
 PARITY_PAGE_ROWS = 25
@@ -182,23 +184,24 @@ class LoyaltyAccountAdmin(admin.ModelAdmin):
     @admin.display(description=_("latest movements"))
     def latest_movements(self, obj):
         rows = obj.entries.select_related("order")[:20]
+        if not rows:
+            return _("No movements yet.")
         return format_html(
             "<table>{}</table>",
-            format_html(
-                "".join(
-                    format_html(
-                        "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td></tr>",
-                        e.created_at.strftime("%d/%m/%Y %H:%M"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        format_moment(e.created_at),
                         e.get_kind_display(),
-                        e.points,
+                        f"{e.points:+d}",
                         e.order.number if e.order else e.reference,
-                        e.reason,
+                        reason_shown(e.reason),
                     )
                     for e in rows
-                )
-            )
-            if rows
-            else _("No movements yet."),
+                ),
+            ),
         )
 
     @admin.display(description=_("adjust"))
@@ -319,6 +322,26 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["account__cards__number", "order__number", "reference"]
     list_select_related = ["account", "order", "user", "api_client"]
     show_full_result_count = False
+    fields = [
+        "created_at",
+        "account",
+        "kind",
+        "points",
+        "debt_change",
+        "balance_after",
+        "spend",
+        "order",
+        "reference",
+        "channel",
+        "why",
+        "user",
+        "api_client",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def why(self, obj: LedgerEntry) -> str:
+        return reason_shown(obj.reason)
 
 
 @admin.register(PointsLot)
@@ -349,7 +372,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("channels"))
     def channel_list(self, obj):
-        return ", ".join(c.code for c in obj.channels.all()) or _("every channel")
+        return ", ".join(str(c) for c in obj.channels.all()) or _("every channel")
 
 
 @admin.register(Promotion)
@@ -376,20 +399,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("channels"))
     def channel_list(self, obj):
-        return ", ".join(c.code for c in obj.channels.all()) or _("every channel")
-
-
-def gift_card_reason(reason: str) -> str:
-    """A ledger entry's reason as staff read it, in their language (the stored text stays plain English)."""
-    if reason == gift_cards.REASON_SOLD:
-        return _("Sold")
-    if reason == gift_cards.REASON_PAYMENT:
-        return _("Payment")
-    if reason == "order cancelled":
-        return _("Order cancelled")
-    if reason.startswith("refund of return "):
-        return _("Refund of return %(rma)s") % {"rma": reason.removeprefix("refund of return ")}
-    return reason
+        return ", ".join(str(c) for c in obj.channels.all()) or _("every channel")
 
 
 class GiftCardReasonColumn:
@@ -397,7 +407,7 @@ class GiftCardReasonColumn:
 
     @admin.display(description=_("reason"))
     def what(self, obj: GiftCardEntry) -> str:
-        return gift_card_reason(obj.reason)
+        return reason_shown(obj.reason)
 
 
 class GiftCardEntryInline(GiftCardReasonColumn, admin.TabularInline):
@@ -446,3 +456,5 @@ class GiftCardEntryAdmin(GiftCardReasonColumn, ReadOnlyAdmin):
     search_fields = ["card__code", "order__number", "reference"]
     list_select_related = ["card", "order", "user"]
     show_full_result_count = False
+    fields = ["created_at", "card", "amount", "balance_after", "order", "reference", "what", "user", "api_client"]
+    readonly_fields = fields

@@ -33,6 +33,7 @@ from customers.registry import (
 )
 from loyalty import moving_in, services, store_credit
 from loyalty.models import Card, LedgerEntry, LoyaltyAccount, StoreCreditBalance
+from loyalty.reasons import reason_shown
 from omni.money import format_moment
 
 PANEL_ROWS = 10
@@ -60,6 +61,7 @@ def summary(customer: Customer) -> dict[str, Any]:
             "card": card,
             "balance": account.balance,
             "tier": account.tier.code if account.tier else None,
+            "tier_name": account.tier.name if account.tier else None,  # for the customer's page; the API has the code
             "lifetime_points": account.lifetime_points,
         },
         "store_credit": credit if credit is not None else Decimal("0.00"),
@@ -79,6 +81,7 @@ def timeline_entries(customer_ids: list[int], limit: int) -> list[TimelineEntry]
             channel=entry.channel,
             title=_("%(kind)s: %(points)+d points") % {"kind": entry.get_kind_display(), "points": entry.points},
             summary=entry.reason,
+            summary_shown=reason_shown(entry.reason),
             reference=entry.order.number if entry.order else entry.reference,
             points=entry.points,
             source="loyalty",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from loyalty import reasons
 from loyalty.models import GiftCard, GiftCardEntry
 from omni.actor import SYSTEM, Actor
 from omni.errors import InsufficientGiftCardBalance, Invalid
@@ -27,8 +28,8 @@ CODE_LENGTH = 16
 MIN_AMOUNT = Decimal("5.00")
 MAX_AMOUNT = Decimal("1000.00")
 
-REASON_SOLD = "sold"
-REASON_PAYMENT = "payment"
+REASON_SOLD = reasons.SOLD
+REASON_PAYMENT = reasons.PAYMENT
 
 
 def normalise_code(code: str) -> str:

@@ -12,8 +12,12 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from omni.catalog.models import ChannelCode
 from omni.models import Attributed
 
 
@@ -117,7 +121,9 @@ class LoyaltyAccount(models.Model):
 class Card(models.Model):
     """A loyalty card; a lost card is replaced and the balance stays on the account."""
 
-    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="cards")
+    account = models.ForeignKey(
+        LoyaltyAccount, on_delete=models.PROTECT, related_name="cards", verbose_name=_("loyalty account")
+    )
     number = models.CharField(_("number"), max_length=64, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
     issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
@@ -135,7 +141,7 @@ class EntryKind(models.TextChoices):
     EARN = "earn", _("Earned")
     REDEEM = "redeem", _("Redeemed")
     REVERSE = "reverse", _("Reversed")
-    EXPIRE = "expire", _("Expired")
+    EXPIRE = "expire", pgettext_lazy("points", "Expired")
     ADJUST = "adjust", _("Adjusted")
     OPENING = "opening", _("Opening balance")
 
@@ -143,7 +149,9 @@ class EntryKind(models.TextChoices):
 class LedgerEntry(Attributed):
     """One movement of points. Insert-only: corrections are new entries."""
 
-    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(
+        LoyaltyAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("loyalty account")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=EntryKind.choices)
     points = models.IntegerField(_("points"), help_text=_("Positive when points are added, negative when taken."))
     debt_change = models.IntegerField(_("debt change"), default=0)
@@ -156,10 +164,15 @@ class LedgerEntry(Attributed):
         help_text=_("Amount paid behind an earning (negative when refunded): tiers follow it."),
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="loyalty_entries"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loyalty_entries",
+        verbose_name=_("order"),
     )
     reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
-    channel = models.CharField(_("channel"), max_length=20, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, blank=True, choices=ChannelCode.choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
@@ -170,15 +183,21 @@ class LedgerEntry(Attributed):
         indexes = [models.Index(fields=["account", "-created_at"], name="loyalty_entry_account_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.points:+d}"
+        return f"{self.get_kind_display()} {self.points:+d}"
 
 
 class PointsLot(models.Model):
     """The points of an account that lapse on one day: spent and expired oldest first."""
 
-    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="lots")
+    account = models.ForeignKey(
+        LoyaltyAccount, on_delete=models.PROTECT, related_name="lots", verbose_name=_("loyalty account")
+    )
     entry = models.ForeignKey(
-        LedgerEntry, on_delete=models.PROTECT, related_name="lots", help_text=_("The earning that opened the lot.")
+        LedgerEntry,
+        on_delete=models.PROTECT,
+        related_name="lots",
+        verbose_name=_("ledger entry"),
+        help_text=_("The earning that opened the lot."),
     )
     points = models.PositiveIntegerField(_("points earned"))
     remaining = models.PositiveIntegerField(_("points remaining"))
@@ -201,6 +220,12 @@ class PointsLot(models.Model):
             models.UniqueConstraint(fields=["account", "expires_at"], name="lot_one_per_account_and_day"),
         ]
 
+    def __str__(self) -> str:
+        return gettext("%(points)d points until %(day)s") % {
+            "points": self.points,
+            "day": date_format(timezone.localtime(self.expires_at), "SHORT_DATE_FORMAT"),
+        }
+
 
 class EarningRule(models.Model):
     """Extra points: a multiplier for a category, or a bonus campaign between dates."""
@@ -215,11 +240,19 @@ class EarningRule(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     bonus_points = models.PositiveIntegerField(_("bonus points per order"), default=0)
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, null=True, blank=True, help_text=_("Empty: every tier."))
+    tier = models.ForeignKey(
+        Tier,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("tier"),
+        help_text=_("Empty: every tier."),
+    )
     channels = models.ManyToManyField(
         "catalog.Channel",
         blank=True,
         related_name="+",
+        verbose_name=_("channels"),
         help_text=_("Empty: every channel. Name channels only to make an explicit exception."),
     )
     starts_at = models.DateTimeField(_("from"), null=True, blank=True)
@@ -260,7 +293,14 @@ class Promotion(models.Model):
         help_text=_("Percent (e.g. 20) or euro amount, by kind."),
     )
     target = models.CharField(_("applies to"), max_length=10, choices=PromotionTarget.choices)
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product"),
+    )
     category = models.CharField(_("category"), max_length=80, blank=True)
     min_basket = models.DecimalField(
         _("minimum basket"),
@@ -269,11 +309,14 @@ class Promotion(models.Model):
         default=Decimal("0"),
         help_text=_("Basket promotions apply from this total."),
     )
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, null=True, blank=True, help_text=_("Empty: everyone."))
+    tier = models.ForeignKey(
+        Tier, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("tier"), help_text=_("Empty: everyone.")
+    )
     channels = models.ManyToManyField(
         "catalog.Channel",
         blank=True,
         related_name="+",
+        verbose_name=_("channels"),
         help_text=_("Empty: every channel. Name channels only to make an explicit exception."),
     )
     starts_at = models.DateTimeField(_("from"), null=True, blank=True)
@@ -317,10 +360,14 @@ class StoreCreditBalance(models.Model):
 class StoreCreditEntry(Attributed):
     """One movement of store credit. Insert-only; the balance is what these add up to."""
 
-    balance = models.ForeignKey(StoreCreditBalance, on_delete=models.PROTECT, related_name="entries")
+    balance = models.ForeignKey(
+        StoreCreditBalance, on_delete=models.PROTECT, related_name="entries", verbose_name=_("store credit")
+    )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     balance_after = models.DecimalField(_("balance after"), max_digits=12, decimal_places=2)
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("order")
+    )
     reference = models.CharField(_("reference"), max_length=64, blank=True, help_text=_("e.g. the RMA of a return"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)

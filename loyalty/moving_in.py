@@ -30,14 +30,14 @@ from django.utils.translation import gettext as _
 from customers.moving_in import parse_date_value
 from customers.normalise import normalise_token
 from customers.registry import ImportPart
-from loyalty import services
+from loyalty import reasons, services
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, Tier
 from omni import bulk
 from omni.errors import Invalid
 
 COLUMNS = ("card", "points", "tier", "points_expire_on")
 CARD_MAX = 64
-REASON = "opening balance"
+REASON = reasons.OPENING_BALANCE
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer, IdentifierKind
+from loyalty import reasons
 from loyalty.models import Card, EntryKind, LedgerEntry, LoyaltyAccount, PointsLot, Programme, Tier
 from loyalty.pricing import programme
 from omni import bulk, statements, webhooks
@@ -590,7 +591,12 @@ def restore_redeemed(
 ) -> LedgerEntry | None:
     """Give back points that paid for something returned or cancelled (a `reverse` entry adding points)."""
     entry = earn(
-        account=account, points=points, order=order, reason="points given back", actor=actor, kind=EntryKind.REVERSE
+        account=account,
+        points=points,
+        order=order,
+        reason=reasons.POINTS_GIVEN_BACK,
+        actor=actor,
+        kind=EntryKind.REVERSE,
     )
     if entry is not None and reference:
         LedgerEntry.objects.filter(pk=entry.pk).update(reference=reference)
@@ -612,7 +618,7 @@ def expire_due(*, now=None) -> int:
             points = lot.remaining
             PointsLot.objects.filter(pk=lot.pk).update(remaining=0)
             LoyaltyAccount.objects.filter(pk=account_id).update(balance=F("balance") - points)
-            _entry(account_id, EntryKind.EXPIRE, -points, reason="points expired", at=None)
+            _entry(account_id, EntryKind.EXPIRE, -points, reason=reasons.POINTS_EXPIRED, at=None)
             expired += points
     return expired
 

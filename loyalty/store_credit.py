@@ -14,6 +14,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from customers.models import Customer
+from loyalty import reasons
 from loyalty.models import StoreCreditBalance, StoreCreditEntry
 from omni.actor import SYSTEM, Actor
 from omni.errors import InsufficientStoreCredit, Invalid
@@ -73,7 +74,7 @@ def spend(*, customer: Customer, amount: Decimal, order=None, actor: Actor = SYS
         )
         if not taken:
             raise InsufficientStoreCredit(f"The store credit is lower than {amount}.")
-        return _entry(row, -amount, order=order, reference="", reason="payment", actor=actor)
+        return _entry(row, -amount, order=order, reference="", reason=reasons.PAYMENT, actor=actor)
 
 
 def merge(*, survivor: Customer, merged: Customer) -> int:

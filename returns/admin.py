@@ -316,10 +316,19 @@ class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
 @admin.register(ReturnReason)
 class ReturnReasonAdmin(admin.ModelAdmin):
-    list_display = ["code", "label", "is_active", "position"]
-    list_editable = ["label", "is_active", "position"]
+    """The reasons a clerk chooses from, listed as the clerk reads them (`reason_label`); labels are edited on
+    each reason's page."""
+
+    list_display = ["code", "shown_as", "is_active", "position"]
+    list_editable = ["is_active", "position"]
     list_filter = ["is_active"]
     search_fields = ["code", "label"]
+    fields = ["code", "label", "shown_as", "is_active", "position"]
+    readonly_fields = ["shown_as"]
+
+    @admin.display(description=_("shown to staff as"), ordering="position")
+    def shown_as(self, obj: ReturnReason) -> str:
+        return str(obj) if obj.pk else "-"
 
 
 @admin.register(ReturnPolicy)

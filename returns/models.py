@@ -15,12 +15,17 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from omni.models import Attributed
+from omni.orders.models import Tender
 from returns.reference import reason_label
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0")}
 DEFAULT_WINDOW_DAYS = 30
+# A refund goes back to a tender of the order, or becomes the credit of an exchange's new order.
+EXCHANGE_TENDER = "exchange"
+REFUND_TENDERS = [*Tender.choices, (EXCHANGE_TENDER, _("Exchange"))]
 
 
 class ReturnReason(models.Model):
@@ -59,7 +64,8 @@ class ReturnPolicy(models.Model):
         verbose_name_plural = _("return policies")
 
     def __str__(self) -> str:
-        return f"{self.channel}: {self.window_days} days"
+        days = ngettext("%(channel)s: %(days)d day", "%(channel)s: %(days)d days", self.window_days)
+        return days % {"channel": self.channel, "days": self.window_days}
 
 
 class ReturnStatus(models.TextChoices):
@@ -179,7 +185,7 @@ class Refund(models.Model):
     """Money given back on one tender for a return. Insert-only."""
 
     ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="refunds", verbose_name=_("return"))
-    tender = models.CharField(_("tender"), max_length=16)
+    tender = models.CharField(_("tender"), max_length=16, choices=REFUND_TENDERS)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
 
     class Meta:
@@ -188,4 +194,4 @@ class Refund(models.Model):
         verbose_name_plural = _("refunds")
 
     def __str__(self) -> str:
-        return f"{self.tender} {self.amount}"
+        return f"{self.get_tender_display()} {self.amount}"

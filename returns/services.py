@@ -53,6 +53,7 @@ from omni.orders.models import FulfilmentType, Order, OrderEvent, OrderLine, Ord
 from returns import notices
 from returns.models import (
     DEFAULT_WINDOW_DAYS,
+    EXCHANGE_TENDER,
     OPEN_OR_RECEIVED,
     Condition,
     Refund,
@@ -66,7 +67,6 @@ from returns.models import (
 
 ZERO = Decimal("0.00")
 MAX_LINES = 200
-EXCHANGE_TENDER = "exchange"
 
 
 @dataclass(frozen=True)

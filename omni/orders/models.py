@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from omni.models import Attributed
@@ -161,14 +163,26 @@ class OrderLine(models.Model):
 class Allocation(models.Model):
     """Which location serves how many units of an order line."""
 
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="allocations")
-    location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("order line")
+    )
+    location = models.ForeignKey(
+        "catalog.Location", on_delete=models.PROTECT, related_name="+", verbose_name=_("location")
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
 
     class Meta:
         ordering = ["pk"]
         verbose_name = _("allocation")
         verbose_name_plural = _("allocations")
+
+    def __str__(self) -> str:
+        return gettext("%(quantity)d × %(sku)s of order %(order)s from %(location)s") % {
+            "quantity": self.quantity,
+            "sku": self.line.variant.sku,
+            "order": self.line.order.number,
+            "location": self.location.code,
+        }
 
 
 class Payment(models.Model):
@@ -182,7 +196,7 @@ class Payment(models.Model):
         verbose_name_plural = _("payments")
 
     def __str__(self) -> str:
-        return f"{self.tender} {self.amount}"
+        return f"{self.get_tender_display()} {number_format(self.amount, 2, force_grouping=True)}"
 
 
 class OrderEventType(models.TextChoices):
@@ -208,7 +222,7 @@ class OrderEvent(Attributed):
         verbose_name_plural = _("order events")
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.type}"
+        return f"{self.order_id}: {self.get_type_display()}"
 
 
 class ImportStatus(models.TextChoices):
