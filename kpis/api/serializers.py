@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.utils.text import format_lazy
 from rest_framework import serializers
 
 from kpis.definitions import BY_KEY
@@ -104,7 +105,10 @@ class KpiQuerySerializer(serializers.Serializer):
 
 def _money(key: str) -> serializers.DecimalField:
     return serializers.DecimalField(
-        max_digits=16, decimal_places=2, allow_null=True, help_text=str(BY_KEY[key].definition) + " EUR, 2 places."
+        max_digits=16,
+        decimal_places=2,
+        allow_null=True,
+        help_text=format_lazy("{} EUR, 2 places.", BY_KEY[key].definition),
     )
 
 
@@ -113,12 +117,12 @@ def _share(key: str) -> serializers.DecimalField:
         max_digits=6,
         decimal_places=4,
         allow_null=True,
-        help_text=str(BY_KEY[key].definition) + " From 0 to 1, 4 places; null when the divisor is zero.",
+        help_text=format_lazy("{} From 0 to 1, 4 places; null when the divisor is zero.", BY_KEY[key].definition),
     )
 
 
 def _count(key: str, **kwargs) -> serializers.IntegerField:
-    kwargs.setdefault("help_text", str(BY_KEY[key].definition))
+    kwargs.setdefault("help_text", BY_KEY[key].definition)
     return serializers.IntegerField(**kwargs)
 
 
@@ -130,7 +134,7 @@ class KpiPeriodSerializer(serializers.Serializer):
     orders = _count("orders")
     average_receipt = _money("average_receipt")
     units_per_receipt = serializers.DecimalField(
-        max_digits=10, decimal_places=2, allow_null=True, help_text=str(BY_KEY["units_per_receipt"].definition)
+        max_digits=10, decimal_places=2, allow_null=True, help_text=BY_KEY["units_per_receipt"].definition
     )
     visitors = _count("visitors")
     sessions = _count("sessions")
@@ -145,8 +149,9 @@ class KpiPeriodSerializer(serializers.Serializer):
     social_engagement = _count(
         "social_engagement",
         allow_null=True,
-        help_text=str(BY_KEY["social_engagement"].definition)
-        + " Null when a store or a channel other than social is chosen.",
+        help_text=format_lazy(
+            "{} Null when a store or a channel other than social is chosen.", BY_KEY["social_engagement"].definition
+        ),
     )
     units = serializers.IntegerField(help_text="Units sold.")
     identified_orders = serializers.IntegerField(help_text="Orders with a known customer.")

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from customers import services
@@ -144,3 +145,22 @@ def test_the_schema_file_generated_with_the_command_is_the_served_one():
     import json
 
     assert json.loads(out.getvalue()) == schema_in("it")
+
+
+def test_the_kpi_fields_described_in_the_schema_keep_their_text_lazy_so_the_schema_is_english():
+    """Settled when the module was imported, a description would be in the language of that moment: Italian
+    in a server or a `manage.py spectacular` on the project's default. The schema is generated in English."""
+    from kpis.api.serializers import KpiPeriodSerializer
+
+    fields = KpiPeriodSerializer().fields
+    for name, english, italian in [
+        ("revenue", "Sum of order totals", "Somma dei totali"),
+        ("return_rate", "Units returned in the period", "Pezzi resi nel periodo"),
+        ("orders", "Orders placed", "Ordini effettuati"),
+        ("units_per_receipt", "Units sold ÷ orders", "Pezzi venduti ÷ ordini"),
+        ("social_engagement", "Likes + shares", "Mi piace + condivisioni"),
+    ]:
+        with translation.override("en"):
+            assert str(fields[name].help_text).startswith(english), name
+        with translation.override("it"):
+            assert str(fields[name].help_text).startswith(italian), name
