@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -108,6 +109,10 @@ class Product(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    # Set by selectors.with_variants_and_channels on the products the API shows; not columns.
+    variant_rows: list[dict[str, Any]]
+    channel_codes: list[str]
 
     class Meta:
         ordering = ["code"]

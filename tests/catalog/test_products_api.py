@@ -100,6 +100,33 @@ def test_the_list_filters_by_category_channel_and_search(api):
     assert api.get(URL, {"channel": "tv"}).status_code == 400
 
 
+def test_the_list_and_the_product_page_show_each_product_whole(api):
+    """Variants by SKU with their list price and state, channels in the channels' order, products by code; a
+    product with no variant yet, or on no channel, is listed with empty lists."""
+    channels = list(Channel.objects.order_by("pk"))
+    shirt = ProductFactory(code="CAM1", name="Camicia", description="Lino", channels=[channels[3], channels[0]])
+    VariantFactory(product=shirt, sku="CAM1-M", color="blu", size="M", price=Decimal("39.9"))
+    VariantFactory(product=shirt, sku="CAM1-L", color="blu", size="L", price=Decimal("41.00"), is_active=False)
+    ProductFactory(code="ABI1", name="Abito", channels=[])
+    expected_shirt = {
+        "code": "CAM1",
+        "name": "Camicia",
+        "category": "camicie",
+        "description": "Lino",
+        "channels": [channels[0].code, channels[3].code],
+        "is_active": True,
+        "variants": [
+            {"sku": "CAM1-L", "color": "blu", "size": "L", "price": "41.00", "is_active": False},
+            {"sku": "CAM1-M", "color": "blu", "size": "M", "price": "39.90", "is_active": True},
+        ],
+    }
+    listed = api.get(URL).json()["results"]
+    assert [row["code"] for row in listed] == ["ABI1", "CAM1"]
+    assert (listed[0]["channels"], listed[0]["variants"]) == ([], [])
+    assert listed[1] == expected_shirt
+    assert api.get(f"{URL}CAM1/").json() == expected_shirt
+
+
 def test_the_list_costs_the_same_queries_for_2_or_40_products(api, django_assert_max_num_queries):
     for _ in range(2):
         VariantFactory.create_batch(2, product=ProductFactory())

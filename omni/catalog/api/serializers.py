@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from omni.api.output import PlainOutput
 from omni.catalog.models import CODE_VALIDATOR, ChannelCode, Location, LocationKind, Product, Variant
 
 PRICE = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -60,15 +61,22 @@ class ProductInSerializer(serializers.Serializer):
     variants = VariantInSerializer(many=True, allow_empty=False)
 
 
-class VariantSerializer(serializers.ModelSerializer):
+class VariantSerializer(PlainOutput, serializers.ModelSerializer):
+    """A variant of the product: its SKU, colour, size and list price."""
+
     class Meta:
         model = Variant
         fields = ["sku", "color", "size", "price", "is_active"]
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    channels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    variants = VariantSerializer(many=True, read_only=True)
+class ProductSerializer(PlainOutput, serializers.ModelSerializer):
+    """A product with its variants and the channels that sell it."""
+
+    # Read from what selectors.with_variants_and_channels sets on each product: a page holds hundreds of variants.
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=ChannelCode.choices), source="channel_codes", read_only=True
+    )
+    variants = VariantSerializer(many=True, read_only=True, source="variant_rows")
 
     class Meta:
         model = Product

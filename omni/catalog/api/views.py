@@ -58,6 +58,15 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         return selectors.products()
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None, "every list is paged (REST_FRAMEWORK's DEFAULT_PAGINATION_CLASS)"
+        shown = selectors.with_variants_and_channels(page)
+        return self.get_paginated_response(self.get_serializer(shown, many=True).data)
+
+    def get_object(self):
+        return selectors.with_variants_and_channels([super().get_object()])[0]
+
     @extend_schema(request=ProductInSerializer, responses={201: ProductSerializer})
     def create(self, request):
         incoming = ProductInSerializer(data=request.data)
@@ -71,7 +80,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             channels=data.get("channels"),
             variants=[services.VariantIn(**variant) for variant in data["variants"]],
         )
-        product = selectors.products().get(pk=product.pk)
+        (product,) = selectors.with_variants_and_channels([product])
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
