@@ -10,60 +10,63 @@ all rows) and then reads each plain field with one lookup.
 The output is DRF's own: each value still goes through its field's
 `to_representation` (a price keeps its two decimals, a nested serializer its
 own fields), and None stays None, as DRF leaves it. Only the read is
-shortened, and only where that cannot change what is read: a field whose
-source is one attribute name (not a method, which DRF would call), with no
-default to fall back on, that is not a relation (a relation may read the
-primary key alone) and reads its value the way every field does. Any other
-field, and a plain one whose attribute is missing, is read the way DRF reads
-it.
+shortened, and only where that cannot change what is read: a field that
+reads its value the way every field does (by its source's attribute names,
+`"variant.sku"` too), that has no default to fall back on and is not a
+relation (a relation may read the primary key alone). Any other field is
+read the way DRF reads it, and so is a plain one when a step of its source is
+missing, empty or a method (DRF calls a method it finds on the way).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from rest_framework.fields import Field, SkipField, empty
+from rest_framework.fields import Field, SkipField, empty, is_simple_callable
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedField
 
+_ELSEWHERE = object()  # the fast read gave up: DRF's read decides
 
-def _is_plain(field: Field, kind: type) -> bool:
-    """Whether `field` reads one attribute (or key) of a `kind` row that holds its value as it is."""
-    if len(field.source_attrs) != 1 or field.default is not empty:
-        return False
+
+def _plain_source(field: Field) -> tuple[str, ...] | None:
+    """The attribute names `field` reads, when the fast read may read them; else None."""
+    if not field.source_attrs or field.default is not empty:
+        return None
     if isinstance(field, RelatedField | ManyRelatedField) or type(field).get_attribute is not Field.get_attribute:
-        return False
-    # A method named as the source is called by DRF (`source="get_status_display"`): left to DRF.
-    return issubclass(kind, Mapping) or not inspect.isroutine(getattr(kind, field.source_attrs[0], None))
+        return None
+    return tuple(field.source_attrs)
+
+
+def _read(instance: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        try:
+            instance = instance[name] if isinstance(instance, Mapping) else getattr(instance, name)
+        except (KeyError, AttributeError, ObjectDoesNotExist):
+            return _ELSEWHERE
+        if callable(instance) and is_simple_callable(instance):
+            return _ELSEWHERE
+    return instance
 
 
 class PlainOutput:
-    """Mix into a Serializer (before it) whose rows are objects or dicts read by plain attribute names."""
+    """Mix into a Serializer (before it) whose output is read in pages of many rows."""
 
-    _plan: tuple[type, list[tuple[str, str | None, Field]]]
+    _plan: list[tuple[str, tuple[str, ...] | None, Field]]
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        kind = type(instance)
         plan = self.__dict__.get("_plan")
-        if plan is None or plan[0] is not kind:
-            plan = self._plan = (
-                kind,
-                [
-                    (field.field_name, field.source_attrs[0] if _is_plain(field, kind) else None, field)
-                    for field in self._readable_fields  # type: ignore[attr-defined]
-                ],
-            )
-        read = instance.__getitem__ if isinstance(instance, Mapping) else instance.__getattribute__
+        if plan is None:
+            plan = self._plan = [
+                (field.field_name, _plain_source(field), field)
+                for field in self._readable_fields  # type: ignore[attr-defined]
+            ]
         output: dict[str, Any] = {}
-        for name, attribute, field in plan[1]:
-            if attribute is not None:
-                try:
-                    value = read(attribute)
-                except (KeyError, AttributeError, ObjectDoesNotExist):
-                    pass  # missing: DRF's read below answers as DRF does (None, skipped or the error)
-                else:
+        for name, source, field in plan:
+            if source is not None:
+                value = _read(instance, source)
+                if value is not _ELSEWHERE:
                     output[name] = None if value is None else field.to_representation(value)
                     continue
             try:

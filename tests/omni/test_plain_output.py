@@ -43,6 +43,7 @@ FIELDS = {
     "size": serializers.IntegerField(),  # a property
     "inner_code": serializers.CharField(source="inner.code"),  # dotted
     "inner": Inner(),
+    "nothing_code": serializers.CharField(source="nothing.code", allow_null=True),  # None on the way: null
     "items": Inner(many=True),
     "fallback": serializers.CharField(default="none given"),  # missing: its default
     "maybe": serializers.CharField(allow_null=True),  # missing, may be null: None
@@ -62,6 +63,7 @@ def test_the_output_is_drfs_for_every_kind_of_field(kind):
         "name": "camicia",
         "price": Decimal("39.9"),
         "note": None,
+        "nothing": None,
         "inner": {"code": "A1"},
         "items": [{"code": "B1"}, {"code": "B2"}],
     }
@@ -77,6 +79,7 @@ def test_the_output_is_drfs_for_every_kind_of_field(kind):
     assert list(plain(rows, many=True).data[0]) == list(expected[0])  # the same keys in the same order
     assert expected[0]["price"] == "39.90" and expected[0]["shouted"] == "CAMICIA"
     assert "optional" not in expected[0] and expected[0]["fallback"] == "none given"
+    assert expected[0]["nothing_code"] is None and expected[0]["inner_code"] == "A1"
 
 
 def test_a_missing_attribute_that_is_required_fails_as_drf_fails():
