@@ -142,3 +142,8 @@ def test_the_answer_built_by_hand_is_the_serializer_s_for_every_order_in_any_tim
         assert len(read) == len(SALES) + 1
         for order in read:
             assert render(order_answer(order)) == render(OrderSerializer(order).data), order.number
+        # The list, the order's page and the answer to an event are order_answer's too: the serializer's bytes.
+        listed = api.get(URL, {"page_size": 100}).json()["results"]
+        assert listed and listed == [OrderSerializer(order).data for order in selectors.orders()]
+        number = listed[0]["number"]
+        assert api.get(f"{URL}{number}/").content == render(OrderSerializer(selectors.orders().get(number=number)).data)

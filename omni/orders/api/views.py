@@ -54,6 +54,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         return narrow(selectors.orders(), self.request.user, self.store_lookups)
 
+    # Orders are answered by order_answer, OrderSerializer's output built directly (the schema stays the
+    # serializer's): a page of 100 orders walked field by field cost twice the CPU.
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None, "every list is paged (REST_FRAMEWORK's DEFAULT_PAGINATION_CLASS)"
+        return self.get_paginated_response([order_answer(order) for order in page])
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(order_answer(self.get_object()))
+
     @extend_schema(request=OrderInSerializer, responses={201: OrderSerializer})
     def create(self, request):
         # The channel, the locations and the loyalty rules are kept per process: one query checks all their tokens.
@@ -106,4 +116,4 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if order is None:
             raise NotFound(f"No order {number}.")
         services.apply_event(order=order, event=incoming.validated_data["type"], actor=Actor.of(request.user))
-        return Response(OrderSerializer(selectors.orders().get(pk=order.pk)).data)
+        return Response(order_answer(selectors.orders().get(pk=order.pk)))
