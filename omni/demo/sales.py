@@ -64,7 +64,7 @@ from omni.demo.pieces import (
     _pick,
     _Store,
 )
-from omni.errors import DomainError
+from omni.errors import DomainError, InsufficientPoints
 from omni.orders import services as orders
 from omni.orders.models import Order, OrderEventType, OrderLine, OrderStatus
 
@@ -150,6 +150,7 @@ class SalesStory:
         self.variant_rows = Variant.objects.select_related("product").in_bulk(self.variant_ids)
         self.customer_rows_by_id: dict[int, Customer] = {}
         self.points: dict[int, int] = {}  # customer id -> points they can spend, as the orders so far left them
+        self.redeemers: list[tuple[orders.SaleIn, int]] = []  # the till sales not yet recorded that redeem, by customer
         self.handed_over: list[tuple[int, int, str]] = []  # (order id, epoch handed over, channel) for the returns
         self.point_value = programme().point_value
         self.plan_gift_cards()
@@ -198,14 +199,35 @@ class SalesStory:
         self.result.lines = OrderLine.objects.count()
 
     def _record_till_sales(self, sales: list[orders.SaleIn]) -> None:
-        with clock(sales[-1].sold_at + timedelta(minutes=1)):
-            orders.record_orders(channel=self.channel_rows["store"], sales=sales)
+        try:
+            with clock(sales[-1].sold_at + timedelta(minutes=1)):
+                orders.record_orders(channel=self.channel_rows["store"], sales=sales)
+        except InsufficientPoints:  # nothing was written
+            self._redeem_what_the_accounts_hold(sales)
+            with clock(sales[-1].sold_at + timedelta(minutes=1)):
+                orders.record_orders(channel=self.channel_rows["store"], sales=sales)
+        self.redeemers.clear()
         for sale in sales:
             if sale.customer_id is not None and sale.order is not None:
                 self.points[sale.customer_id] = self.points.get(sale.customer_id, 0) + sale.points
                 if self.until_epoch - sale.sold_at.timestamp() < RETURN_WINDOW_SECONDS:
                     self.handed_over.append((sale.order.pk, int(sale.sold_at.timestamp()), "store"))
         self.result.store_sales += len(sales)
+
+    def _redeem_what_the_accounts_hold(self, sales: list[orders.SaleIn]) -> None:
+        """The batch's redemptions trimmed, in receipt order, to what each account holds before it (one query).
+
+        `self.points` counts what each customer can spend from the orders placed so far, and can count too
+        much: a cancelled order takes back the points it earned, and points earned while the account owed
+        some paid the debt first. At a large scale a batch then asks for more than an account holds, and
+        `record_orders` refuses all of it; a till would refuse the points, so the receipt uses fewer."""
+        for sale in sales:  # what record_orders fills in, from the refused attempt
+            sale.first_line, sale.customer_id, sale.account, sale.priced, sale.order = 0, None, None, None, None
+        holders = {owner for _sale, owner in self.redeemers}
+        left = dict(LoyaltyAccount.objects.filter(customer_id__in=holders).values_list("customer_id", "balance"))
+        for sale, owner in self.redeemers:
+            sale.points_to_redeem = min(sale.points_to_redeem, max(left.get(owner, 0), 0) // 100 * 100)
+            left[owner] = left.get(owner, 0) - sale.points_to_redeem
 
     def _basket(self, rng: random.Random, plan: _ChannelPlan) -> list[tuple[int, int, int]]:
         """(variant id, units, list price in cents) of each line: popular variants more often, mostly one unit."""
@@ -261,17 +283,18 @@ class SalesStory:
             self._endless_aisle(rng, store, customer_id, lines, epoch, number)
             return
         redeem = self._points_to_pay_with(rng, customer_id, sum(gross for _v, _u, gross in lines))
-        sales.append(
-            orders.SaleIn(
-                number=number,
-                location=self.location_rows[store.id],
-                sold_at=_moment(epoch),
-                tender=CARD if rng.random() < 0.7 else CASH,
-                lines=[orders.SaleLineIn(variant=self.variant_rows[v], quantity=units) for v, units, _g in lines],
-                card=self.cards[customer_id] if customer_id is not None else "",
-                points_to_redeem=redeem,
-            )
+        sale = orders.SaleIn(
+            number=number,
+            location=self.location_rows[store.id],
+            sold_at=_moment(epoch),
+            tender=CARD if rng.random() < 0.7 else CASH,
+            lines=[orders.SaleLineIn(variant=self.variant_rows[v], quantity=units) for v, units, _g in lines],
+            card=self.cards[customer_id] if customer_id is not None else "",
+            points_to_redeem=redeem,
         )
+        sales.append(sale)
+        if redeem and customer_id is not None:
+            self.redeemers.append((sale, customer_id))
 
     def _endless_aisle(
         self,
