@@ -64,6 +64,7 @@ from omni.demo.pieces import (
     _pick,
     _Store,
 )
+from omni.demo.writing import settle
 from omni.errors import DomainError, InsufficientPoints
 from omni.orders import services as orders
 from omni.orders.models import Order, OrderEventType, OrderLine, OrderStatus
@@ -141,6 +142,7 @@ class SalesStory:
         (shipped, ready, collected) through the order's transitions. Tiers are recomputed every month, as the
         nightly job would have.
         """
+        settle()  # the customers and the stock written in bulk before
         rng = self.rng("orders")
         counts = self._daily_counts(rng)
         total = sum(map(sum, counts))
@@ -165,6 +167,7 @@ class SalesStory:
                 with clock(_moment(day_start + 3 * 3600)):
                     loyalty.expire_due()
                     loyalty.recompute_tiers()
+                settle()  # the tables the month grew
                 self.points = dict(LoyaltyAccount.objects.values_list("customer_id", "balance"))
             hour_starts = [day_start + hour * 3600 for hour in range(24)]
             moments: list[tuple[int, int]] = []

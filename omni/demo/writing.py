@@ -118,6 +118,25 @@ class CopyWriter(RowWriter):
         self._copy.close()
 
 
+def settle() -> None:
+    """PostgreSQL: no parallel plans for the rest of the transaction, and ANALYZE every table.
+
+    The demo writes its year in one transaction, with a savepoint for every order the services record. A
+    parallel plan copies the transaction's state, with every subtransaction id so far, to its workers, and
+    PostgreSQL keeps that copy until the transaction ends: 4 bytes for each savepoint, on every parallel
+    query. Measured on PostgreSQL 15, after 200,000 savepoints: 0.77 MB more per parallel query, none with
+    parallel plans off. At scale 140 (over a million savepoints) the server passed 23 GB and the kernel
+    ended it. The parallel plans came from statistics: autovacuum cannot see rows not yet committed, so every
+    table the demo fills kept those of an empty one, and an equality on a foreign key was guessed to match
+    0.5% of a table (6,935 rows for the lines of one order). ANALYZE in the transaction counts its own rows.
+    Elsewhere (SQLite) nothing is done.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute("ANALYZE")
+
+
 def _target(model: type[models.Model], fields: Sequence[str]) -> tuple[str, list[str], tuple[Any, ...]]:
     """The table, its columns for `fields`, then the other columns with the value each row gets.
 
