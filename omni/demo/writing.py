@@ -125,7 +125,7 @@ def settle() -> None:
     parallel plan copies the transaction's state, with every subtransaction id so far, to its workers, and
     PostgreSQL keeps that copy until the transaction ends: 4 bytes for each savepoint, on every parallel
     query. Measured on PostgreSQL 15, after 200,000 savepoints: 0.77 MB more per parallel query, none with
-    parallel plans off. At scale 140 (over a million savepoints) the server passed 23 GB and the kernel
+    parallel plans off. At scale 140 the seeding server passed 23 GB of memory and the kernel
     ended it. The parallel plans came from statistics: autovacuum cannot see rows not yet committed, so every
     table the demo fills kept those of an empty one, and an equality on a foreign key was guessed to match
     0.5% of a table (6,935 rows for the lines of one order). ANALYZE in the transaction counts its own rows.
