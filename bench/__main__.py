@@ -30,6 +30,7 @@ MODULES = [
     "bench.load",
     "bench.system",
     "bench.capacity",
+    "bench.kpi_history",
 ]
 
 

@@ -37,7 +37,7 @@ from django.db import connection, transaction
 
 from bench.client import api_client
 from bench.harness import Result, Timing, measure
-from bench.kpis import ensure_rollups
+from bench.kpis import endpoint, ensure_rollups
 from kpis import selectors, services
 from kpis.models import PeriodCount, SeenSpanCount, TouchpointEvent, VisitorDay
 from omni.catalog.models import Channel
@@ -107,19 +107,10 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     months_start = max(first, (last.replace(day=1) - timedelta(days=334)).replace(day=1))
     client = api_client()
 
-    def endpoint(start: date, end: date, granularity: str):
-        def call():
-            response = client.get(
-                "/api/v1/kpis/", {"from": start.isoformat(), "to": end.isoformat(), "granularity": granularity}
-            )
-            assert response.status_code == 200, response.content
-
-        return call
-
     def reads(times: int) -> tuple[Timing, Timing, Timing]:
-        year = measure(endpoint(year_start, last, "month"), warmup=1, repeat=times)
-        month = measure(endpoint(month_start, month_end, "day"), warmup=1, repeat=times)
-        months = measure(endpoint(months_start, last, "month"), warmup=1, repeat=times)
+        year = measure(endpoint(client, year_start, last, "month"), warmup=1, repeat=times)
+        month = measure(endpoint(client, month_start, month_end, "day"), warmup=1, repeat=times)
+        months = measure(endpoint(client, months_start, last, "month"), warmup=1, repeat=times)
         return year, month, months
 
     sizes = (10**4, 10**5) if smoke else EVENT_ROWS

@@ -4,6 +4,7 @@ naive aggregation over the raw orders that the rollups replace (what the cost wo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,18 @@ def ensure_rollups() -> tuple[date, date, float | None]:
     began = time.perf_counter()
     services.rebuild(start=first, end=last)
     return first, last, time.perf_counter() - began
+
+
+def endpoint(client, start: date, end: date, granularity: str) -> Callable[[], None]:
+    """One read of the KPI endpoint over a range, through the API client; anything but 200 fails the run."""
+
+    def call() -> None:
+        response = client.get(
+            "/api/v1/kpis/", {"from": start.isoformat(), "to": end.isoformat(), "granularity": granularity}
+        )
+        assert response.status_code == 200, response.content
+
+    return call
 
 
 def floor_sql(start: date, end: date, monthly: bool = False) -> None:
@@ -179,24 +192,15 @@ def run(*, repeat: int, smoke: bool) -> list[Result]:
     month_start = max(first, month_end.replace(day=1))
     year_start = max(first, last - timedelta(days=364))
 
-    def endpoint(start: date, end: date, granularity: str):
-        def call():
-            response = client.get(
-                "/api/v1/kpis/", {"from": start.isoformat(), "to": end.isoformat(), "granularity": granularity}
-            )
-            assert response.status_code == 200, response.content
-
-        return call
-
     lines = OrderLine.objects.count()
     notes = f"{lines:,} order lines; rollups of {first}..{last}"
     if rebuild_seconds is not None:
         notes += f", rebuilt in {rebuild_seconds:.1f} s"
     month_api, month_floor = measure_pair(
-        endpoint(month_start, month_end, "day"), lambda: floor_sql(month_start, month_end), repeat=repeat
+        endpoint(client, month_start, month_end, "day"), lambda: floor_sql(month_start, month_end), repeat=repeat
     )
     year_api, year_floor = measure_pair(
-        endpoint(year_start, last, "month"), lambda: floor_sql(year_start, last, monthly=True), repeat=repeat
+        endpoint(client, year_start, last, "month"), lambda: floor_sql(year_start, last, monthly=True), repeat=repeat
     )
     # The recount of every period and the naive read take seconds on a large history: a few runs only.
     recount_repeat = 3 if lines > 1_000_000 else max(3, repeat // 5)
