@@ -44,7 +44,7 @@ from django.db.models import Sum
 
 from bench.client import api_client
 from bench.harness import Result, Timing, measure
-from bench.kpis import endpoint, ensure_rollups, naive
+from bench.kpis import endpoint, ensure_rollups, naive, read_kpis
 from customers.models import Customer, Identifier
 from customers.selectors import NAMING_KINDS
 from kpis import services
@@ -152,9 +152,7 @@ def rolled_up(first: date, last: date) -> dict[str, int | Decimal]:
 
 
 def year_orders(client, start: date, end: date) -> int:
-    response = client.get("/api/v1/kpis/", {"from": start.isoformat(), "to": end.isoformat(), "granularity": "month"})
-    assert response.status_code == 200, response.content
-    return response.json()["total"]["orders"]
+    return read_kpis(client, start, end, "month")["total"]["orders"]
 
 
 def run(*, repeat: int, smoke: bool) -> list[Result]:

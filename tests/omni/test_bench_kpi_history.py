@@ -9,7 +9,7 @@ from django.db import transaction
 
 from bench import kpi_history
 from bench.client import api_client
-from bench.kpis import ensure_rollups
+from bench.kpis import ensure_rollups, read_kpis
 from customers.models import Customer, Identifier
 from kpis.models import BuyerDay
 from omni.orders.models import Order, OrderLine
@@ -26,11 +26,7 @@ def counts() -> tuple[int, int, int, int]:
 
 
 def year_total(first, last) -> dict:
-    response = api_client().get(
-        "/api/v1/kpis/", {"from": first.isoformat(), "to": last.isoformat(), "granularity": "month"}
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["total"]
+    return read_kpis(api_client(), first, last, "month")["total"]
 
 
 def test_copies_are_counted_by_the_rollup_and_the_endpoint_then_rolled_back(settings):
